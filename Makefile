@@ -1,0 +1,56 @@
+# edge-observability-stack
+#   make run      run the stack in the foreground (no systemd needed)
+#   make test     everything CI runs: unit, integration (real Prometheus), packaging, e2e (real systemd)
+#   make bench    benchmarks and soaks; results go to docs/BENCHMARKS.md
+
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.0.0-dev)
+REVISION ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+PKG := github.com/edgeobs/edge-observability-stack
+LDFLAGS := -s -w -X $(PKG)/internal/version.Version=$(VERSION) -X $(PKG)/internal/version.Revision=$(REVISION)
+GO ?= go
+export CGO_ENABLED = 0
+
+.PHONY: all build deps test test-unit test-fuzz test-integration test-packaging e2e package run bench lint clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ ./cmd/...
+
+# Installs what the tests need (apt packages); idempotent.
+deps:
+	scripts/deps.sh test
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt: files above need formatting'; exit 1; }
+	$(GO) vet ./...
+
+test-unit:
+	$(GO) test -count=1 ./...
+
+# Short fuzz runs of every fuzz target; long runs are in `make bench`.
+test-fuzz:
+	scripts/fuzz.sh 10s
+
+test-integration: build
+	$(GO) test -count=1 -tags integration ./test/integration/...
+
+package:
+	scripts/package.sh
+
+test-packaging: package
+	test/packaging/run.sh
+
+e2e: package
+	test/e2e/run.sh
+
+test: deps lint test-unit test-fuzz test-integration test-packaging e2e
+
+run: build
+	scripts/run.sh
+
+bench: build
+	test/bench/run.sh
+
+clean:
+	rm -rf bin dist

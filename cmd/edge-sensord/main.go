@@ -1,0 +1,301 @@
+// Command edge-sensord reads the device's sensors and the stack's cgroup
+// accounting, and serves them to Prometheus and to people, under systemd.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/KimMachineGun/automemlimit/memlimit"
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/coreos/go-systemd/v22/activation"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/common/promslog"
+	promslogflag "github.com/prometheus/common/promslog/flag"
+	promversion "github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+
+	"github.com/edgeobs/edge-observability-stack/internal/cgroup"
+	"github.com/edgeobs/edge-observability-stack/internal/config"
+	"github.com/edgeobs/edge-observability-stack/internal/notify"
+	"github.com/edgeobs/edge-observability-stack/internal/poller"
+	"github.com/edgeobs/edge-observability-stack/internal/sensors"
+	"github.com/edgeobs/edge-observability-stack/internal/version"
+	webapi "github.com/edgeobs/edge-observability-stack/internal/web"
+)
+
+func main() { os.Exit(run(os.Args[1:], os.Stderr, notify.Systemd{})) }
+
+type flags struct {
+	web          *web.FlagConfig
+	configFile   string
+	sysfs        string
+	procfs       string
+	cgroupfs     string
+	slice        string
+	simulate     bool
+	pollInterval time.Duration
+	staleAfter   int
+	cpuThreshold float64
+	maxRequests  int
+	log          *promslog.Config
+}
+
+func parseFlags(args []string, stderr io.Writer) (*flags, error) {
+	app := kingpin.New("edge-sensord", "Reads the device's sensors and the monitoring stack's cgroup accounting and serves them to Prometheus.")
+	app.UsageWriter(stderr)
+	app.ErrorWriter(stderr)
+	app.Version(fmt.Sprintf("edge-sensord %s (revision %s, %s)", version.Version, version.Revision, runtime.Version()))
+	app.HelpFlag.Short('h')
+	f := &flags{log: &promslog.Config{}}
+	f.web = kingpinflag.AddFlags(app, ":8000")
+	app.Flag("config.file", "Optional YAML configuration (poll_interval, stale_after, cpu_spike_threshold, sources, ignore); re-read on SIGHUP.").StringVar(&f.configFile)
+	app.Flag("path.sysfs", "sysfs mount point.").Default("/sys").StringVar(&f.sysfs)
+	app.Flag("path.procfs", "procfs mount point.").Default("/proc").StringVar(&f.procfs)
+	app.Flag("path.cgroupfs", "cgroup filesystem mount point.").Default("/sys/fs/cgroup").StringVar(&f.cgroupfs)
+	app.Flag("cgroup.slice", "systemd slice whose units' memory and CPU are exported.").Default("edge-observability.slice").StringVar(&f.slice)
+	app.Flag("sensors.simulate", "Add simulated sensors (for machines without any). Never on by default.").BoolVar(&f.simulate)
+	app.Flag("poll.interval", "How often sensors are read.").Default("5s").DurationVar(&f.pollInterval)
+	app.Flag("sensors.stale-after", "Poll intervals without a good read after which a sensor is stale.").Default("3").IntVar(&f.staleAfter)
+	app.Flag("cpu.spike-threshold", "Host CPU use ratio above which sensor_cpu_spike is 1.").Default("0.9").Float64Var(&f.cpuThreshold)
+	app.Flag("web.max-requests", "Maximum concurrent HTTP requests; more get 503 at once.").Default("16").IntVar(&f.maxRequests)
+	promslogflag.AddFlags(app, f.log)
+	if _, err := app.Parse(args); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// baseConfig is what the flags say; the config file, if any, overrides it.
+func (f *flags) baseConfig() (config.Config, error) {
+	c := config.Default()
+	c.PollInterval, c.StaleAfter, c.CPUSpikeThreshold = f.pollInterval, f.staleAfter, f.cpuThreshold
+	switch {
+	case c.PollInterval < 100*time.Millisecond || c.PollInterval > time.Hour:
+		return c, fmt.Errorf("--poll.interval must be between 100ms and 1h, got %s", c.PollInterval)
+	case c.StaleAfter < 1:
+		return c, fmt.Errorf("--sensors.stale-after must be >= 1, got %d", c.StaleAfter)
+	case c.CPUSpikeThreshold <= 0 || c.CPUSpikeThreshold > 1:
+		return c, fmt.Errorf("--cpu.spike-threshold must be in (0, 1], got %g", c.CPUSpikeThreshold)
+	}
+	return c, nil
+}
+
+func (f *flags) loadConfig() (config.Config, error) {
+	base, err := f.baseConfig()
+	if err != nil || f.configFile == "" {
+		return base, err
+	}
+	return config.Load(f.configFile, base, sensors.SourceNames())
+}
+
+func (f *flags) sources(c config.Config) []sensors.Source {
+	disabled := map[string]bool{}
+	for name, on := range c.Sources {
+		disabled[name] = !on
+	}
+	return sensors.NewSources(sensors.Options{SysfsPath: f.sysfs, Simulate: f.simulate, Disabled: disabled})
+}
+
+func run(args []string, stderr io.Writer, n notify.Notifier) int {
+	f, err := parseFlags(args, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "edge-sensord: error:", err)
+		return 2
+	}
+	log := promslog.New(&promslog.Config{Level: f.log.Level, Format: f.log.Format, Writer: stderr})
+
+	// 1. Parse and validate everything before touching the network.
+	cfg, err := f.loadConfig()
+	if err != nil {
+		log.Error("invalid configuration; refusing to start", "err", err)
+		return 1
+	}
+	if f.web.WebConfigFile != nil && *f.web.WebConfigFile != "" {
+		if err := web.Validate(*f.web.WebConfigFile); err != nil {
+			log.Error("invalid web configuration; refusing to start", "file", *f.web.WebConfigFile, "err", err)
+			return 1
+		}
+	}
+	// GOMEMLIMIT from the cgroup limit unless set explicitly, leaving 10% for
+	// non-heap memory; memlimit.Set leaves an explicit GOMEMLIMIT alone.
+	if limit, err := memlimit.Set(memlimit.WithRatio(0.9), memlimit.WithProvider(memlimit.FromCgroup)); err == nil {
+		log.Debug("Go memory limit", "bytes", limit)
+	}
+
+	events := poller.NewEvents()
+	cg := cgroup.NewCollector(cgroup.Reader{Root: f.cgroupfs}, f.slice)
+	p := poller.New(log, f.procfs, events, cg)
+	p.Reconfigure(cfg, f.sources(cfg))
+
+	reg := prometheus.NewRegistry()
+	promversion.Version, promversion.Revision = version.Version, version.Revision
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		versioncollector.NewCollector("edge_sensor"),
+		events, poller.Collector{P: p}, cg,
+	)
+
+	// Signals are caught before READY=1: systemd may send SIGHUP or SIGTERM
+	// the moment it knows we are up, and the default action would kill us.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer signal.Stop(sig)
+
+	// 2. Bind listeners (or take systemd's), so a port conflict fails the start.
+	listeners, err := listen(f)
+	if err != nil {
+		log.Error("cannot listen; refusing to start", "err", err)
+		return 1
+	}
+
+	var serveErr atomic.Pointer[error]
+	serverHealth := func() error {
+		if e := serveErr.Load(); e != nil {
+			return fmt.Errorf("HTTP server stopped: %v", *e)
+		}
+		return nil
+	}
+	srv := webapi.NewServer(webapi.NewHandler(webapi.Options{
+		Poller: p, Events: events, Gatherer: reg, Log: log, MaxRequests: f.maxRequests,
+		Health: serverHealth, Version: version.Version,
+	}), log)
+
+	// 3. First poll, so the first scrape already has data.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	v := p.PollOnce(ctx)
+	log.Info("first poll done", "sensors", len(v.Sensors), "errors", v.Errors, "took", v.Duration)
+	if len(v.Sensors) == 0 {
+		log.Warn("no sensors found; run with --sensors.simulate on a machine without sensors")
+	}
+
+	serverDone := make(chan struct{})
+	go func() {
+		defer close(serverDone)
+		if err := web.ServeMultiple(listeners, srv, f.web, log); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("HTTP server failed", "err", err)
+			serveErr.Store(&err)
+		}
+	}()
+	go p.Run(ctx)
+
+	// 4. Ready.
+	if err := notify.Ready(n, v.StatusLine(time.Now())); err != nil {
+		log.Warn("sd_notify failed", "err", err)
+	}
+	stop := make(chan struct{})
+	defer close(stop)
+	if interval, ok := notify.WatchdogInterval(); ok {
+		log.Info("watchdog enabled", "ping_interval", interval)
+		go notify.Watchdog{N: n, Interval: interval, Log: log, Health: func() error {
+			if err := p.Healthy(time.Now()); err != nil {
+				return err
+			}
+			return serverHealth()
+		}}.Run(stop)
+	}
+	go statusLoop(n, p, stop)
+
+	for {
+		select {
+		case <-serverDone:
+			if serverHealth() != nil {
+				notify.Stopping(n)
+				return 1
+			}
+		case s := <-sig:
+			if s == syscall.SIGHUP {
+				reload(f, p, n, log)
+				continue
+			}
+			log.Info("shutting down", "signal", s.String())
+			notify.Stopping(n)
+			cancel()
+			sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer scancel()
+			if err := srv.Shutdown(sctx); err != nil {
+				log.Warn("graceful shutdown incomplete", "err", err)
+			}
+			return 0
+		}
+	}
+}
+
+// listen binds --web.listen-address, or takes the sockets systemd passed.
+func listen(f *flags) ([]net.Listener, error) {
+	if f.web.WebSystemdSocket != nil && *f.web.WebSystemdSocket {
+		ls, err := activation.Listeners()
+		if err != nil {
+			return nil, err
+		}
+		if len(ls) == 0 {
+			return nil, errors.New("--web.systemd-socket given but systemd passed no sockets (LISTEN_FDS)")
+		}
+		return ls, nil
+	}
+	var ls []net.Listener
+	for _, addr := range *f.web.WebListenAddresses {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			for _, o := range ls {
+				o.Close()
+			}
+			return nil, err
+		}
+		ls = append(ls, l)
+	}
+	return ls, nil
+}
+
+// reload re-reads the configuration. A bad file keeps the running
+// configuration: a reload must never take a working daemon down.
+func reload(f *flags, p *poller.Poller, n notify.Notifier, log *slog.Logger) {
+	notify.Reloading(n)
+	cfg, err := f.loadConfig()
+	if err == nil && f.web.WebConfigFile != nil && *f.web.WebConfigFile != "" {
+		err = web.Validate(*f.web.WebConfigFile)
+	}
+	if err != nil {
+		log.Error("reload failed; keeping the running configuration", "err", err)
+		n.Notify("READY=1\nSTATUS=Reload failed, running configuration kept: " + err.Error())
+		return
+	}
+	p.Reconfigure(cfg, f.sources(cfg))
+	v := p.PollOnce(context.Background())
+	log.Info("configuration reloaded", "sensors", len(v.Sensors))
+	notify.Ready(n, v.StatusLine(time.Now()))
+}
+
+// statusLoop keeps `systemctl status` current, once per poll.
+func statusLoop(n notify.Notifier, p *poller.Poller, stop <-chan struct{}) {
+	last := p.Polls()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		if c := p.Polls(); c != last {
+			last = c
+			notify.Status(n, p.View().StatusLine(time.Now()))
+		}
+	}
+}

@@ -1,0 +1,314 @@
+package main
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// The daemon is tested as the real process systemd would run: built once,
+// started with NOTIFY_SOCKET pointing at a unixgram socket in a temp dir.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "edge-sensord-test")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "edge-sensord")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type daemon struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	sock   *net.UnixConn
+	addr   string
+	stderr *bytes.Buffer
+	done   chan error
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// start runs the daemon with a notify socket and the given extra env and args.
+func start(t *testing.T, env []string, args ...string) *daemon {
+	t.Helper()
+	d := &daemon{t: t, addr: freePort(t), stderr: &bytes.Buffer{}, done: make(chan error, 1)}
+	sockPath := filepath.Join(t.TempDir(), "notify.sock")
+	var err error
+	d.sock, err = net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sockPath, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.sock.Close() })
+	base := []string{"--web.listen-address=" + d.addr, "--path.sysfs=" + t.TempDir(), "--path.procfs=/proc",
+		"--path.cgroupfs=" + t.TempDir(), "--sensors.simulate", "--poll.interval=200ms"}
+	d.cmd = exec.Command(binary, append(base, args...)...)
+	d.cmd.Env = append(append(os.Environ(), "NOTIFY_SOCKET="+sockPath), env...)
+	d.cmd.Stderr = d.stderr
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { d.done <- d.cmd.Wait() }()
+	t.Cleanup(func() {
+		d.cmd.Process.Kill()
+		if t.Failed() {
+			t.Logf("daemon stderr:\n%s", d.stderr)
+		}
+	})
+	return d
+}
+
+// next returns the next notify message containing want, skipping others.
+func (d *daemon) next(want string, within time.Duration) string {
+	d.t.Helper()
+	deadline := time.Now().Add(within)
+	buf := make([]byte, 4096)
+	for {
+		d.sock.SetReadDeadline(deadline)
+		n, err := d.sock.Read(buf)
+		if err != nil {
+			d.t.Fatalf("no notify message containing %q within %s: %v", want, within, err)
+		}
+		if m := string(buf[:n]); strings.Contains(m, want) {
+			return m
+		}
+	}
+}
+
+func (d *daemon) get(path string) (int, string, string) {
+	d.t.Helper()
+	resp, err := http.Get("http://" + d.addr + path)
+	if err != nil {
+		d.t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header.Get("Content-Type"), string(b)
+}
+
+func (d *daemon) wait(within time.Duration) int {
+	d.t.Helper()
+	select {
+	case err := <-d.done:
+		if ee, ok := err.(*exec.ExitError); ok {
+			return ee.ExitCode()
+		}
+		if err != nil {
+			d.t.Fatal(err)
+		}
+		return 0
+	case <-time.After(within):
+		d.t.Fatalf("daemon did not exit within %s", within)
+		return -1
+	}
+}
+
+func TestLifecycle(t *testing.T) {
+	d := start(t, []string{"WATCHDOG_USEC=400000"})
+	ready := d.next("READY=1", 10*time.Second)
+	if !strings.Contains(ready, "STATUS=") || !strings.Contains(ready, "sensors, last poll") {
+		t.Fatalf("READY without a status line: %q", ready)
+	}
+	// READY means it can serve: the first scrape already has sensor data.
+	code, ct, body := d.get("/metrics")
+	if code != 200 || !strings.HasPrefix(ct, "text/plain; version=0.0.4") || !strings.Contains(body, "edge_sensor_temperature_celsius{") {
+		t.Fatalf("/metrics right after READY: %d %q\n%s", code, ct, body)
+	}
+	d.next("WATCHDOG=1", 2*time.Second)
+	d.next("STATUS=", 3*time.Second)
+
+	d.cmd.Process.Signal(syscall.SIGHUP)
+	if m := d.next("RELOADING=1", 5*time.Second); !strings.Contains(m, "MONOTONIC_USEC=") {
+		t.Fatalf("reload notice without MONOTONIC_USEC: %q", m)
+	}
+	d.next("READY=1", 5*time.Second)
+
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	d.next("STOPPING=1", 5*time.Second)
+	if code := d.wait(10 * time.Second); code != 0 {
+		t.Fatalf("exit code %d after SIGTERM", code)
+	}
+}
+
+func TestBadConfigRefusesToStart(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.yml")
+	os.WriteFile(cfg, []byte("poll_interval: 5s\nstale_afterr: 3\n"), 0o644)
+	d := start(t, nil, "--config.file="+cfg)
+	if code := d.wait(10 * time.Second); code != 1 {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	if want := cfg + `:2: field \"stale_afterr\": unknown field`; !strings.Contains(d.stderr.String(), want) {
+		t.Fatalf("stderr does not name file, line and field (%s):\n%s", want, d.stderr)
+	}
+	d.sock.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	if n, _ := d.sock.Read(make([]byte, 512)); n > 0 {
+		t.Fatal("a daemon that refused to start sent a notify message")
+	}
+
+	web := filepath.Join(dir, "web.yml")
+	os.WriteFile(web, []byte("tls_server_config:\n  cert_file: /nonexistent.crt\n"), 0o644)
+	d = start(t, nil, "--web.config.file="+web)
+	if code := d.wait(10 * time.Second); code != 1 || !strings.Contains(d.stderr.String(), "invalid web configuration") {
+		t.Fatalf("bad web config: exit %d\n%s", code, d.stderr)
+	}
+
+	d = start(t, nil, "--poll.interval=fast")
+	if code := d.wait(10 * time.Second); code != 2 || !strings.Contains(d.stderr.String(), "poll.interval") {
+		t.Fatalf("bad flag: exit %d\n%s", code, d.stderr)
+	}
+
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	d = start(t, nil, "--web.listen-address="+busy.Addr().String())
+	if code := d.wait(10 * time.Second); code != 1 || !strings.Contains(d.stderr.String(), "cannot listen") {
+		t.Fatalf("port in use: exit %d\n%s", code, d.stderr)
+	}
+}
+
+func TestReloadWithBadConfigKeepsServing(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "config.yml")
+	os.WriteFile(cfg, []byte("stale_after: 3\n"), 0o644)
+	d := start(t, nil, "--config.file="+cfg)
+	d.next("READY=1", 10*time.Second)
+	os.WriteFile(cfg, []byte("stale_after: many\n"), 0o644)
+	d.cmd.Process.Signal(syscall.SIGHUP)
+	if m := d.next("READY=1", 5*time.Second); !strings.Contains(m, "Reload failed") || !strings.Contains(m, "stale_after") {
+		t.Fatalf("failed reload status: %q", m)
+	}
+	if code, _, _ := d.get("/sensor"); code != 200 {
+		t.Fatalf("not serving after a failed reload: %d", code)
+	}
+}
+
+func TestSocketActivation(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := l.(*net.TCPListener).File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // the child holds its own copy of the socket
+	// LISTEN_PID must be the daemon's PID: let the shell set it to its own, then exec.
+	cmd := exec.Command("/bin/sh", "-c", `LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" "$@"`, binary,
+		"--web.systemd-socket", "--sensors.simulate", "--path.sysfs="+t.TempDir(), "--path.cgroupfs="+t.TempDir())
+	cmd.ExtraFiles = []*os.File{f}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
+	var resp *http.Response
+	for i := 0; i < 100; i++ {
+		if resp, err = http.Get("http://" + addr + "/healthz"); err == nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("socket-activated daemon does not answer: %v\n%s", err, stderr.String())
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("healthz %d", resp.StatusCode)
+	}
+}
+
+func TestTLSAndBasicAuth(t *testing.T) {
+	dir := t.TempDir()
+	cert, key, pool := selfSigned(t, dir)
+	hash, _ := bcrypt.GenerateFromPassword([]byte("s3cret"), bcrypt.MinCost)
+	web := filepath.Join(dir, "web.yml")
+	os.WriteFile(web, []byte(fmt.Sprintf("tls_server_config:\n  cert_file: %s\n  key_file: %s\nbasic_auth_users:\n  prom: %s\n", cert, key, hash)), 0o644)
+	d := start(t, nil, "--web.config.file="+web)
+	d.next("READY=1", 10*time.Second)
+
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	req, _ := http.NewRequest("GET", "https://"+d.addr+"/metrics", nil)
+	req.SetBasicAuth("prom", "s3cret")
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("with credentials: %d", resp.StatusCode)
+	}
+	req.SetBasicAuth("prom", "wrong")
+	if resp, err = client.Do(req); err != nil || resp.StatusCode != 401 {
+		t.Fatalf("wrong password: %v %v", resp.StatusCode, err)
+	}
+	resp.Body.Close()
+	if resp, err := http.Get("http://" + d.addr + "/metrics"); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode < 400 {
+			t.Fatalf("plain HTTP accepted on a TLS listener: %d", resp.StatusCode)
+		}
+	}
+}
+
+func selfSigned(t *testing.T, dir string) (certPath, keyPath string, pool *x509.CertPool) {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, _ := x509.MarshalECPrivateKey(k)
+	certPath, keyPath = filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+	os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
+	c, _ := x509.ParseCertificate(der)
+	pool = x509.NewCertPool()
+	pool.AddCert(c)
+	return certPath, keyPath, pool
+}

@@ -1,0 +1,370 @@
+// Package poller reads every sensor source on a fixed interval and caches the
+// result. HTTP handlers only ever read the cache, so a scrape never waits on
+// slow sysfs or 1-wire reads, and all formatting work happens once per poll.
+package poller
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/edgeobs/edge-observability-stack/internal/config"
+	"github.com/edgeobs/edge-observability-stack/internal/hostcpu"
+	"github.com/edgeobs/edge-observability-stack/internal/sensors"
+)
+
+// Status of a sensor in the cache.
+const (
+	StatusOK    = "ok"    // last read succeeded
+	StatusError = "error" // last read failed; the previous good value, if any, is kept until stale
+	StatusStale = "stale" // no good read for StaleAfter intervals; no value is published
+)
+
+// Failure reasons of sensor_failed_events_total, kept from the metric's
+// original users' dashboards.
+const (
+	EventReadError  = "read_error"
+	EventStale      = "stale"
+	EventRouteError = "route_error"
+	EventCPUSpike   = "cpu_spike"
+)
+
+// Sensor is the cached state of one sensor, as served by /sensor.
+type Sensor struct {
+	Name   string    `json:"name"`
+	Kind   string    `json:"kind"`
+	Unit   string    `json:"unit"`
+	Value  *float64  `json:"value"` // null when there is no trustworthy value
+	Source string    `json:"source"`
+	Chip   string    `json:"chip,omitempty"`
+	Label  string    `json:"label,omitempty"`
+	Time   time.Time `json:"time"` // time of the last good read (zero when never)
+	Status string    `json:"status"`
+	Error  string    `json:"error,omitempty"`
+}
+
+// Updater is anything else refreshed once per poll (cgroup accounting).
+type Updater interface {
+	Poll() error
+}
+
+// Poller owns the sources and the cache.
+type Poller struct {
+	log      *slog.Logger
+	cpu      *hostcpu.Meter
+	updaters []Updater
+	// updaterErr is the last error of each updater, to log changes only.
+	updaterErr []string
+	events     *Events
+	errs       *errorCounts
+
+	pollMu  sync.Mutex // one poll at a time
+	sources []sensors.Source
+	cfg     config.Config
+	sensors map[string]*Sensor
+	stats   map[string]sourceStat
+	spike   bool
+
+	view     atomic.Pointer[View]
+	lastPoll atomic.Int64 // unix nanos of the last completed poll
+	polls    atomic.Uint64
+}
+
+type sourceStat struct {
+	ok       bool
+	duration time.Duration
+	count    int
+}
+
+// View is an immutable snapshot built at the end of each poll.
+type View struct {
+	Time      time.Time
+	Duration  time.Duration
+	Sensors   []Sensor          // sorted by name
+	byName    map[string][]byte // JSON of each sensor
+	all       []byte            // JSON of all sensors
+	metrics   []metricSample    // pre-computed exposition
+	Errors    int               // sensors not OK in this poll
+	Stale     int               //
+	CPU       float64           // host CPU use ratio, -1 when unknown
+	CPUSpike  bool              //
+	PerSource map[string]sourceStat
+	interval  time.Duration
+}
+
+// New makes a poller. Call Reconfigure before the first poll.
+func New(log *slog.Logger, procfs string, events *Events, updaters ...Updater) *Poller {
+	p := &Poller{
+		log:        log,
+		cpu:        hostcpu.NewMeter(procfs),
+		updaters:   updaters,
+		updaterErr: make([]string, len(updaters)),
+		events:     events,
+		errs:       newErrorCounts(),
+		sensors:    map[string]*Sensor{},
+		stats:      map[string]sourceStat{},
+	}
+	p.view.Store(&View{CPU: -1, byName: map[string][]byte{}, all: []byte("[]"), interval: config.Default().PollInterval})
+	return p
+}
+
+// Reconfigure swaps sources and settings; the next poll uses them. Sensors of
+// sources no longer configured, or now ignored, are forgotten.
+func (p *Poller) Reconfigure(cfg config.Config, srcs []sensors.Source) {
+	p.pollMu.Lock()
+	defer p.pollMu.Unlock()
+	p.cfg = cfg
+	p.sources = srcs
+	keep := map[string]bool{}
+	for _, s := range srcs {
+		keep[s.Name()] = true
+	}
+	for name, s := range p.sensors {
+		if !keep[s.Source] || cfg.Ignored(name) {
+			delete(p.sensors, name)
+		}
+	}
+	for name := range p.stats {
+		if !keep[name] {
+			delete(p.stats, name)
+		}
+	}
+}
+
+// Interval is the configured poll interval.
+func (p *Poller) Interval() time.Duration {
+	p.pollMu.Lock()
+	defer p.pollMu.Unlock()
+	return p.cfg.PollInterval
+}
+
+// Run polls every interval until ctx ends. The first poll is the caller's
+// (PollOnce), so that readiness can wait for it.
+func (p *Poller) Run(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(p.Interval()):
+		}
+		p.PollOnce(ctx)
+	}
+}
+
+// PollOnce reads all sources concurrently, each bounded by the poll
+// interval, and publishes a new View.
+func (p *Poller) PollOnce(ctx context.Context) *View {
+	p.pollMu.Lock()
+	defer p.pollMu.Unlock()
+	start := time.Now()
+	cfg := p.cfg
+
+	type out struct {
+		src string
+		res sensors.Result
+		err error
+		dur time.Duration
+	}
+	results := make([]out, len(p.sources))
+	var wg sync.WaitGroup
+	for i, s := range p.sources {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rctx, cancel := context.WithTimeout(ctx, cfg.PollInterval)
+			defer cancel()
+			t := time.Now()
+			res, err := s.Read(rctx)
+			if err == nil && rctx.Err() != nil {
+				err = fmt.Errorf("timed out after %s", cfg.PollInterval)
+			}
+			results[i] = out{s.Name(), res, err, time.Since(t)}
+		}()
+	}
+	// A source that ignores its context hangs the poll here on purpose:
+	// the watchdog then sees no progress and systemd restarts the daemon.
+	wg.Wait()
+
+	now := time.Now()
+	for _, r := range results {
+		st := sourceStat{ok: r.err == nil, duration: r.dur}
+		if r.err != nil {
+			p.log.Warn("source failed", "source", r.src, "err", r.err)
+		}
+		for _, rd := range r.res.Readings {
+			if cfg.Ignored(rd.Name) {
+				continue
+			}
+			st.count++
+			v := rd.Value
+			s := p.sensors[rd.Name]
+			if s == nil {
+				s = &Sensor{Name: rd.Name}
+				p.sensors[rd.Name] = s
+			}
+			info := sensors.Kinds[rd.Kind]
+			*s = Sensor{Name: rd.Name, Kind: string(rd.Kind), Unit: info.Unit, Value: &v, Source: r.src,
+				Chip: rd.Chip, Label: rd.Label, Time: now, Status: StatusOK}
+		}
+		for _, e := range r.res.Errors {
+			if cfg.Ignored(e.Name) {
+				continue
+			}
+			st.count++
+			p.errs.inc(r.src, e.Reason)
+			p.events.Inc(EventReadError)
+			s := p.sensors[e.Name]
+			if s == nil {
+				s = &Sensor{Name: e.Name, Source: r.src}
+				p.sensors[e.Name] = s
+			}
+			if s.Status != StatusStale {
+				s.Status = StatusError
+			}
+			s.Error = e.Reason + ": " + e.Err.Error()
+		}
+		p.stats[r.src] = st
+	}
+
+	// Staleness: no good read for StaleAfter intervals. Counted once per
+	// transition, so the counter's rate means "sensors going stale". A sensor
+	// never read successfully stays an error: it has no value to go stale.
+	staleAfter := time.Duration(cfg.StaleAfter) * cfg.PollInterval
+	for _, s := range p.sensors {
+		if s.Status != StatusStale && !s.Time.IsZero() && now.Sub(s.Time) > staleAfter {
+			s.Status = StatusStale
+			s.Value = nil
+			p.events.Inc(EventStale)
+		}
+	}
+
+	cpu, spike := -1.0, p.spike
+	if ratio, ok, err := p.cpu.Sample(); err != nil {
+		p.log.Debug("host cpu unavailable", "err", err)
+	} else if ok {
+		cpu = ratio
+		spike = ratio > cfg.CPUSpikeThreshold
+		if spike && !p.spike {
+			p.events.Inc(EventCPUSpike)
+			p.log.Warn("host CPU spike", "usage", ratio, "threshold", cfg.CPUSpikeThreshold)
+		}
+	}
+	p.spike = spike
+
+	for i, u := range p.updaters {
+		// Log changes only: a missing cgroup tree would otherwise log every poll.
+		msg := ""
+		if err := u.Poll(); err != nil {
+			msg = err.Error()
+		}
+		if msg != p.updaterErr[i] {
+			if msg != "" {
+				p.log.Warn("update failed", "err", msg)
+			} else {
+				p.log.Info("update recovered", "previous_err", p.updaterErr[i])
+			}
+			p.updaterErr[i] = msg
+		}
+	}
+
+	v := p.buildView(now, time.Since(start), cpu, spike)
+	p.view.Store(v)
+	p.lastPoll.Store(time.Now().UnixNano())
+	p.polls.Add(1)
+	return v
+}
+
+func (p *Poller) buildView(now time.Time, dur time.Duration, cpu float64, spike bool) *View {
+	v := &View{Time: now, Duration: dur, CPU: cpu, CPUSpike: spike,
+		byName: make(map[string][]byte, len(p.sensors)), PerSource: map[string]sourceStat{},
+		interval: p.cfg.PollInterval}
+	for k, s := range p.stats {
+		v.PerSource[k] = s
+	}
+	for _, s := range p.sensors {
+		c := *s
+		if s.Value != nil {
+			val := *s.Value
+			c.Value = &val
+		}
+		v.Sensors = append(v.Sensors, c)
+		switch s.Status {
+		case StatusError:
+			v.Errors++
+		case StatusStale:
+			v.Stale++
+		}
+	}
+	sort.Slice(v.Sensors, func(i, j int) bool { return v.Sensors[i].Name < v.Sensors[j].Name })
+	var err error
+	if v.all, err = json.Marshal(v.Sensors); err != nil {
+		panic(err) // only plain strings, numbers and times: cannot fail
+	}
+	if v.Sensors == nil {
+		v.all = []byte("[]")
+	}
+	for _, s := range v.Sensors {
+		b, _ := json.Marshal(s)
+		v.byName[s.Name] = b
+	}
+	v.metrics = p.buildMetrics(v)
+	return v
+}
+
+// View returns the latest snapshot.
+func (p *Poller) View() *View { return p.view.Load() }
+
+// SensorJSON returns the JSON of one sensor, or ok=false when unknown.
+func (v *View) SensorJSON(name string) ([]byte, bool) {
+	b, ok := v.byName[name]
+	return b, ok
+}
+
+// AllJSON returns the JSON array of all sensors.
+func (v *View) AllJSON() []byte { return v.all }
+
+// Polls is the number of completed polls.
+func (p *Poller) Polls() uint64 { return p.polls.Load() }
+
+// LastPoll is when the last poll completed (zero before the first).
+func (p *Poller) LastPoll() time.Time {
+	n := p.lastPoll.Load()
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}
+
+// Healthy reports whether the poll loop is making progress: the last poll
+// completed within two intervals plus the read timeout of one.
+func (p *Poller) Healthy(now time.Time) error {
+	last := p.LastPoll()
+	if last.IsZero() {
+		return fmt.Errorf("no poll completed yet")
+	}
+	limit := 3 * p.intervalNoLock()
+	if age := now.Sub(last); age > limit {
+		return fmt.Errorf("last poll completed %s ago (limit %s)", age.Round(time.Millisecond), limit)
+	}
+	return nil
+}
+
+// intervalNoLock reads the interval without the poll lock, which a hung poll holds.
+func (p *Poller) intervalNoLock() time.Duration {
+	return p.View().interval
+}
+
+// StatusLine is the one-line summary for systemctl status.
+func (v *View) StatusLine(now time.Time) string {
+	s := fmt.Sprintf("%d sensors, last poll %s ago (took %s), %d errors, %d stale",
+		len(v.Sensors), now.Sub(v.Time).Round(time.Millisecond), v.Duration.Round(10*time.Microsecond), v.Errors, v.Stale)
+	if v.CPUSpike {
+		s += ", host CPU spike"
+	}
+	return s
+}

@@ -1,0 +1,275 @@
+package poller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/edgeobs/edge-observability-stack/internal/config"
+	"github.com/edgeobs/edge-observability-stack/internal/sensors"
+)
+
+// fakeSource returns whatever the test puts in it.
+type fakeSource struct {
+	mu   sync.Mutex
+	name string
+	res  sensors.Result
+	err  error
+	hang chan struct{} // when non-nil, Read blocks on it ignoring ctx
+}
+
+func (f *fakeSource) Name() string { return f.name }
+func (f *fakeSource) Read(ctx context.Context) (sensors.Result, error) {
+	f.mu.Lock()
+	hang, res, err := f.hang, f.res, f.err
+	f.mu.Unlock()
+	if hang != nil {
+		<-hang
+	}
+	return res, err
+}
+func (f *fakeSource) set(res sensors.Result, err error) {
+	f.mu.Lock()
+	f.res, f.err = res, err
+	f.mu.Unlock()
+}
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func procWithStat(t *testing.T, busy, idle int) string {
+	t.Helper()
+	dir := t.TempDir()
+	writeStat(t, dir, busy, idle)
+	return dir
+}
+
+func writeStat(t *testing.T, dir string, busy, idle int) {
+	t.Helper()
+	s := fmt.Sprintf("cpu %d 0 0 %d 0 0 0 0 0 0\n", busy, idle)
+	if err := os.WriteFile(filepath.Join(dir, "stat"), []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func temp(name string, v float64) sensors.Reading {
+	return sensors.Reading{Name: name, Kind: sensors.Temperature, Value: v, Source: "fake", Chip: "chip0", Label: "cpu"}
+}
+
+func newTestPoller(t *testing.T, src *fakeSource, cfg config.Config) (*Poller, *Events, string) {
+	proc := procWithStat(t, 100, 900)
+	ev := NewEvents()
+	p := New(quiet(), proc, ev)
+	p.Reconfigure(cfg, []sensors.Source{src})
+	return p, ev, proc
+}
+
+func TestCacheStatusAndStaleness(t *testing.T) {
+	src := &fakeSource{name: "fake"}
+	src.set(sensors.Result{Readings: []sensors.Reading{temp("t1", 40.5), temp("t2", 30)}}, nil)
+	cfg := config.Default()
+	cfg.PollInterval, cfg.StaleAfter = 100*time.Millisecond, 2
+	p, ev, _ := newTestPoller(t, src, cfg)
+
+	v := p.PollOnce(context.Background())
+	if len(v.Sensors) != 2 || *v.Sensors[0].Value != 40.5 || v.Sensors[0].Status != StatusOK {
+		t.Fatalf("first poll: %+v", v.Sensors)
+	}
+
+	// t1 starts failing: counted, status error, last good value kept until stale.
+	src.set(sensors.Result{
+		Readings: []sensors.Reading{temp("t2", 31)},
+		Errors:   []sensors.ReadError{{Name: "t1", Source: "fake", Reason: sensors.ReasonParse, Err: errors.New("not a number")}},
+	}, nil)
+	v = p.PollOnce(context.Background())
+	if s := v.Sensors[0]; s.Status != StatusError || s.Value == nil || *s.Value != 40.5 || !strings.Contains(s.Error, "parse") {
+		t.Fatalf("after error: %+v", s)
+	}
+	if got := ev.Value(EventReadError); got != 1 {
+		t.Fatalf("read_error events = %v", got)
+	}
+
+	time.Sleep(250 * time.Millisecond) // > StaleAfter * PollInterval
+	v = p.PollOnce(context.Background())
+	if s := v.Sensors[0]; s.Status != StatusStale || s.Value != nil {
+		t.Fatalf("want stale without value: %+v", s)
+	}
+	if s := v.Sensors[1]; s.Status != StatusOK || *s.Value != 31 {
+		t.Fatalf("t2: %+v", s)
+	}
+	p.PollOnce(context.Background())
+	if got := ev.Value(EventStale); got != 1 {
+		t.Fatalf("stale must be counted once per transition, got %v", got)
+	}
+	if got := ev.Value(EventReadError); got != 3 {
+		t.Fatalf("read_error events = %v, want 3", got)
+	}
+
+	// It comes back.
+	src.set(sensors.Result{Readings: []sensors.Reading{temp("t1", 41), temp("t2", 31)}}, nil)
+	v = p.PollOnce(context.Background())
+	if s := v.Sensors[0]; s.Status != StatusOK || *s.Value != 41 {
+		t.Fatalf("recovered: %+v", s)
+	}
+}
+
+func TestNeverReadSensorIsErrorWithoutValue(t *testing.T) {
+	src := &fakeSource{name: "fake"}
+	src.set(sensors.Result{Errors: []sensors.ReadError{{Name: "bad", Source: "fake", Reason: sensors.ReasonRange, Err: errors.New("-273")}}}, nil)
+	p, _, _ := newTestPoller(t, src, config.Default())
+	v := p.PollOnce(context.Background())
+	if len(v.Sensors) != 1 || v.Sensors[0].Value != nil || v.Sensors[0].Status != StatusError {
+		t.Fatalf("%+v", v.Sensors)
+	}
+	b, ok := v.SensorJSON("bad")
+	if !ok || !strings.Contains(string(b), `"value":null`) {
+		t.Fatalf("json %s", b)
+	}
+	// No gauge for it: a broken sensor must never read as 0.
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(Collector{P: p})
+	if n, err := testutil.GatherAndCount(reg, "edge_sensor_temperature_celsius"); err != nil || n != 0 {
+		t.Fatalf("gauges for a broken sensor: %d %v", n, err)
+	}
+}
+
+func TestMetricsExposition(t *testing.T) {
+	src := &fakeSource{name: "fake"}
+	src.set(sensors.Result{
+		Readings: []sensors.Reading{temp("t1", 40.5)},
+		Errors:   []sensors.ReadError{{Name: "t9", Source: "fake", Reason: sensors.ReasonIO, Err: errors.New("EIO")}},
+	}, nil)
+	p, ev, _ := newTestPoller(t, src, config.Default())
+	p.PollOnce(context.Background())
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(Collector{P: p}, ev)
+	want := `
+# HELP edge_sensor_temperature_celsius Temperature in degrees Celsius.
+# TYPE edge_sensor_temperature_celsius gauge
+edge_sensor_temperature_celsius{chip="chip0",label="cpu",sensor="t1",source="fake"} 40.5
+# HELP edge_sensor_read_errors_total Failed sensor reads by source and reason (io, vanished, empty, parse, range, crc, timeout).
+# TYPE edge_sensor_read_errors_total counter
+edge_sensor_read_errors_total{reason="io",source="fake"} 1
+# HELP edge_sensor_stale 1 when the sensor has had no good read for stale_after poll intervals.
+# TYPE edge_sensor_stale gauge
+edge_sensor_stale{sensor="t1"} 0
+edge_sensor_stale{sensor="t9"} 0
+# HELP edge_sensor_scrape_collector_success 1 when the source's last read succeeded as a whole.
+# TYPE edge_sensor_scrape_collector_success gauge
+edge_sensor_scrape_collector_success{collector="fake"} 1
+# HELP edge_sensor_sensors Sensors found by each source in the last poll, failing ones included.
+# TYPE edge_sensor_sensors gauge
+edge_sensor_sensors{source="fake"} 2
+# HELP sensor_failed_events_total Failure events by reason: read_error (a sensor read failed), stale (a sensor went stale), route_error (an HTTP handler failed), cpu_spike (host CPU went over the threshold).
+# TYPE sensor_failed_events_total counter
+sensor_failed_events_total{reason="cpu_spike"} 0
+sensor_failed_events_total{reason="read_error"} 1
+sensor_failed_events_total{reason="route_error"} 0
+sensor_failed_events_total{reason="stale"} 0
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want),
+		"edge_sensor_temperature_celsius", "edge_sensor_read_errors_total", "edge_sensor_stale",
+		"edge_sensor_scrape_collector_success", "edge_sensor_sensors", "sensor_failed_events_total"); err != nil {
+		t.Fatal(err)
+	}
+	// A failing source as a whole reports success 0.
+	src.set(sensors.Result{}, errors.New("boom"))
+	p.PollOnce(context.Background())
+	if v := gaugeValue(t, reg, "edge_sensor_scrape_collector_success"); v != 0 {
+		t.Fatalf("success after failure = %v", v)
+	}
+}
+
+func gaugeValue(t *testing.T, g prometheus.Gatherer, name string) float64 {
+	t.Helper()
+	mfs, err := g.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			return mf.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("%s not gathered", name)
+	return 0
+}
+
+func TestCPUSpikeDetection(t *testing.T) {
+	src := &fakeSource{name: "fake"}
+	cfg := config.Default()
+	cfg.CPUSpikeThreshold = 0.8
+	p, ev, proc := newTestPoller(t, src, cfg)
+	p.PollOnce(context.Background()) // baseline sample
+	writeStat(t, proc, 190, 910)     // 90 of 100 ticks busy
+	v := p.PollOnce(context.Background())
+	if !v.CPUSpike || v.CPU != 0.9 || ev.Value(EventCPUSpike) != 1 {
+		t.Fatalf("spike not detected: %+v events=%v", v.CPU, ev.Value(EventCPUSpike))
+	}
+	writeStat(t, proc, 280, 1010) // still 90 busy / 190 total: 0.47
+	v = p.PollOnce(context.Background())
+	if v.CPUSpike || ev.Value(EventCPUSpike) != 1 {
+		t.Fatalf("spike must clear: cpu=%v", v.CPU)
+	}
+}
+
+func TestIgnoreAndReconfigure(t *testing.T) {
+	src := &fakeSource{name: "fake"}
+	src.set(sensors.Result{Readings: []sensors.Reading{temp("keep", 1), temp("drop_me", 2)}}, nil)
+	cfg := config.Default()
+	p, _, _ := newTestPoller(t, src, cfg)
+	if v := p.PollOnce(context.Background()); len(v.Sensors) != 2 {
+		t.Fatal(len(v.Sensors))
+	}
+	cfg2, err := config.Parse("c.yml", []byte("ignore: [drop_.*]\n"), cfg, []string{"fake"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Reconfigure(cfg2, []sensors.Source{src})
+	if v := p.PollOnce(context.Background()); len(v.Sensors) != 1 || v.Sensors[0].Name != "keep" {
+		t.Fatalf("%+v", v.Sensors)
+	}
+	p.Reconfigure(cfg2, nil) // source switched off: its sensors are forgotten
+	if v := p.PollOnce(context.Background()); len(v.Sensors) != 0 {
+		t.Fatalf("%+v", v.Sensors)
+	}
+}
+
+func TestHealthFollowsPollProgress(t *testing.T) {
+	src := &fakeSource{name: "fake"}
+	cfg := config.Default()
+	cfg.PollInterval = 50 * time.Millisecond
+	p, _, _ := newTestPoller(t, src, cfg)
+	if p.Healthy(time.Now()) == nil {
+		t.Fatal("healthy before any poll")
+	}
+	p.PollOnce(context.Background())
+	if err := p.Healthy(time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	// A source that ignores its context hangs the loop; health must notice.
+	hang := make(chan struct{})
+	src.mu.Lock()
+	src.hang = hang
+	src.mu.Unlock()
+	ctx, cancel := context.WithCancel(context.Background())
+	var done atomic.Bool
+	go func() { p.Run(ctx); done.Store(true) }()
+	time.Sleep(300 * time.Millisecond)
+	if err := p.Healthy(time.Now()); err == nil || !strings.Contains(err.Error(), "last poll completed") {
+		t.Fatalf("hung loop reported healthy: %v", err)
+	}
+	close(hang)
+	cancel()
+}

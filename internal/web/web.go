@@ -1,0 +1,170 @@
+// Package web serves edge-sensord's HTTP API from the poller's cache.
+package web
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/edgeobs/edge-observability-stack/internal/poller"
+)
+
+// Options configure the handler.
+type Options struct {
+	Poller   *poller.Poller
+	Events   *poller.Events
+	Gatherer prometheus.Gatherer
+	Log      *slog.Logger
+	// MaxRequests caps requests in flight; more get 503 at once instead of
+	// queueing, so a flood of clients cannot pin memory.
+	MaxRequests int
+	// Health reports problems beyond the poll loop (e.g. the server stopped).
+	Health  func() error
+	Version string
+}
+
+// NewHandler builds the router.
+func NewHandler(o Options) http.Handler {
+	r := mux.NewRouter()
+	r.NotFoundHandler = http.HandlerFunc(notFound)
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	})
+	metrics := promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{
+		EnableOpenMetrics: true,
+		ErrorLog:          slogPrinter{o.Log},
+		ErrorHandling:     promhttp.ContinueOnError,
+		Timeout:           10 * time.Second,
+	})
+	h := &handlers{o: o}
+	r.Handle("/metrics", metrics).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/sensor", h.sensors).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/sensor/{name}", h.sensor).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/healthz", h.healthz).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/", h.index).Methods(http.MethodGet, http.MethodHead)
+	return limit(o.MaxRequests, recoverer(o.Events, o.Log, r))
+}
+
+type handlers struct{ o Options }
+
+func notFound(w http.ResponseWriter, _ *http.Request) {
+	http.Error(w, "not found", http.StatusNotFound)
+}
+
+func writeJSON(w http.ResponseWriter, status int, body []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(body)
+	w.Write([]byte("\n"))
+}
+
+func (h *handlers) sensors(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, h.o.Poller.View().AllJSON())
+}
+
+func (h *handlers) sensor(w http.ResponseWriter, r *http.Request) {
+	name := mux.Vars(r)["name"]
+	b, ok := h.o.Poller.View().SensorJSON(name)
+	if !ok {
+		writeJSON(w, http.StatusNotFound, []byte(fmt.Sprintf(`{"error":%q}`, "unknown sensor: "+name)))
+		return
+	}
+	writeJSON(w, http.StatusOK, b)
+}
+
+func (h *handlers) healthz(w http.ResponseWriter, r *http.Request) {
+	var reasons []string
+	if err := h.o.Poller.Healthy(time.Now()); err != nil {
+		reasons = append(reasons, err.Error())
+	}
+	if h.o.Health != nil {
+		if err := h.o.Health(); err != nil {
+			reasons = append(reasons, err.Error())
+		}
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if len(reasons) > 0 {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		for _, r := range reasons {
+			fmt.Fprintln(w, "unhealthy:", r)
+		}
+		return
+	}
+	fmt.Fprintln(w, "ok:", h.o.Poller.View().StatusLine(time.Now()))
+}
+
+func (h *handlers) index(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	fmt.Fprintf(w, `<!doctype html>
+<html><head><title>edge-sensord</title></head><body>
+<h1>edge-sensord</h1>
+<p>Version %s</p>
+<ul>
+<li><a href="metrics">/metrics</a>: Prometheus and OpenMetrics exposition</li>
+<li><a href="sensor">/sensor</a>: latest readings as JSON; /sensor/NAME for one</li>
+<li><a href="healthz">/healthz</a>: 200 when healthy, 503 with reasons</li>
+</ul></body></html>
+`, h.o.Version)
+}
+
+// recoverer turns a handler panic into a 500 and counts it, so a bug in one
+// route never takes the daemon down.
+func recoverer(ev *poller.Events, log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				ev.Inc(poller.EventRouteError)
+				log.Error("handler panic", "path", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
+				http.Error(w, "internal server error", http.StatusInternalServerError)
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// limit rejects requests beyond n in flight with 503.
+func limit(n int, next http.Handler) http.Handler {
+	if n <= 0 {
+		return next
+	}
+	sem := make(chan struct{}, n)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case sem <- struct{}{}:
+			defer func() { <-sem }()
+			next.ServeHTTP(w, r)
+		default:
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, "too many requests in flight", http.StatusServiceUnavailable)
+		}
+	})
+}
+
+// NewServer returns an http.Server with limits that keep a slow or malicious
+// client from holding connections or memory.
+func NewServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+}
+
+type slogPrinter struct{ l *slog.Logger }
+
+func (p slogPrinter) Println(v ...any) { p.l.Error(fmt.Sprint(v...)) }

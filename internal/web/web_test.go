@@ -1,0 +1,188 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/edgeobs/edge-observability-stack/internal/config"
+	"github.com/edgeobs/edge-observability-stack/internal/poller"
+	"github.com/edgeobs/edge-observability-stack/internal/sensors"
+)
+
+type src struct{}
+
+func (src) Name() string { return "fake" }
+func (src) Read(context.Context) (sensors.Result, error) {
+	return sensors.Result{Readings: []sensors.Reading{
+		{Name: "cpu_temp", Kind: sensors.Temperature, Value: 51.25, Source: "fake", Chip: "c0"},
+		{Name: "vin", Kind: sensors.Voltage, Value: 12.1, Source: "fake", Chip: "c0"},
+	}}, nil
+}
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func setup(t *testing.T, poll bool) (http.Handler, *poller.Events) {
+	t.Helper()
+	ev := poller.NewEvents()
+	p := poller.New(quiet(), t.TempDir(), ev)
+	p.Reconfigure(config.Default(), []sensors.Source{src{}})
+	if poll {
+		p.PollOnce(context.Background())
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(ev, poller.Collector{P: p})
+	return NewHandler(Options{Poller: p, Events: ev, Gatherer: reg, Log: quiet(), MaxRequests: 4}), ev
+}
+
+func do(h http.Handler, method, path string, hdr ...string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(method, path, nil)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		r.Header.Set(hdr[i], hdr[i+1])
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
+func TestMetricsContentNegotiation(t *testing.T) {
+	h, _ := setup(t, true)
+	w := do(h, "GET", "/metrics")
+	if w.Code != 200 || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/plain; version=0.0.4") {
+		t.Fatalf("default: %d %q", w.Code, w.Header().Get("Content-Type"))
+	}
+	if !strings.Contains(w.Body.String(), `edge_sensor_temperature_celsius{chip="c0",label="",sensor="cpu_temp",source="fake"} 51.25`) {
+		t.Fatalf("body:\n%s", w.Body)
+	}
+	w = do(h, "GET", "/metrics", "Accept", "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5")
+	if ct := w.Header().Get("Content-Type"); !strings.HasPrefix(ct, "application/openmetrics-text; version=1.0.0") {
+		t.Fatalf("openmetrics: %q", ct)
+	}
+	if !strings.HasSuffix(w.Body.String(), "# EOF\n") {
+		t.Fatal("OpenMetrics body must end with # EOF")
+	}
+	// What Prometheus 2.x sends.
+	w = do(h, "GET", "/metrics", "Accept", "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1")
+	if ct := w.Header().Get("Content-Type"); !strings.HasPrefix(ct, "application/openmetrics-text") {
+		t.Fatalf("prometheus accept header: %q", ct)
+	}
+}
+
+func TestSensorJSON(t *testing.T) {
+	h, _ := setup(t, true)
+	w := do(h, "GET", "/sensor")
+	if w.Code != 200 || w.Header().Get("Content-Type") != "application/json" {
+		t.Fatalf("%d %q", w.Code, w.Header().Get("Content-Type"))
+	}
+	var all []poller.Sensor
+	if err := json.Unmarshal(w.Body.Bytes(), &all); err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 2 || all[0].Name != "cpu_temp" || *all[0].Value != 51.25 || all[0].Unit != "celsius" ||
+		all[0].Kind != "temperature" || all[0].Status != "ok" || all[0].Source != "fake" || time.Since(all[0].Time) > time.Minute {
+		t.Fatalf("%+v", all)
+	}
+	w = do(h, "GET", "/sensor/vin")
+	var one poller.Sensor
+	if err := json.Unmarshal(w.Body.Bytes(), &one); err != nil || w.Code != 200 || one.Unit != "volts" || *one.Value != 12.1 {
+		t.Fatalf("%d %s", w.Code, w.Body)
+	}
+	if w = do(h, "GET", "/sensor/nope"); w.Code != 404 || !strings.Contains(w.Body.String(), "unknown sensor") {
+		t.Fatalf("%d %s", w.Code, w.Body)
+	}
+}
+
+func TestBadRequestsGet4xx(t *testing.T) {
+	h, _ := setup(t, true)
+	for _, c := range []struct {
+		method, path string
+		want         int
+	}{
+		{"GET", "/nope", 404},
+		{"GET", "/sensor/a/b", 404},
+		{"POST", "/metrics", 405},
+		{"DELETE", "/sensor", 405},
+		{"PUT", "/healthz", 405},
+		{"GET", "/metrics/", 404},
+	} {
+		if w := do(h, c.method, c.path); w.Code != c.want {
+			t.Errorf("%s %s: %d, want %d", c.method, c.path, w.Code, c.want)
+		}
+	}
+}
+
+func TestHealthz(t *testing.T) {
+	h, _ := setup(t, false)
+	if w := do(h, "GET", "/healthz"); w.Code != 503 || !strings.Contains(w.Body.String(), "no poll completed") {
+		t.Fatalf("before first poll: %d %s", w.Code, w.Body)
+	}
+	h, _ = setup(t, true)
+	if w := do(h, "GET", "/healthz"); w.Code != 200 || !strings.Contains(w.Body.String(), "2 sensors") {
+		t.Fatalf("%d %s", w.Code, w.Body)
+	}
+}
+
+func TestPanicIsRecoveredAndCounted(t *testing.T) {
+	ev := poller.NewEvents()
+	h := recoverer(ev, quiet(), http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("bug") }))
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("GET", "/x", nil))
+	if w.Code != 500 || ev.Value(poller.EventRouteError) != 1 {
+		t.Fatalf("%d events=%v", w.Code, ev.Value(poller.EventRouteError))
+	}
+}
+
+func TestConcurrencyLimit(t *testing.T) {
+	release := make(chan struct{})
+	entered := make(chan struct{})
+	h := limit(1, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		entered <- struct{}{}
+		<-release
+	}))
+	go h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	<-entered
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
+	close(release)
+	if w.Code != 503 || w.Header().Get("Retry-After") == "" {
+		t.Fatalf("second request: %d", w.Code)
+	}
+}
+
+func FuzzHandler(f *testing.F) {
+	for _, s := range []string{"/metrics", "/sensor", "/sensor/cpu_temp", "/sensor/%00", "/healthz", "/", "/../etc/passwd", "//sensor", "/sensor/" + strings.Repeat("a", 300)} {
+		f.Add("GET", s, "text/plain")
+	}
+	f.Add("POST", "/metrics", "application/openmetrics-text;version=1.0.0")
+	f.Add("HEAD", "/sensor/x", "*/*;q=abc")
+	ev := poller.NewEvents()
+	p := poller.New(quiet(), f.TempDir(), ev)
+	p.Reconfigure(config.Default(), []sensors.Source{src{}})
+	p.PollOnce(context.Background())
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(ev, poller.Collector{P: p})
+	h := NewHandler(Options{Poller: p, Events: ev, Gatherer: reg, Log: quiet()})
+	f.Fuzz(func(t *testing.T, method, path, accept string) {
+		r, err := http.NewRequest(method, "http://x"+path, nil)
+		if err != nil {
+			return // not a request a server could receive
+		}
+		r.Header.Set("Accept", accept)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code >= 500 {
+			t.Fatalf("%s %q accept %q: %d", method, path, accept, w.Code)
+		}
+		if ev.Value(poller.EventRouteError) != 0 {
+			t.Fatal("handler panicked")
+		}
+	})
+}

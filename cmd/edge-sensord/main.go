@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"strconv"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -69,15 +70,39 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	app.Flag("path.cgroupfs", "cgroup filesystem mount point.").Default("/sys/fs/cgroup").StringVar(&f.cgroupfs)
 	app.Flag("cgroup.slice", "systemd slice whose units' memory and CPU are exported.").Default("edge-observability.slice").StringVar(&f.slice)
 	app.Flag("sensors.simulate", "Add simulated sensors (for machines without any). Never on by default.").BoolVar(&f.simulate)
-	app.Flag("poll.interval", "How often sensors are read.").Default("5s").DurationVar(&f.pollInterval)
-	app.Flag("sensors.stale-after", "Poll intervals without a good read after which a sensor is stale.").Default("3").IntVar(&f.staleAfter)
-	app.Flag("cpu.spike-threshold", "Host CPU use ratio above which sensor_cpu_spike is 1.").Default("0.9").Float64Var(&f.cpuThreshold)
-	app.Flag("web.max-requests", "Maximum concurrent HTTP requests; more get 503 at once.").Default("16").IntVar(&f.maxRequests)
+	typed(app, "poll.interval", "How often sensors are read.", "5s", &f.pollInterval, time.ParseDuration)
+	typed(app, "sensors.stale-after", "Poll intervals without a good read after which a sensor is stale.", "3", &f.staleAfter, strconv.Atoi)
+	typed(app, "cpu.spike-threshold", "Host CPU use ratio above which sensor_cpu_spike is 1.", "0.9", &f.cpuThreshold,
+		func(s string) (float64, error) { return strconv.ParseFloat(s, 64) })
+	typed(app, "web.max-requests", "Maximum concurrent HTTP requests; more get 503 at once.", "16", &f.maxRequests, strconv.Atoi)
 	promslogflag.AddFlags(app, f.log)
 	if _, err := app.Parse(args); err != nil {
 		return nil, err
 	}
 	return f, nil
+}
+
+// flagValue parses a flag and names it in the error, which kingpin's typed
+// flags do not ("time: invalid duration" alone does not say which flag).
+type flagValue[T any] struct {
+	name  string
+	p     *T
+	parse func(string) (T, error)
+}
+
+func (v flagValue[T]) Set(s string) error {
+	x, err := v.parse(s)
+	if err != nil {
+		return fmt.Errorf("--%s=%s: %w", v.name, s, err)
+	}
+	*v.p = x
+	return nil
+}
+
+func (v flagValue[T]) String() string { return fmt.Sprint(*v.p) }
+
+func typed[T any](app *kingpin.Application, name, help, def string, p *T, parse func(string) (T, error)) {
+	app.Flag(name, help).Default(def).SetValue(flagValue[T]{name, p, parse})
 }
 
 // baseConfig is what the flags say; the config file, if any, overrides it.

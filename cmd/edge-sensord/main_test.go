@@ -76,7 +76,7 @@ func start(t *testing.T, env []string, args ...string) *daemon {
 	t.Cleanup(func() { d.sock.Close() })
 	base := []string{"--web.listen-address=" + d.addr, "--path.sysfs=" + t.TempDir(), "--path.procfs=/proc",
 		"--path.cgroupfs=" + t.TempDir(), "--sensors.simulate", "--poll.interval=200ms"}
-	d.cmd = exec.Command(binary, append(base, args...)...)
+	d.cmd = exec.Command(binary, overrideFlags(base, args)...)
 	d.cmd.Env = append(append(os.Environ(), "NOTIFY_SOCKET="+sockPath), env...)
 	d.cmd.Stderr = d.stderr
 	if err := d.cmd.Start(); err != nil {
@@ -90,6 +90,26 @@ func start(t *testing.T, env []string, args ...string) *daemon {
 		}
 	})
 	return d
+}
+
+// overrideFlags appends args to defaults, dropping a default that args set
+// again (kingpin refuses repeated flags; --no-x sets x).
+func overrideFlags(defaults, args []string) []string {
+	name := func(a string) string {
+		n := strings.SplitN(a, "=", 2)[0]
+		return strings.Replace(n, "--no-", "--", 1)
+	}
+	set := map[string]bool{}
+	for _, a := range args {
+		set[name(a)] = true
+	}
+	var out []string
+	for _, d := range defaults {
+		if !set[name(d)] {
+			out = append(out, d)
+		}
+	}
+	return append(out, args...)
 }
 
 // next returns the next notify message containing want, skipping others.

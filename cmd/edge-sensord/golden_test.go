@@ -1,0 +1,102 @@
+package main
+
+import (
+	"flag"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
+
+// volatile drops lines whose values change from run to run (times,
+// durations, process and Go runtime figures, host CPU, build info), so
+// the golden file pins names, labels and values of everything else.
+var volatile = regexp.MustCompile(`^(go_|process_|promhttp_|edge_sensor_build_info|edge_sensor_host_cpu_usage_ratio|sensor_cpu_spike|sensor_failed_events_total\{reason="cpu_spike"\}|edge_sensor_last_update_timestamp_seconds|edge_sensor_poll_last_success_timestamp_seconds|edge_sensor_poll_duration_seconds|edge_sensor_scrape_collector_duration_seconds)`)
+
+func stableExposition(body string) string {
+	var keep []string
+	for _, l := range strings.Split(body, "\n") {
+		if l == "" {
+			continue
+		}
+		name := l
+		if strings.HasPrefix(l, "# ") {
+			if f := strings.Fields(l); len(f) >= 3 {
+				name = f[2]
+			}
+		}
+		if volatile.MatchString(name) {
+			continue
+		}
+		keep = append(keep, l)
+	}
+	return strings.Join(keep, "\n") + "\n"
+}
+
+// TestGoldenExposition runs the real binary on the fixture sysfs and cgroup
+// trees (no simulated sensors) and compares /metrics with a golden file:
+// every source, every kind, the broken attributes and the unit accounting.
+func TestGoldenExposition(t *testing.T) {
+	for _, tc := range []struct{ name, cgroup string }{
+		{"fixtures-cgroup-v2", "v2"},
+		{"fixtures-cgroup-v1", "v1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root, _ := filepath.Abs("../../test/fixtures")
+			d := start(t, nil, "--path.sysfs="+filepath.Join(root, "sysfs"), "--path.cgroupfs="+filepath.Join(root, "cgroup", tc.cgroup),
+				"--no-sensors.simulate", "--poll.interval=1h")
+			d.next("READY=1", 10*time.Second)
+			resp, err := http.Get("http://" + d.addr + "/metrics")
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			got := stableExposition(string(b))
+			path := filepath.Join("testdata", tc.name+".golden")
+			if *update {
+				os.MkdirAll("testdata", 0o755)
+				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run go test ./cmd/edge-sensord -run Golden -update)", err)
+			}
+			if got != string(want) {
+				t.Fatalf("exposition differs from %s (rerun with -update if intended):\n%s", path, diff(string(want), got))
+			}
+		})
+	}
+}
+
+// diff lists lines only in one of a and b.
+func diff(a, b string) string {
+	in := func(s string) map[string]bool {
+		m := map[string]bool{}
+		for _, l := range strings.Split(s, "\n") {
+			m[l] = true
+		}
+		return m
+	}
+	ma, mb := in(a), in(b)
+	var out []string
+	for _, l := range strings.Split(a, "\n") {
+		if !mb[l] {
+			out = append(out, "- "+l)
+		}
+	}
+	for _, l := range strings.Split(b, "\n") {
+		if !ma[l] {
+			out = append(out, "+ "+l)
+		}
+	}
+	return strings.Join(out, "\n")
+}

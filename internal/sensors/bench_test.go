@@ -1,0 +1,38 @@
+package sensors
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/edgeobs/edge-observability-stack/internal/sensors/sensorstest"
+)
+
+// BenchmarkReadAll reads every source over generated hwmon trees to show
+// how a poll scales with the number of sensors.
+func BenchmarkReadAll(b *testing.B) {
+	for _, n := range []int{10, 100, 1000} {
+		b.Run(fmt.Sprintf("sensors=%d", n), func(b *testing.B) {
+			dir := b.TempDir()
+			if err := sensorstest.WriteHwmonTree(dir, n); err != nil {
+				b.Fatal(err)
+			}
+			sources := NewSources(Options{SysfsPath: dir})
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				got := 0
+				for _, s := range sources {
+					res, err := s.Read(ctx)
+					if err != nil || len(res.Errors) != 0 {
+						b.Fatalf("%s: %v %v", s.Name(), err, res.Errors)
+					}
+					got += len(res.Readings)
+				}
+				if got != n {
+					b.Fatalf("read %d sensors, want %d", got, n)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,172 @@
+package sensors
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// hwmonSource reads /sys/class/hwmon (Documentation/hwmon/sysfs-interface.rst).
+type hwmonSource struct {
+	sysfs   string
+	timeout time.Duration
+}
+
+func (s *hwmonSource) Name() string { return "hwmon" }
+
+// hwmonTypes maps an attribute prefix to its kind and the divisor from the
+// sysfs unit to the base unit.
+var hwmonTypes = map[string]struct {
+	kind Kind
+	div  float64
+}{
+	"temp":     {Temperature, 1e3}, // m°C
+	"in":       {Voltage, 1e3},     // mV
+	"curr":     {Current, 1e3},     // mA
+	"power":    {Power, 1e6},       // µW
+	"fan":      {Fan, 1},           // RPM
+	"humidity": {Humidity, 1e5},    // milli-percent
+}
+
+var hwmonAttrRE = regexp.MustCompile(`^(temp|in|curr|power|fan|humidity)([0-9]+)_(input|average)$`)
+
+// parseHwmon converts the content of a <type>N_input attribute.
+func parseHwmon(typ, s string) (float64, error) {
+	t, ok := hwmonTypes[typ]
+	if !ok {
+		return 0, errParse
+	}
+	return parseScaled(t.kind, s, t.div)
+}
+
+// hwmonChip is one hwmonN directory with its attributes, which live either
+// in hwmonN itself or, with drivers of the old layout, in hwmonN/device.
+type hwmonChip struct {
+	chip  string
+	attrs map[string]string // attribute name -> path
+}
+
+func (s *hwmonSource) Read(ctx context.Context) (Result, error) {
+	c := collector{source: s.Name()}
+	class := filepath.Join(s.sysfs, "class", "hwmon")
+	dirs, err := listDir(class)
+	if err != nil {
+		return Result{}, err
+	}
+	slices.Sort(dirs)
+	seen := map[string]int{}
+	var chips []hwmonChip
+	for _, d := range dirs {
+		if !strings.HasPrefix(d, "hwmon") {
+			continue
+		}
+		dir := filepath.Join(class, d)
+		chip, ok := s.scanChip(ctx, &c, dir)
+		if !ok {
+			continue
+		}
+		// Two chips without a device link can share a driver name; number
+		// the later ones rather than fall back to the unstable hwmonN.
+		seen[chip.chip]++
+		if n := seen[chip.chip]; n > 1 {
+			chip.chip += "_" + strconv.Itoa(n)
+		}
+		chips = append(chips, chip)
+	}
+	for _, chip := range chips {
+		if ctx.Err() != nil {
+			break
+		}
+		s.readChip(ctx, &c, chip)
+	}
+	return c.result(ctx)
+}
+
+// scanChip finds the chip name and its attribute files.
+func (s *hwmonSource) scanChip(ctx context.Context, c *collector, dir string) (hwmonChip, bool) {
+	attrs := map[string]string{}
+	// The device directory first, so attributes in hwmonN win.
+	for _, d := range []string{filepath.Join(dir, "device"), dir} {
+		names, err := listDir(d)
+		if err != nil {
+			continue
+		}
+		for _, n := range names {
+			if n == "name" || strings.HasSuffix(n, "_label") || hwmonAttrRE.MatchString(n) {
+				attrs[n] = filepath.Join(d, n)
+			}
+		}
+	}
+	namePath, ok := attrs["name"]
+	if !ok {
+		return hwmonChip{}, false // not a sensor chip (or vanished)
+	}
+	name, err := readAttr(ctx, namePath, s.timeout)
+	if err != nil {
+		c.fail(dir, err)
+		return hwmonChip{}, false
+	}
+	chip := sanitize(name)
+	if dev, err := filepath.EvalSymlinks(filepath.Join(dir, "device")); err == nil {
+		chip += "_" + deviceID(dev)
+	}
+	return hwmonChip{chip: chip, attrs: attrs}, true
+}
+
+func (s *hwmonSource) readChip(ctx context.Context, c *collector, chip hwmonChip) {
+	names := make([]string, 0, len(chip.attrs))
+	for n := range chip.attrs {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, attr := range names {
+		if ctx.Err() != nil {
+			return
+		}
+		m := hwmonAttrRE.FindStringSubmatch(attr)
+		if m == nil {
+			continue
+		}
+		typ, idx, suffix := m[1], m[2], m[3]
+		channel := typ + idx
+		if suffix == "average" {
+			if typ != "power" {
+				continue
+			}
+			if _, ok := chip.attrs[channel+"_input"]; ok {
+				continue // power*_average only when there is no input
+			}
+		}
+		name := "hwmon_" + chip.chip + "_" + channel
+		s.readOne(ctx, c, chip, name, typ, channel, chip.attrs[attr])
+	}
+}
+
+func (s *hwmonSource) readOne(ctx context.Context, c *collector, chip hwmonChip, name, typ, channel, path string) {
+	raw, err := readAttr(ctx, path, s.timeout)
+	if err != nil {
+		c.fail(name, err)
+		return
+	}
+	v, err := parseHwmon(typ, raw)
+	if err != nil {
+		c.fail(name, fmt.Errorf("%s: %w", path, err))
+		return
+	}
+	label := ""
+	if lp, ok := chip.attrs[channel+"_label"]; ok {
+		// A label that cannot be read would change the series identity;
+		// better to report the sensor as failed than to flap its labels.
+		label, err = readAttr(ctx, lp, s.timeout)
+		if err != nil && reasonOf(err) != ReasonEmpty {
+			c.fail(name, err)
+			return
+		}
+	}
+	c.add(name, hwmonTypes[typ].kind, v, chip.chip, label)
+}

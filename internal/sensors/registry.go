@@ -1,0 +1,49 @@
+package sensors
+
+import (
+	"cmp"
+	"slices"
+)
+
+// Options selects and roots the sources.
+type Options struct {
+	SysfsPath string          // usually /sys
+	Simulate  bool            // add the simulated source
+	Disabled  map[string]bool // source names to leave out
+}
+
+// SourceNames lists every source name in registration order.
+func SourceNames() []string {
+	return []string{"hwmon", "thermal", "iio", "w1", "simulated"}
+}
+
+// NewSources is the one place sources are registered: hwmon, thermal, iio
+// and w1 rooted at o.SysfsPath, plus simulated when o.Simulate, minus the
+// disabled ones.
+func NewSources(o Options) []Source {
+	all := []Source{
+		&hwmonSource{sysfs: o.SysfsPath, timeout: DefaultReadTimeout},
+		&thermalSource{sysfs: o.SysfsPath, timeout: DefaultReadTimeout},
+		&iioSource{sysfs: o.SysfsPath, timeout: DefaultReadTimeout},
+		&w1Source{sysfs: o.SysfsPath, timeout: DefaultReadTimeout},
+	}
+	if o.Simulate {
+		all = append(all, &simulatedSource{})
+	}
+	out := all[:0]
+	for _, s := range all {
+		if !o.Disabled[s.Name()] {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func sortReadings(r []Reading) {
+	slices.SortFunc(r, func(a, b Reading) int { return cmp.Compare(a.Name, b.Name) })
+}
+
+func sortResult(r *Result) {
+	sortReadings(r.Readings)
+	slices.SortStableFunc(r.Errors, func(a, b ReadError) int { return cmp.Compare(a.Name, b.Name) })
+}

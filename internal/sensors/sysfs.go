@@ -1,0 +1,275 @@
+package sensors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// DefaultReadTimeout bounds one attribute read. A DS18B20 conversion takes
+// about 750 ms, so this leaves room for slow buses while keeping a hung
+// driver from stalling a whole poll.
+const DefaultReadTimeout = 2 * time.Second
+
+// Sentinel causes; reasonOf maps them (and errno values) to Reason* labels.
+var (
+	errEmpty   = errors.New("empty attribute")
+	errParse   = errors.New("not a number")
+	errRange   = errors.New("out of range")
+	errCRC     = errors.New("crc check failed")
+	errTimeout = errors.New("read timed out")
+)
+
+// readFile reads a sysfs attribute. It is a variable so tests can inject
+// EIO, EAGAIN or a hung read, which a regular file cannot produce.
+var readFile = readOnce
+
+// readOnce opens path, issues exactly one read(2) and closes it. Several
+// hwmon drivers return garbage or re-trigger a conversion when read twice,
+// so the usual read-until-EOF helpers are not safe here. Attributes are at
+// most a page long.
+func readOnce(path string) (string, error) {
+	fd, err := openRetry(path)
+	if err != nil {
+		return "", &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	defer syscall.Close(fd)
+	buf := bufPool.Get().(*[4096]byte)
+	defer bufPool.Put(buf)
+	for {
+		n, err := syscall.Read(fd, buf[:])
+		if err == syscall.EINTR {
+			continue // the read never happened; issuing it again is still one read
+		}
+		if err != nil {
+			return "", &os.PathError{Op: "read", Path: path, Err: err}
+		}
+		return string(buf[:n]), nil
+	}
+}
+
+// bufPool keeps the page-sized buffers off the stacks of the short-lived
+// read goroutines.
+var bufPool = sync.Pool{New: func() any { return new([4096]byte) }}
+
+func openRetry(path string) (int, error) {
+	for {
+		fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+		if err != syscall.EINTR {
+			return fd, err
+		}
+	}
+}
+
+// inflight holds the paths whose read has not returned yet. A read that
+// timed out leaves its goroutine blocked in the kernel; refusing to start
+// another read of the same path bounds those goroutines to one per path.
+var inflight = struct {
+	sync.Mutex
+	paths map[string]bool
+}{paths: map[string]bool{}}
+
+// readAttr reads one attribute, giving up after timeout or when ctx ends,
+// and returns its trimmed content. Errors wrap a sentinel or an errno that
+// reasonOf understands.
+func readAttr(ctx context.Context, path string, timeout time.Duration) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", fmt.Errorf("%w: %v", errTimeout, err)
+	}
+	inflight.Lock()
+	if inflight.paths[path] {
+		inflight.Unlock()
+		return "", fmt.Errorf("%w: previous read of %s still outstanding", errTimeout, path)
+	}
+	inflight.paths[path] = true
+	inflight.Unlock()
+
+	type result struct {
+		s   string
+		err error
+	}
+	done := make(chan result, 1)
+	read := readFile // captured here so a late goroutine never races a test swapping the seam
+	go func() {
+		s, err := read(path)
+		inflight.Lock()
+		delete(inflight.paths, path)
+		inflight.Unlock()
+		done <- result{s, err}
+	}()
+
+	if timeout <= 0 {
+		timeout = DefaultReadTimeout
+	}
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	var r result
+	select {
+	case r = <-done:
+	case <-timer.C:
+		select {
+		case r = <-done: // finished just in time; select picks randomly among ready cases
+		default:
+			return "", fmt.Errorf("%s: %w after %v", path, errTimeout, timeout)
+		}
+	case <-ctx.Done():
+		return "", fmt.Errorf("%s: %w: %v", path, errTimeout, ctx.Err())
+	}
+	if r.err != nil {
+		return "", r.err
+	}
+	s := strings.TrimSpace(r.s)
+	if s == "" {
+		return "", fmt.Errorf("%s: %w", path, errEmpty)
+	}
+	return s, nil
+}
+
+// reasonOf classifies an error from readAttr or a parser.
+func reasonOf(err error) string {
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, errEmpty):
+		return ReasonEmpty
+	case errors.Is(err, errParse):
+		return ReasonParse
+	case errors.Is(err, errRange):
+		return ReasonRange
+	case errors.Is(err, errCRC):
+		return ReasonCRC
+	case errors.Is(err, errTimeout):
+		return ReasonTimeout
+	case errors.Is(err, syscall.ENOENT), errors.Is(err, syscall.ENODEV):
+		return ReasonVanished
+	default:
+		return ReasonIO
+	}
+}
+
+// parseInt parses a sysfs integer strictly: optional sign and decimal
+// digits only (no hex, underscores, NaN or Inf).
+func parseInt(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, errEmpty
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %q", errParse, s)
+	}
+	return n, nil
+}
+
+// parseScaled parses an integer attribute and divides it by div, which
+// converts the sysfs unit to the base unit of k (1000 for milli, 1e6 for
+// micro, ...), then range-checks it.
+func parseScaled(k Kind, s string, div float64) (float64, error) {
+	n, err := parseInt(s)
+	if err != nil {
+		return 0, err
+	}
+	return checked(k, float64(n)/div)
+}
+
+// parseMilli parses a value in thousandths of the base unit (m°C, mV, mA).
+func parseMilli(k Kind, s string) (float64, error) { return parseScaled(k, s, 1e3) }
+
+// decimalRE is the fixed-point format the IIO core prints (IIO_VAL_INT_PLUS_MICRO
+// and friends), e.g. "-12.5", "0.010000000", "101.325".
+var decimalRE = regexp.MustCompile(`^[-+]?[0-9]+(\.[0-9]+)?$`)
+
+// parseDecimal parses a decimal number strictly (no exponent, NaN or Inf).
+func parseDecimal(s string) (float64, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, errEmpty
+	}
+	if !decimalRE.MatchString(s) {
+		return 0, fmt.Errorf("%w: %q", errParse, s)
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		// Only overflow is possible after the regexp; that is a range problem.
+		return 0, fmt.Errorf("%w: %q", errRange, s)
+	}
+	return v, nil
+}
+
+// checked passes v through Check, wrapping a failure as errRange.
+func checked(k Kind, v float64) (float64, error) {
+	if err := Check(k, v); err != nil {
+		return 0, fmt.Errorf("%w: %v", errRange, err)
+	}
+	return v, nil
+}
+
+var unsafeChars = regexp.MustCompile(`[^a-zA-Z0-9_]+`)
+
+// sanitize maps s onto [a-zA-Z0-9_] for use in sensor names.
+func sanitize(s string) string {
+	return strings.Trim(unsafeChars.ReplaceAllString(s, "_"), "_")
+}
+
+// deviceID names a device in /sys/devices stably across boots and probe
+// order: its bus (the subsystem link) and its bus address (the directory
+// name), e.g. "platform_coretemp_0" or "i2c_1_0048". Without a subsystem
+// link the parent directory stands in for the bus.
+func deviceID(devPath string) string {
+	bus := ""
+	if target, err := os.Readlink(filepath.Join(devPath, "subsystem")); err == nil {
+		bus = filepath.Base(target)
+	} else {
+		bus = filepath.Base(filepath.Dir(devPath))
+	}
+	return sanitize(bus + "_" + filepath.Base(devPath))
+}
+
+// listDir returns the entry names of dir; a missing dir is not an error.
+func listDir(dir string) ([]string, error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	defer f.Close()
+	names, err := f.Readdirnames(-1)
+	if err != nil {
+		return nil, err
+	}
+	return names, nil
+}
+
+// collector accumulates one Read's outcome.
+type collector struct {
+	source string
+	res    Result
+}
+
+func (c *collector) add(name string, k Kind, v float64, chip, label string) {
+	c.res.Readings = append(c.res.Readings, Reading{Name: name, Kind: k, Value: v, Source: c.source, Chip: chip, Label: label})
+}
+
+func (c *collector) fail(name string, err error) {
+	c.res.Errors = append(c.res.Errors, ReadError{Name: name, Source: c.source, Reason: reasonOf(err), Err: err})
+}
+
+// result sorts by name so output is deterministic, and reports a ctx that
+// ended mid-read as a failure of the source as a whole.
+func (c *collector) result(ctx context.Context) (Result, error) {
+	sortResult(&c.res)
+	if err := ctx.Err(); err != nil {
+		return c.res, fmt.Errorf("%s: %w", c.source, err)
+	}
+	return c.res, nil
+}

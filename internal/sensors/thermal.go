@@ -1,0 +1,74 @@
+package sensors
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// thermalSource reads /sys/class/thermal/thermal_zone* (type, temp in m°C).
+//
+// procfs's sysfs.ClassThermalZoneStats is not used: it also reads policy,
+// mode and passive on every poll, joins all failures of a zone into one
+// error (so the reason is lost), reports EINVAL from temp as a 0 °C
+// reading, and has no way to give up on a hung read.
+type thermalSource struct {
+	sysfs   string
+	timeout time.Duration
+}
+
+func (s *thermalSource) Name() string { return "thermal" }
+
+func (s *thermalSource) Read(ctx context.Context) (Result, error) {
+	c := collector{source: s.Name()}
+	class := filepath.Join(s.sysfs, "class", "thermal")
+	entries, err := listDir(class)
+	if err != nil {
+		return Result{}, err
+	}
+	var zones []int
+	for _, e := range entries {
+		n, ok := strings.CutPrefix(e, "thermal_zone")
+		if !ok {
+			continue
+		}
+		if i, err := strconv.Atoi(n); err == nil && i >= 0 {
+			zones = append(zones, i)
+		}
+	}
+	slices.Sort(zones)
+	for _, zone := range zones {
+		if ctx.Err() != nil {
+			break
+		}
+		dir := filepath.Join(class, "thermal_zone"+strconv.Itoa(zone))
+		// Zone numbers follow probe order and have no device link, so the
+		// name carries the zone type too: a renumbering shows up as new
+		// series instead of silently swapping two zones.
+		name := "thermal_zone" + strconv.Itoa(zone)
+		typ, err := readAttr(ctx, filepath.Join(dir, "type"), s.timeout)
+		if err != nil {
+			c.fail(name, err)
+			continue
+		}
+		if st := sanitize(typ); st != "" {
+			name += "_" + st
+		}
+		raw, err := readAttr(ctx, filepath.Join(dir, "temp"), s.timeout)
+		if err != nil {
+			c.fail(name, err)
+			continue
+		}
+		v, err := parseMilli(Temperature, raw)
+		if err != nil {
+			c.fail(name, fmt.Errorf("%s: %w", filepath.Join(dir, "temp"), err))
+			continue
+		}
+		c.add(name, Temperature, v, typ, typ)
+	}
+	return c.result(ctx)
+}

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/edgeobs/edge-observability-stack/internal/budget"
+	"github.com/edgeobs/edge-observability-stack/internal/cgroup"
+)
+
+// dialSystemd is replaced in tests.
+var dialSystemd = func(ctx context.Context) (budget.Systemd, func(), error) {
+	d, err := budget.DialSystemd(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return d, d.Close, nil
+}
+
+// unavailableSystemd stands in when systemd cannot be reached, so the report
+// says why the states are unknown.
+type unavailableSystemd struct{ err error }
+
+func (u unavailableSystemd) UnitStates(context.Context, []string) (map[string]budget.UnitState, error) {
+	return nil, u.err
+}
+
+func runStatus(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("edgectl status", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	promURL := fs.String("prometheus.url", "http://127.0.0.1:9090", "base URL of Prometheus; empty skips the scrape checks")
+	window := fs.Duration("window", 5*time.Minute, "window of the scrape success ratio")
+	minSuccess := fs.Float64("min-success", 0.999, "lowest acceptable share of successful scrapes per target over --window")
+	budgetFlag := fs.String("budget", "150M", "memory budget of the slice when it has no MemoryMax of its own; when given, it also applies below the slice's MemoryMax (K, M, G suffixes are base 1024)")
+	cgroupfs := fs.String("path.cgroupfs", cgroup.DefaultRoot, "cgroup filesystem mount point")
+	slice := fs.String("slice", "edge-observability.slice", "slice unit to report, or its cgroup path relative to --path.cgroupfs")
+	units := fs.String("units", "edge-sensord.service,prometheus.service", "comma-separated units that must be active even when they have no cgroup")
+	noSystemd := fs.Bool("no-systemd", false, "do not ask systemd; a unit counts as active when it has a cgroup")
+	timeout := fs.Duration("timeout", 15*time.Second, "overall time limit")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: edgectl status [flags]\n\n"+
+			"Reports memory, CPU and state of the units in the slice against the budget, and\n"+
+			"Prometheus's scrape health. Exit status: 0 healthy, 1 unhealthy, 2 usage error,\n"+
+			"3 health could not be determined.\n\nflags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	usageErr := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "edgectl status: "+format+"\n", a...)
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		return usageErr("unexpected argument %q", fs.Arg(0))
+	}
+	b, err := budget.ParseSize(*budgetFlag)
+	if err != nil {
+		return usageErr("--budget: %v", err)
+	}
+	if *window <= 0 {
+		return usageErr("--window must be positive")
+	}
+	if *minSuccess < 0 || *minSuccess > 1 {
+		return usageErr("--min-success must be between 0 and 1")
+	}
+	if *slice == "" {
+		return usageErr("--slice must not be empty")
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	defer cancel()
+	opts := budget.Options{
+		Cgroup:        cgroup.Reader{Root: *cgroupfs},
+		Slice:         *slice,
+		Budget:        b,
+		EnforceBudget: flagGiven(fs, "budget"),
+		PrometheusURL: *promURL,
+		Window:        *window,
+		MinSuccess:    *minSuccess,
+	}
+	for _, u := range strings.Split(*units, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			opts.Expect = append(opts.Expect, u)
+		}
+	}
+	if !*noSystemd {
+		sd, closeFn, err := dialSystemd(ctx)
+		if err != nil {
+			slog.New(slog.NewTextHandler(stderr, nil)).Error("cannot query unit states; is systemd running? use --no-systemd to derive states from cgroups", "err", err)
+			sd = unavailableSystemd{err: err}
+		} else {
+			defer closeFn()
+		}
+		opts.Systemd = sd
+	}
+
+	report := budget.Check(ctx, opts)
+	if *asJSON {
+		err = budget.WriteJSON(stdout, report)
+	} else {
+		err = budget.WriteTable(stdout, report)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "edgectl status: %v\n", err)
+		return exitUnknown
+	}
+	return report.ExitCode
+}
+
+func flagGiven(fs *flag.FlagSet, name string) bool {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
+}

@@ -1,0 +1,282 @@
+// Package budget checks the edge observability stack against its resource
+// budget and health: memory and CPU of the units in the slice (from cgroups),
+// their systemd state, and Prometheus's view of its scrape targets.
+package budget
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/prometheus/common/model"
+
+	"github.com/edgeobs/edge-observability-stack/internal/cgroup"
+)
+
+// Exit codes of `edgectl status`.
+const (
+	ExitOK        = 0 // everything healthy and within budget
+	ExitUnhealthy = 1 // over budget, a unit not active, a target down or scrapes failing
+	ExitUsage     = 2
+	ExitUnknown   = 3 // health could not be determined (Prometheus or systemd unreachable)
+)
+
+// Options configure Check.
+type Options struct {
+	Cgroup cgroup.Reader
+	Slice  string // e.g. "edge-observability.slice"
+	// Budget is the memory budget of the slice when it has no memory limit
+	// of its own. With EnforceBudget it applies on top of the slice's
+	// limit (the lower one wins).
+	Budget        uint64
+	EnforceBudget bool
+	// Expect lists units that must be in the slice and active even when
+	// nothing else knows about them (a stopped unit has no cgroup).
+	Expect []string
+	// Systemd reports unit states; nil means states are derived from the
+	// presence of a cgroup only.
+	Systemd Systemd
+	// PrometheusURL is the base URL of Prometheus; "" skips those checks.
+	PrometheusURL string
+	Window        time.Duration // for the scrape success ratio
+	MinSuccess    float64       // lowest acceptable success ratio
+	HTTPClient    *http.Client  // nil: a client with a 10s timeout
+}
+
+// Unit is one row of the report.
+type Unit struct {
+	Unit            string  `json:"unit"`
+	UnitState               // from systemd, or derived from the cgroup
+	InCgroup        bool    `json:"in_cgroup"`
+	MemoryBytes     uint64  `json:"memory_bytes"`
+	MemoryMaxBytes  *uint64 `json:"memory_max_bytes,omitempty"`
+	MemoryHighBytes *uint64 `json:"memory_high_bytes,omitempty"`
+	CPUSeconds      float64 `json:"cpu_seconds"`
+	OOMKills        *uint64 `json:"oom_kills,omitempty"`
+}
+
+// Total is the slice as a whole against its budget.
+type Total struct {
+	Slice        string     `json:"slice"`
+	State        *UnitState `json:"state,omitempty"`
+	MemoryBytes  uint64     `json:"memory_bytes"`
+	BudgetBytes  uint64     `json:"budget_bytes"`
+	BudgetSource string     `json:"budget_source"` // "slice" (its memory limit) or "flag"
+	CPUSeconds   float64    `json:"cpu_seconds"`
+	OverBudget   bool       `json:"over_budget"`
+}
+
+// Prometheus is the scrape health part of the report.
+type Prometheus struct {
+	URL     string   `json:"url"`
+	Window  string   `json:"window"`
+	Targets []Target `json:"targets"`
+}
+
+// Report is the result of Check.
+type Report struct {
+	CgroupVersion int         `json:"cgroup_version,omitempty"`
+	Units         []Unit      `json:"units"`
+	Total         Total       `json:"total"`
+	Prometheus    *Prometheus `json:"prometheus,omitempty"`
+	// Problems are definite failures; Unknown explains what could not be
+	// checked.
+	Problems []string `json:"problems"`
+	Unknown  []string `json:"unknown"`
+	Status   string   `json:"status"` // ok, unhealthy or unknown
+	ExitCode int      `json:"exit_code"`
+}
+
+// Check gathers the report. It never fails: what cannot be determined is
+// listed in Report.Unknown and reflected in the exit code. A definite problem
+// outranks an unknown: the exit code is 1 if anything is known to be wrong.
+func Check(ctx context.Context, o Options) Report {
+	r := Report{Units: []Unit{}, Problems: []string{}, Unknown: []string{}}
+	r.Total = Total{Slice: o.Slice}
+	r.checkUnits(ctx, o)
+	if o.PrometheusURL != "" {
+		r.checkPrometheus(ctx, o)
+	}
+	switch {
+	case len(r.Problems) > 0:
+		r.Status, r.ExitCode = "unhealthy", ExitUnhealthy
+	case len(r.Unknown) > 0:
+		r.Status, r.ExitCode = "unknown", ExitUnknown
+	default:
+		r.Status, r.ExitCode = "ok", ExitOK
+	}
+	return r
+}
+
+func (r *Report) problem(format string, args ...any) {
+	r.Problems = append(r.Problems, fmt.Sprintf(format, args...))
+}
+
+func (r *Report) unknown(format string, args ...any) {
+	r.Unknown = append(r.Unknown, fmt.Sprintf(format, args...))
+}
+
+func (r *Report) checkUnits(ctx context.Context, o Options) {
+	if v, err := o.Cgroup.Version(); err == nil {
+		r.CgroupVersion = v
+	}
+	stats, cgErr := o.Cgroup.Slice(o.Slice)
+	if cgErr != nil {
+		r.unknown("reading cgroups: %v", cgErr)
+	}
+	byUnit := map[string]cgroup.Stats{}
+	var sliceStats *cgroup.Stats
+	for i, s := range stats {
+		if i == 0 {
+			sliceStats = &stats[0] // Slice lists the slice itself first
+			continue
+		}
+		byUnit[s.Unit] = s
+	}
+
+	names := map[string]bool{}
+	for n := range byUnit {
+		names[n] = true
+	}
+	for _, n := range o.Expect {
+		names[n] = true
+	}
+	if l, ok := o.Systemd.(SliceLister); ok {
+		members, err := l.SliceUnits(ctx, sliceUnitName(o.Slice))
+		if err != nil {
+			r.unknown("listing units of %s: %v", o.Slice, err)
+		}
+		for _, n := range members {
+			names[n] = true
+		}
+	}
+	list := make([]string, 0, len(names))
+	for n := range names {
+		list = append(list, n)
+	}
+	sort.Strings(list)
+
+	var states map[string]UnitState
+	if o.Systemd != nil {
+		var err error
+		states, err = o.Systemd.UnitStates(ctx, append(list, sliceUnitName(o.Slice)))
+		if err != nil {
+			r.unknown("unit states from systemd: %v", err)
+			states = nil
+		}
+	}
+
+	for _, n := range list {
+		s, in := byUnit[n]
+		u := Unit{Unit: n, InCgroup: in, MemoryBytes: s.MemoryBytes, MemoryMaxBytes: s.MemoryMax,
+			MemoryHighBytes: s.MemoryHigh, CPUSeconds: s.CPUSeconds, OOMKills: s.OOMKills}
+		switch {
+		case o.Systemd == nil && cgErr == nil:
+			u.UnitState = cgroupState(in)
+		case states != nil:
+			u.UnitState = states[n]
+		}
+		if u.ActiveState != "" && u.ActiveState != "active" {
+			desc := u.ActiveState
+			if u.SubState != "" {
+				desc += " (" + u.SubState + ")"
+			}
+			if u.LoadState != "" && u.LoadState != "loaded" {
+				desc += ", " + u.LoadState
+			}
+			r.problem("%s is %s", n, desc)
+		}
+		r.Units = append(r.Units, u)
+	}
+
+	if st, ok := states[sliceUnitName(o.Slice)]; ok {
+		r.Total.State = &st
+	}
+	r.Total.BudgetBytes, r.Total.BudgetSource = o.Budget, "flag"
+	if sliceStats == nil {
+		if cgErr == nil {
+			r.problem("slice %s has no cgroup (nothing running in it)", o.Slice)
+		}
+		return
+	}
+	r.Total.MemoryBytes = sliceStats.MemoryBytes
+	r.Total.CPUSeconds = sliceStats.CPUSeconds
+	flagApplies := o.Budget > 0 && (o.EnforceBudget || sliceStats.MemoryMax == nil)
+	if limit := sliceStats.MemoryMax; limit != nil && (!flagApplies || *limit <= o.Budget) {
+		r.Total.BudgetBytes, r.Total.BudgetSource = *limit, "slice"
+	}
+	if limit := sliceStats.MemoryMax; limit != nil && sliceStats.MemoryBytes >= *limit {
+		r.Total.OverBudget = true
+		r.problem("slice %s uses %s, at its memory limit %s", o.Slice, FormatBytes(sliceStats.MemoryBytes), FormatBytes(*limit))
+	}
+	if flagApplies && sliceStats.MemoryBytes > o.Budget {
+		r.Total.OverBudget = true
+		r.problem("slice %s uses %s, over the budget %s", o.Slice, FormatBytes(sliceStats.MemoryBytes), FormatBytes(o.Budget))
+	}
+}
+
+// cgroupState is the best guess without systemd: a unit with a cgroup runs.
+func cgroupState(in bool) UnitState {
+	if in {
+		return UnitState{ActiveState: "active", SubState: "cgroup"}
+	}
+	return UnitState{ActiveState: "inactive", SubState: "no-cgroup"}
+}
+
+// sliceUnitName turns a cgroup path like "foo.slice/bar.slice" into the unit
+// name "bar.slice".
+func sliceUnitName(slice string) string {
+	s := strings.Trim(slice, "/")
+	if i := strings.LastIndex(s, "/"); i >= 0 {
+		s = s[i+1:]
+	}
+	return s
+}
+
+func (r *Report) checkPrometheus(ctx context.Context, o Options) {
+	hc := o.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Timeout: 10 * time.Second}
+	}
+	c := promClient{base: o.PrometheusURL, http: hc}
+	p := &Prometheus{URL: o.PrometheusURL, Window: model.Duration(o.Window).String(), Targets: []Target{}}
+	r.Prometheus = p
+
+	targets, err := c.targets(ctx)
+	if err != nil {
+		r.unknown("Prometheus at %s: %v", o.PrometheusURL, err)
+		return
+	}
+	if len(targets) == 0 {
+		r.problem("Prometheus at %s has no active scrape targets", o.PrometheusURL)
+	}
+	ratios, err := c.successRatios(ctx, o.Window)
+	if err != nil {
+		r.unknown("Prometheus at %s: scrape success ratio: %v", o.PrometheusURL, err)
+	}
+	for i := range targets {
+		t := &targets[i]
+		if v, ok := ratios[[2]string{t.Job, t.Instance}]; ok {
+			t.SuccessRatio = &v
+		}
+		switch t.Health {
+		case "up":
+		case "down":
+			msg := fmt.Sprintf("target %s/%s is down", t.Job, t.Instance)
+			if t.LastError != "" {
+				msg += ": " + t.LastError
+			}
+			r.problem("%s", msg)
+		default:
+			r.unknown("target %s/%s not scraped yet (health %q)", t.Job, t.Instance, t.Health)
+		}
+		if t.SuccessRatio != nil && *t.SuccessRatio < o.MinSuccess {
+			r.problem("target %s/%s: %.2f%% of scrapes succeeded over %s, below %.2f%%",
+				t.Job, t.Instance, 100**t.SuccessRatio, model.Duration(o.Window), 100*o.MinSuccess)
+		}
+	}
+	p.Targets = targets
+}

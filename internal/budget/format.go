@@ -1,0 +1,152 @@
+package budget
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// WriteJSON writes the report as indented JSON.
+func WriteJSON(w io.Writer, r Report) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// WriteTable writes the report for humans.
+func WriteTable(w io.Writer, r Report) error {
+	var buf bytes.Buffer
+	if err := writeTable(&buf, r); err != nil {
+		return err
+	}
+	// tabwriter pads empty trailing cells; drop the padding.
+	lines := strings.SplitAfter(buf.String(), "\n")
+	for i, l := range lines {
+		if strings.HasSuffix(l, "\n") {
+			lines[i] = strings.TrimRight(l[:len(l)-1], " ") + "\n"
+		}
+	}
+	_, err := io.WriteString(w, strings.Join(lines, ""))
+	return err
+}
+
+func writeTable(w io.Writer, r Report) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "UNIT\tSTATE\tMEMORY\tLIMIT\tCPU\tRESTARTS\tOOM KILLS")
+	for _, u := range r.Units {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", u.Unit, stateString(u.UnitState),
+			memString(u.InCgroup, u.MemoryBytes), limitString(u.MemoryMaxBytes, u.MemoryHighBytes),
+			cpuString(u.InCgroup, u.CPUSeconds), optU32(u.NRestarts), optU64(u.OOMKills))
+	}
+	t := r.Total
+	state := "-"
+	if t.State != nil {
+		state = stateString(*t.State)
+	}
+	pct := ""
+	if t.BudgetBytes > 0 {
+		pct = fmt.Sprintf(" (%.0f%%)", 100*float64(t.MemoryBytes)/float64(t.BudgetBytes))
+	}
+	fmt.Fprintf(tw, "%s (total)\t%s\t%s%s\t%s budget (%s)\t%s\t\t\n", t.Slice, state,
+		FormatBytes(t.MemoryBytes), pct, budgetString(t.BudgetBytes), t.BudgetSource, cpuString(true, t.CPUSeconds))
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+
+	if p := r.Prometheus; p != nil {
+		if len(p.Targets) == 0 {
+			fmt.Fprintf(w, "\nPrometheus %s: no targets\n", p.URL)
+		} else {
+			fmt.Fprintf(w, "\nPrometheus %s\n", p.URL)
+		}
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		if len(p.Targets) > 0 {
+			fmt.Fprintf(tw, "JOB\tINSTANCE\tHEALTH\tSUCCESS (%s)\tLAST ERROR\n", p.Window)
+		}
+		for _, t := range p.Targets {
+			ratio := "-"
+			if t.SuccessRatio != nil {
+				ratio = strconv.FormatFloat(100**t.SuccessRatio, 'f', 2, 64) + "%"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.Job, t.Instance, t.Health, ratio, t.LastError)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+
+	fmt.Fprintln(w)
+	for _, p := range r.Problems {
+		fmt.Fprintf(w, "problem: %s\n", p)
+	}
+	for _, u := range r.Unknown {
+		fmt.Fprintf(w, "unknown: %s\n", u)
+	}
+	_, err := fmt.Fprintf(w, "status: %s\n", strings.ToUpper(r.Status))
+	return err
+}
+
+func stateString(s UnitState) string {
+	if s.ActiveState == "" {
+		return "?"
+	}
+	out := s.ActiveState
+	if s.SubState != "" {
+		out += "/" + s.SubState
+	}
+	if s.LoadState != "" && s.LoadState != "loaded" {
+		out += " (" + s.LoadState + ")"
+	}
+	return out
+}
+
+func memString(in bool, b uint64) string {
+	if !in {
+		return "-"
+	}
+	return FormatBytes(b)
+}
+
+func limitString(max, high *uint64) string {
+	out := "max"
+	if max != nil {
+		out = FormatBytes(*max)
+	}
+	if high != nil {
+		out += " (high " + FormatBytes(*high) + ")"
+	}
+	return out
+}
+
+func budgetString(b uint64) string {
+	if b == 0 {
+		return "no"
+	}
+	return FormatBytes(b)
+}
+
+func cpuString(in bool, s float64) string {
+	if !in {
+		return "-"
+	}
+	return time.Duration(s * float64(time.Second)).Round(10 * time.Millisecond).String()
+}
+
+func optU32(v *uint32) string {
+	if v == nil {
+		return "-"
+	}
+	return strconv.FormatUint(uint64(*v), 10)
+}
+
+func optU64(v *uint64) string {
+	if v == nil {
+		return "-"
+	}
+	return strconv.FormatUint(*v, 10)
+}

@@ -1,0 +1,92 @@
+package cgroup
+
+import (
+	"strconv"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+var (
+	memoryDesc = prometheus.NewDesc("edge_unit_memory_bytes",
+		"Memory charged to the unit's cgroup, page cache included (memory.current on cgroup v2, memory.usage_in_bytes on v1).",
+		[]string{"unit"}, nil)
+	memoryMaxDesc = prometheus.NewDesc("edge_unit_memory_max_bytes",
+		"Hard memory limit of the unit's cgroup (MemoryMax); absent when unlimited.",
+		[]string{"unit"}, nil)
+	memoryHighDesc = prometheus.NewDesc("edge_unit_memory_high_bytes",
+		"Memory throttling limit of the unit's cgroup (MemoryHigh, cgroup v2 only); absent when unlimited.",
+		[]string{"unit"}, nil)
+	cpuDesc = prometheus.NewDesc("edge_unit_cpu_seconds_total",
+		"CPU time consumed by the unit's cgroup.",
+		[]string{"unit"}, nil)
+	oomDesc = prometheus.NewDesc("edge_unit_oom_kills_total",
+		"Processes of the unit's cgroup killed by the OOM killer; absent when the kernel does not report it.",
+		[]string{"unit"}, nil)
+	infoDesc = prometheus.NewDesc("edge_unit_cgroup_info",
+		"Units accounted in the slice, with the cgroup version the values come from.",
+		[]string{"unit", "version"}, nil)
+)
+
+// Collector exports the accounting of a slice and its units. Values come from
+// the last Poll, so a scrape never touches the cgroup filesystem.
+type Collector struct {
+	reader Reader
+	slice  string
+
+	mu    sync.RWMutex
+	stats []Stats
+}
+
+// NewCollector returns a collector for slice (see Reader.Slice). It exports
+// nothing until the first successful Poll.
+func NewCollector(r Reader, slice string) *Collector {
+	return &Collector{reader: r, slice: slice}
+}
+
+// Poll reads the cgroup files and replaces the values served by Collect. On
+// error the previous values are kept and the error returned.
+func (c *Collector) Poll() error {
+	stats, err := c.reader.Slice(c.slice)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.stats = stats
+	c.mu.Unlock()
+	return nil
+}
+
+// Stats returns the values of the last successful Poll.
+func (c *Collector) Stats() []Stats {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return append([]Stats(nil), c.stats...)
+}
+
+// Describe implements prometheus.Collector.
+func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{memoryDesc, memoryMaxDesc, memoryHighDesc, cpuDesc, oomDesc, infoDesc} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for _, s := range c.stats {
+		ch <- prometheus.MustNewConstMetric(infoDesc, prometheus.GaugeValue, 1, s.Unit, strconv.Itoa(s.Version))
+		ch <- prometheus.MustNewConstMetric(memoryDesc, prometheus.GaugeValue, float64(s.MemoryBytes), s.Unit)
+		if s.MemoryMax != nil {
+			ch <- prometheus.MustNewConstMetric(memoryMaxDesc, prometheus.GaugeValue, float64(*s.MemoryMax), s.Unit)
+		}
+		if s.MemoryHigh != nil {
+			ch <- prometheus.MustNewConstMetric(memoryHighDesc, prometheus.GaugeValue, float64(*s.MemoryHigh), s.Unit)
+		}
+		ch <- prometheus.MustNewConstMetric(cpuDesc, prometheus.CounterValue, s.CPUSeconds, s.Unit)
+		if s.OOMKills != nil {
+			ch <- prometheus.MustNewConstMetric(oomDesc, prometheus.CounterValue, float64(*s.OOMKills), s.Unit)
+		}
+	}
+}

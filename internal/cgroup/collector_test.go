@@ -1,0 +1,98 @@
+package cgroup
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/common/expfmt"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+func TestCollectorGolden(t *testing.T) {
+	for _, v := range []string{"v1", "v2"} {
+		t.Run(v, func(t *testing.T) {
+			c := NewCollector(Reader{Root: filepath.Join(fixtures, v)}, "edge-observability.slice")
+			reg := prometheus.NewPedanticRegistry()
+			reg.MustRegister(c)
+
+			// Nothing is read at scrape time: before the first poll the
+			// collector exports nothing.
+			if n, err := testutil.GatherAndCount(reg); err != nil || n != 0 {
+				t.Fatalf("before Poll: %d metrics, %v; want 0", n, err)
+			}
+			if err := c.Poll(); err != nil {
+				t.Fatal(err)
+			}
+
+			golden := filepath.Join("testdata", "collector_"+v+".prom")
+			if *update {
+				mfs, err := reg.Gather()
+				if err != nil {
+					t.Fatal(err)
+				}
+				var buf bytes.Buffer
+				enc := expfmt.NewEncoder(&buf, expfmt.NewFormat(expfmt.TypeTextPlain))
+				for _, mf := range mfs {
+					if err := enc.Encode(mf); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := os.MkdirAll("testdata", 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			f, err := os.Open(golden)
+			if err != nil {
+				t.Fatalf("%v (run `go test ./internal/cgroup -update` to create it)", err)
+			}
+			defer f.Close()
+			if err := testutil.GatherAndCompare(reg, f); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
+
+func TestCollectorKeepsLastValuesOnError(t *testing.T) {
+	root := t.TempDir()
+	write(t, root, map[string]string{
+		"cgroup.controllers":     "memory",
+		"s.slice/memory.current": "42",
+	})
+	c := NewCollector(Reader{Root: root}, "s.slice")
+	if err := c.Poll(); err != nil {
+		t.Fatal(err)
+	}
+	write(t, root, map[string]string{"s.slice/memory.current": "garbage"})
+	if err := c.Poll(); err == nil {
+		t.Fatal("Poll with a malformed file: want error")
+	}
+	want := `# HELP edge_unit_memory_bytes Memory charged to the unit's cgroup, page cache included (memory.current on cgroup v2, memory.usage_in_bytes on v1).
+# TYPE edge_unit_memory_bytes gauge
+edge_unit_memory_bytes{unit="s.slice"} 42
+`
+	if err := testutil.CollectAndCompare(c, strings.NewReader(want), "edge_unit_memory_bytes"); err != nil {
+		t.Errorf("after a failed poll: %v", err)
+	}
+
+	// The slice going away is not an error: the metrics disappear.
+	if err := os.RemoveAll(filepath.Join(root, "s.slice")); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Poll(); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(c.Stats()); n != 0 {
+		t.Errorf("after the slice vanished: %d stats, want 0", n)
+	}
+}

@@ -1,0 +1,191 @@
+//go:build integration
+
+package integration
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// repoPath returns a path relative to the repository root.
+func repoPath(t *testing.T, rel string) string {
+	t.Helper()
+	p, err := filepath.Abs(filepath.Join("..", "..", rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// startDaemon runs bin/edge-sensord (built by `make build`) on a free port
+// with the repository's fixture trees and simulated sensors, and returns its
+// address once /healthz answers 200. Extra args override the defaults.
+func startDaemon(t *testing.T, args ...string) string {
+	t.Helper()
+	bin := repoPath(t, "bin/edge-sensord")
+	if _, err := os.Stat(bin); err != nil {
+		t.Fatalf("%s missing: run `make build` first: %v", bin, err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", promFreePort(t))
+	base := []string{"--web.listen-address=" + addr, "--sensors.simulate", "--poll.interval=1s",
+		"--path.sysfs=" + repoPath(t, "test/fixtures/sysfs"),
+		"--path.cgroupfs=" + repoPath(t, "test/fixtures/cgroup/v2")}
+	// kingpin refuses a repeated flag: the caller's value replaces the default.
+	var argv []string
+	for _, d := range base {
+		name := strings.SplitN(d, "=", 2)[0]
+		overridden := false
+		for _, a := range args {
+			overridden = overridden || strings.SplitN(a, "=", 2)[0] == name
+		}
+		if !overridden {
+			argv = append(argv, d)
+		}
+	}
+	cmd := exec.Command(bin, append(argv, args...)...)
+	out := &promLog{}
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+		}
+		if t.Failed() {
+			t.Logf("edge-sensord log:\n%s", out.String())
+		}
+	})
+	for i := 0; i < 100; i++ {
+		if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return addr
+			}
+		}
+		select {
+		case <-done:
+			t.Fatalf("edge-sensord exited:\n%s", out.String())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	t.Fatalf("edge-sensord not healthy:\n%s", out.String())
+	return ""
+}
+
+// promQuery runs an instant query and returns the first sample's value.
+func promQuery(t *testing.T, prom, q string) (float64, bool) {
+	t.Helper()
+	resp, err := http.Get(prom + "/api/v1/query?query=" + url.QueryEscape(q))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var r struct {
+		Status string
+		Error  string
+		Data   struct {
+			Result []struct {
+				Value [2]any
+			}
+		}
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil || r.Status != "success" {
+		t.Fatalf("query %q: %v %s", q, err, r.Error)
+	}
+	if len(r.Data.Result) == 0 {
+		return 0, false
+	}
+	var v float64
+	fmt.Sscan(r.Data.Result[0].Value[1].(string), &v)
+	return v, true
+}
+
+// TestPrometheusScrapesDaemon: Debian's real Prometheus scrapes the real
+// daemon every 100 ms; at least 100 scrapes, none failed, no complaint about
+// the exposition in Prometheus's log.
+func TestPrometheusScrapesDaemon(t *testing.T) {
+	addr := startDaemon(t, "--poll.interval=500ms")
+	prom, promLog := startPrometheusWithLog(t, fmt.Sprintf(`
+global:
+  scrape_interval: 100ms
+  scrape_timeout: 90ms
+scrape_configs:
+  - job_name: edge-sensord
+    static_configs:
+      - targets: [%q]
+`, addr))
+
+	const want = 100
+	deadline := time.Now().Add(90 * time.Second)
+	var n float64
+	for time.Now().Before(deadline) {
+		n, _ = promQuery(t, prom, `count_over_time(up{job="edge-sensord"}[5m])`)
+		if n >= want+10 {
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	if n < want {
+		t.Fatalf("only %v scrapes in 90s", n)
+	}
+	if ok, _ := promQuery(t, prom, `sum_over_time(up{job="edge-sensord"}[5m])`); ok != n {
+		// up==0 for a scrape means it failed.
+		t.Fatalf("%v of %v scrapes failed", n-ok, n)
+	}
+	if v, ok := promQuery(t, prom, `edge_sensor_temperature_celsius{sensor="simulated_cpu_temp"}`); !ok || v < 20 || v > 90 {
+		t.Fatalf("simulated temperature not scraped: %v %v", v, ok)
+	}
+	if v, ok := promQuery(t, prom, `sum(prometheus_target_scrapes_exceeded_sample_limit_total) + sum(prometheus_target_scrapes_sample_out_of_order_total) + sum(prometheus_target_scrapes_sample_duplicate_timestamp_total)`); ok && v != 0 {
+		t.Fatalf("scrape anomalies: %v", v)
+	}
+	t.Logf("%v scrapes, all succeeded", n)
+	for _, bad := range []string{"content type", "content_type", "Failed to determine correct type", "invalid metric type", "error on ingesting", "Append failed"} {
+		if strings.Contains(promLog(), bad) {
+			t.Fatalf("Prometheus log mentions %q:\n%s", bad, promLog())
+		}
+	}
+}
+
+// TestExpositionPassesPromtool: both formats pass promtool check metrics.
+func TestExpositionPassesPromtool(t *testing.T) {
+	addr := startDaemon(t)
+	for _, accept := range []string{"", "application/openmetrics-text;version=1.0.0"} {
+		req, _ := http.NewRequest("GET", "http://"+addr+"/metrics", nil)
+		if accept != "" {
+			req.Header.Set("Accept", accept)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if accept == "" {
+			cmd := exec.Command("promtool", "check", "metrics")
+			cmd.Stdin = bytes.NewReader(body)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("promtool check metrics: %v\n%s", err, out)
+			}
+		} else if !strings.HasSuffix(string(body), "# EOF\n") || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/openmetrics-text") {
+			t.Fatalf("OpenMetrics response malformed: %q", resp.Header.Get("Content-Type"))
+		}
+	}
+}

@@ -1,0 +1,145 @@
+//go:build integration
+
+package integration
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// promLauncherBinary is the Debian package's binary; the integration tests run
+// against the real thing.
+const promLauncherBinary = "/usr/bin/prometheus"
+
+// startPrometheus runs the real Prometheus with cfg as its configuration file
+// content, on a free loopback port with its own temporary storage, and returns
+// its base URL (http://127.0.0.1:PORT) once /-/ready answers 200. Prometheus
+// is stopped on t.Cleanup; its log is dumped when the test failed.
+func startPrometheus(t *testing.T, cfg string) (url string) {
+	t.Helper()
+	url, _ = startPrometheusWithLog(t, cfg)
+	return url
+}
+
+// startPrometheusWithLog is startPrometheus that also returns a function
+// reading Prometheus's log so far.
+func startPrometheusWithLog(t *testing.T, cfg string) (url string, logText func() string) {
+	t.Helper()
+	if _, err := os.Stat(promLauncherBinary); err != nil {
+		t.Fatalf("%s is required for integration tests (apt-get install -y --no-install-recommends prometheus, or `make deps`): %v", promLauncherBinary, err)
+	}
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "prometheus.yml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	// Another process may grab the port between Close and Prometheus's
+	// bind; retry a few times when Prometheus exits early.
+	var lastLog string
+	for attempt := 0; attempt < 3; attempt++ {
+		port := promFreePort(t)
+		addr := "127.0.0.1:" + strconv.Itoa(port)
+		log := &promLog{}
+		cmd := exec.Command(promLauncherBinary,
+			"--config.file="+cfgPath,
+			"--web.listen-address="+addr,
+			"--storage.tsdb.path="+filepath.Join(dir, "data"),
+			"--web.enable-lifecycle",
+			"--log.level=info",
+		)
+		cmd.Stdout = log
+		cmd.Stderr = log
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		if err := cmd.Start(); err != nil {
+			t.Fatalf("starting %s: %v", promLauncherBinary, err)
+		}
+		exited := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(exited) }()
+
+		base := "http://" + addr
+		if promWaitReady(base, exited, 60*time.Second) {
+			t.Cleanup(func() {
+				_ = cmd.Process.Signal(syscall.SIGTERM)
+				select {
+				case <-exited:
+				case <-time.After(15 * time.Second):
+					_ = cmd.Process.Kill()
+					<-exited
+				}
+				if t.Failed() {
+					t.Logf("prometheus log (%s):\n%s", base, log.String())
+				}
+			})
+			return base, log.String
+		}
+		_ = cmd.Process.Kill()
+		<-exited
+		lastLog = log.String()
+	}
+	t.Fatalf("prometheus did not become ready; last log:\n%s", lastLog)
+	return "", nil
+}
+
+func promFreePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// promWaitReady polls /-/ready until it answers 200, the process exits, or
+// the timeout passes.
+func promWaitReady(base string, exited <-chan struct{}, timeout time.Duration) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	client := &http.Client{Timeout: 2 * time.Second}
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/-/ready", nil)
+		if resp, err := client.Do(req); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return true
+			}
+		}
+		select {
+		case <-exited:
+			return false
+		case <-ctx.Done():
+			return false
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// promLog collects Prometheus's output; written by the exec copier
+// goroutines and read by the test.
+type promLog struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *promLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *promLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}

@@ -3,7 +3,6 @@ package main
 import (
 	"flag"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -52,7 +51,7 @@ func TestGoldenExposition(t *testing.T) {
 			d := start(t, nil, "--path.sysfs="+filepath.Join(root, "sysfs"), "--path.cgroupfs="+filepath.Join(root, "cgroup", tc.cgroup),
 				"--no-sensors.simulate", "--poll.interval=1h")
 			d.next("READY=1", 10*time.Second)
-			resp, err := http.Get("http://" + d.addr + "/metrics")
+			resp, err := httpClient.Get("http://" + d.addr + "/metrics")
 			if err != nil {
 				t.Fatal(err)
 			}

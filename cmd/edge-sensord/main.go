@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -178,7 +179,8 @@ func run(args []string, stderr io.Writer, n notify.Notifier) int {
 
 	// Signals are caught before READY=1: systemd may send SIGHUP or SIGTERM
 	// the moment it knows we are up, and the default action would kill us.
-	sig := make(chan os.Signal, 1)
+	// Room for a SIGTERM behind SIGHUPs that arrive during a reload.
+	sig := make(chan os.Signal, 4)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer signal.Stop(sig)
 
@@ -298,7 +300,8 @@ func reload(f *flags, p *poller.Poller, n notify.Notifier, log *slog.Logger) {
 	}
 	if err != nil {
 		log.Error("reload failed; keeping the running configuration", "err", err)
-		n.Notify("READY=1\nSTATUS=Reload failed, running configuration kept: " + err.Error())
+		// A newline would start a new sd_notify assignment.
+		n.Notify("READY=1\nSTATUS=Reload failed, running configuration kept: " + strings.ReplaceAll(err.Error(), "\n", " "))
 		return
 	}
 	p.Reconfigure(cfg, f.sources(cfg))

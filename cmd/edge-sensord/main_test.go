@@ -77,7 +77,7 @@ func start(t *testing.T, env []string, args ...string) *daemon {
 	base := []string{"--web.listen-address=" + d.addr, "--path.sysfs=" + t.TempDir(), "--path.procfs=/proc",
 		"--path.cgroupfs=" + t.TempDir(), "--sensors.simulate", "--poll.interval=200ms"}
 	d.cmd = exec.Command(binary, overrideFlags(base, args)...)
-	d.cmd.Env = append(append(os.Environ(), "NOTIFY_SOCKET="+sockPath), env...)
+	d.cmd.Env = append(append(cleanEnv(), "NOTIFY_SOCKET="+sockPath), env...)
 	d.cmd.Stderr = d.stderr
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -91,6 +91,20 @@ func start(t *testing.T, env []string, args ...string) *daemon {
 	})
 	return d
 }
+
+// cleanEnv is the test's environment without systemd's variables, which
+// would point the daemon at the manager running the tests.
+func cleanEnv() []string {
+	var out []string
+	for _, e := range os.Environ() {
+		if !strings.HasPrefix(e, "NOTIFY_SOCKET=") && !strings.HasPrefix(e, "WATCHDOG_") && !strings.HasPrefix(e, "LISTEN_") {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+var httpClient = &http.Client{Timeout: 5 * time.Second}
 
 // overrideFlags appends args to defaults, dropping a default that args set
 // again (kingpin refuses repeated flags; --no-x sets x).
@@ -131,7 +145,7 @@ func (d *daemon) next(want string, within time.Duration) string {
 
 func (d *daemon) get(path string) (int, string, string) {
 	d.t.Helper()
-	resp, err := http.Get("http://" + d.addr + path)
+	resp, err := httpClient.Get("http://" + d.addr + path)
 	if err != nil {
 		d.t.Fatalf("GET %s: %v", path, err)
 	}
@@ -253,6 +267,7 @@ func TestSocketActivation(t *testing.T) {
 	cmd := exec.Command("/bin/sh", "-c", `LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" "$@"`, binary,
 		"--web.systemd-socket", "--sensors.simulate", "--path.sysfs="+t.TempDir(), "--path.cgroupfs="+t.TempDir())
 	cmd.ExtraFiles = []*os.File{f}
+	cmd.Env = cleanEnv()
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
@@ -262,7 +277,7 @@ func TestSocketActivation(t *testing.T) {
 	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
 	var resp *http.Response
 	for i := 0; i < 100; i++ {
-		if resp, err = http.Get("http://" + addr + "/healthz"); err == nil {
+		if resp, err = httpClient.Get("http://" + addr + "/healthz"); err == nil {
 			break
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -297,11 +312,14 @@ func TestTLSAndBasicAuth(t *testing.T) {
 		t.Fatalf("with credentials: %d", resp.StatusCode)
 	}
 	req.SetBasicAuth("prom", "wrong")
-	if resp, err = client.Do(req); err != nil || resp.StatusCode != 401 {
-		t.Fatalf("wrong password: %v %v", resp.StatusCode, err)
+	if resp, err = client.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 401 {
+		t.Fatalf("wrong password: %d", resp.StatusCode)
 	}
 	resp.Body.Close()
-	if resp, err := http.Get("http://" + d.addr + "/metrics"); err == nil {
+	if resp, err := httpClient.Get("http://" + d.addr + "/metrics"); err == nil {
 		resp.Body.Close()
 		if resp.StatusCode < 400 {
 			t.Fatalf("plain HTTP accepted on a TLS listener: %d", resp.StatusCode)

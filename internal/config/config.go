@@ -30,6 +30,9 @@ type Config struct {
 	Ignore []*regexp.Regexp
 }
 
+// MaxStaleAfter bounds stale_after so that the stale window cannot overflow.
+const MaxStaleAfter = 10000
+
 // Default is the configuration used when no file is given.
 func Default() Config {
 	return Config{
@@ -94,6 +97,14 @@ func Parse(path string, data []byte, base Config, knownSources []string) (Config
 	if len(root.Content) == 0 {
 		return cfg, nil
 	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		line := extra.Line
+		if err != nil {
+			return Config{}, yamlError(path, err)
+		}
+		return Config{}, &Error{path, line, "", "more than one YAML document"}
+	}
 	doc := root.Content[0]
 	if doc.Kind == yaml.ScalarNode && doc.Tag == "!!null" {
 		return cfg, nil
@@ -101,11 +112,16 @@ func Parse(path string, data []byte, base Config, knownSources []string) (Config
 	if doc.Kind != yaml.MappingNode {
 		return Config{}, &Error{path, doc.Line, "", "expected a mapping of settings"}
 	}
+	seen := map[string]bool{}
 	for i := 0; i+1 < len(doc.Content); i += 2 {
 		k, v := doc.Content[i], doc.Content[i+1]
 		fail := func(msg string, args ...any) error {
 			return &Error{path, v.Line, k.Value, fmt.Sprintf(msg, args...)}
 		}
+		if seen[k.Value] {
+			return Config{}, &Error{path, k.Line, k.Value, "set twice"}
+		}
+		seen[k.Value] = true
 		switch k.Value {
 		case "poll_interval":
 			d, err := time.ParseDuration(v.Value)
@@ -118,13 +134,13 @@ func Parse(path string, data []byte, base Config, knownSources []string) (Config
 			cfg.PollInterval = d
 		case "stale_after":
 			var n int
-			if err := v.Decode(&n); err != nil || n < 1 {
-				return Config{}, fail("must be a whole number of poll intervals >= 1, got %q", v.Value)
+			if err := v.Decode(&n); err != nil || n < 1 || n > MaxStaleAfter {
+				return Config{}, fail("must be a whole number of poll intervals from 1 to %d, got %q", MaxStaleAfter, v.Value)
 			}
 			cfg.StaleAfter = n
 		case "cpu_spike_threshold":
 			var f float64
-			if err := v.Decode(&f); err != nil || f <= 0 || f > 1 {
+			if err := v.Decode(&f); err != nil || !(f > 0 && f <= 1) {
 				return Config{}, fail("must be a ratio in (0, 1], got %q", v.Value)
 			}
 			cfg.CPUSpikeThreshold = f
@@ -138,7 +154,7 @@ func Parse(path string, data []byte, base Config, knownSources []string) (Config
 					return Config{}, &Error{path, sk.Line, "sources." + sk.Value, fmt.Sprintf("unknown source (known: %v)", knownSources)}
 				}
 				var on bool
-				if err := sv.Decode(&on); err != nil {
+				if err := sv.Decode(&on); err != nil || sv.Tag != "!!bool" {
 					return Config{}, &Error{path, sv.Line, "sources." + sk.Value, fmt.Sprintf("must be true or false, got %q", sv.Value)}
 				}
 				cfg.Sources[sk.Value] = on

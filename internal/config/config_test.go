@@ -59,6 +59,11 @@ func TestParseErrorsNameFileLineField(t *testing.T) {
 		{"ignore:\n  - ok\n  - '(['\n", `c.yml:3: field "ignore": bad regular expression`},
 		{"poll_interval: [1\n", `c.yml:1:`},
 		{"- a\n- b\n", `c.yml:1: expected a mapping`},
+		{"stale_after: 10000000000\n", `c.yml:1: field "stale_after"`},
+		{"cpu_spike_threshold: .nan\n", `c.yml:1: field "cpu_spike_threshold"`},
+		{"sources:\n  w1:\n", `c.yml:2: field "sources.w1": must be true or false`},
+		{"poll_interval: 5s\npoll_interval: 1s\n", `c.yml:2: field "poll_interval": set twice`},
+		{"poll_interval: 5s\n---\npoll_interval: 1s\n", `c.yml:2: more than one YAML document`},
 	}
 	for _, c := range cases {
 		_, err := Parse("c.yml", []byte(c.in), Default(), known)

@@ -50,6 +50,10 @@ func Parse(data []byte) (Times, error) {
 	return Times{}, errors.New("no aggregate cpu line")
 }
 
+// MinTicks is the shortest window (in USER_HZ ticks summed over all CPUs)
+// that yields a ratio.
+const MinTicks = 20
+
 // Meter turns successive /proc/stat samples into a usage ratio.
 type Meter struct {
 	path string
@@ -73,10 +77,17 @@ func (m *Meter) Sample() (ratio float64, ok bool, err error) {
 	if err != nil {
 		return 0, false, fmt.Errorf("%s: %w", m.path, err)
 	}
-	prev, had := m.last, m.have
-	m.last, m.have = t, true
-	if !had || t.Total <= prev.Total || t.Busy < prev.Busy {
+	if !m.have || t.Total < m.last.Total || t.Busy < m.last.Busy {
+		m.last, m.have = t, true // first sample, or counters reset
 		return 0, false, nil
 	}
-	return float64(t.Busy-prev.Busy) / float64(t.Total-prev.Total), true, nil
+	// With USER_HZ=100 a window of a few ticks can only read 0, 1/3, 2/3, 1:
+	// keep the baseline until it is long enough to mean something.
+	if t.Total-m.last.Total < MinTicks {
+		return 0, false, nil
+	}
+	prev := m.last
+	m.last = t
+	r := float64(t.Busy-prev.Busy) / float64(t.Total-prev.Total)
+	return min(max(r, 0), 1), true, nil
 }

@@ -40,9 +40,13 @@ func TestMeter(t *testing.T) {
 	if !ok || err != nil || r != 0.9 {
 		t.Fatalf("got %v %v %v", r, ok, err)
 	}
-	write("cpu 190 0 0 910 0 0 0 0 0 0\n") // no progress
+	write("cpu 195 0 0 910 0 0 0 0 0 0\n") // 5 ticks: too short a window
 	if _, ok, _ := m.Sample(); ok {
-		t.Fatal("no tick elapsed must not give a ratio")
+		t.Fatal("a window under MinTicks must not give a ratio")
+	}
+	write("cpu 200 0 0 930 0 0 0 0 0 0\n") // 30 ticks since the kept baseline, 10 busy
+	if r, ok, _ := m.Sample(); !ok || r != 10.0/30 {
+		t.Fatalf("got %v %v, want 1/3 over the longer window", r, ok)
 	}
 	os.Remove(filepath.Join(dir, "stat"))
 	if _, _, err := m.Sample(); err == nil {

@@ -90,7 +90,7 @@ func TestWatchdogStopsPingingWhileUnhealthy(t *testing.T) {
 	healthy.Store(false)
 	// Drain pings already in flight, then expect the status line and silence.
 	sawStatus := false
-	for {
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
 		m, ok := recv(t, c, 300*time.Millisecond)
 		if !ok {
 			break

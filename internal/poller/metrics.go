@@ -54,6 +54,21 @@ type errorCounts struct {
 
 func newErrorCounts() *errorCounts { return &errorCounts{m: map[errorKey]uint64{}} }
 
+// reset keeps the counts of the given sources, forgets others, and starts
+// every reason of every source at zero so that rate() sees the first error.
+func (c *errorCounts) reset(srcs []sensors.Source) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m := map[errorKey]uint64{}
+	for _, s := range srcs {
+		for _, r := range sensors.Reasons {
+			k := errorKey{s.Name(), r}
+			m[k] = c.m[k]
+		}
+	}
+	c.m = m
+}
+
 func (c *errorCounts) inc(source, reason string) {
 	c.mu.Lock()
 	c.m[errorKey{source, reason}]++
@@ -93,19 +108,18 @@ var (
 	}()
 )
 
-// metricSample is one pre-computed sample of the poll's exposition.
-type metricSample struct {
-	desc   *prometheus.Desc
-	typ    prometheus.ValueType
-	value  float64
-	labels []string
-}
-
-// buildMetrics runs once per poll, under pollMu.
-func (p *Poller) buildMetrics(v *View) []metricSample {
-	out := make([]metricSample, 0, 3*len(v.Sensors)+16)
+// buildMetrics runs once per poll, under pollMu. A sample that cannot be
+// built (a driver label that is not UTF-8) is left out and logged, instead
+// of failing every scrape.
+func (p *Poller) buildMetrics(v *View) []prometheus.Metric {
+	out := make([]prometheus.Metric, 0, 3*len(v.Sensors)+16)
 	add := func(d *prometheus.Desc, t prometheus.ValueType, val float64, l ...string) {
-		out = append(out, metricSample{d, t, val, l})
+		m, err := prometheus.NewConstMetric(d, t, val, l...)
+		if err != nil {
+			p.log.Warn("sample left out", "metric", d.String(), "err", err)
+			return
+		}
+		out = append(out, m)
 	}
 	for _, s := range v.Sensors {
 		if s.Value != nil {
@@ -163,6 +177,6 @@ func (Collector) Describe(chan<- *prometheus.Desc) {}
 // Collect implements prometheus.Collector.
 func (c Collector) Collect(ch chan<- prometheus.Metric) {
 	for _, m := range c.P.View().metrics {
-		ch <- prometheus.MustNewConstMetric(m.desc, m.typ, m.value, m.labels...)
+		ch <- m
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/edgeobs/edge-observability-stack/internal/config"
 	"github.com/edgeobs/edge-observability-stack/internal/hostcpu"
 	"github.com/edgeobs/edge-observability-stack/internal/sensors"
@@ -46,6 +48,8 @@ type Sensor struct {
 	Time   time.Time `json:"time"` // time of the last good read (zero when never)
 	Status string    `json:"status"`
 	Error  string    `json:"error,omitempty"`
+
+	seen time.Time // last poll that reported the sensor at all, good or bad
 }
 
 // Updater is anything else refreshed once per poll (cgroup accounting).
@@ -70,9 +74,14 @@ type Poller struct {
 	stats   map[string]sourceStat
 	spike   bool
 
-	view     atomic.Pointer[View]
-	lastPoll atomic.Int64 // unix nanos of the last completed poll
+	view atomic.Pointer[View]
+	// lastPoll keeps time.Now()'s monotonic reading, so that a wall-clock
+	// step (NTP on a device without an RTC) cannot fail the health check.
+	lastPoll atomic.Pointer[time.Time]
 	polls    atomic.Uint64
+	// kick restarts Run's wait after Reconfigure, so a shorter interval
+	// takes effect at once instead of after the old one.
+	kick chan struct{}
 }
 
 type sourceStat struct {
@@ -85,14 +94,14 @@ type sourceStat struct {
 type View struct {
 	Time      time.Time
 	Duration  time.Duration
-	Sensors   []Sensor          // sorted by name
-	byName    map[string][]byte // JSON of each sensor
-	all       []byte            // JSON of all sensors
-	metrics   []metricSample    // pre-computed exposition
-	Errors    int               // sensors not OK in this poll
-	Stale     int               //
-	CPU       float64           // host CPU use ratio, -1 when unknown
-	CPUSpike  bool              //
+	Sensors   []Sensor            // sorted by name
+	byName    map[string][]byte   // JSON of each sensor
+	all       []byte              // JSON of all sensors
+	metrics   []prometheus.Metric // pre-computed exposition
+	Errors    int                 // sensors not OK in this poll
+	Stale     int                 //
+	CPU       float64             // host CPU use ratio, -1 when unknown
+	CPUSpike  bool                //
 	PerSource map[string]sourceStat
 	interval  time.Duration
 }
@@ -108,6 +117,7 @@ func New(log *slog.Logger, procfs string, events *Events, updaters ...Updater) *
 		errs:       newErrorCounts(),
 		sensors:    map[string]*Sensor{},
 		stats:      map[string]sourceStat{},
+		kick:       make(chan struct{}, 1),
 	}
 	p.view.Store(&View{CPU: -1, byName: map[string][]byte{}, all: []byte("[]"), interval: config.Default().PollInterval})
 	return p
@@ -134,6 +144,11 @@ func (p *Poller) Reconfigure(cfg config.Config, srcs []sensors.Source) {
 			delete(p.stats, name)
 		}
 	}
+	p.errs.reset(srcs)
+	select {
+	case p.kick <- struct{}{}:
+	default:
+	}
 }
 
 // Interval is the configured poll interval.
@@ -150,6 +165,8 @@ func (p *Poller) Run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-p.kick:
+			continue
 		case <-time.After(p.Interval()):
 		}
 		p.PollOnce(ctx)
@@ -209,7 +226,7 @@ func (p *Poller) PollOnce(ctx context.Context) *View {
 			}
 			info := sensors.Kinds[rd.Kind]
 			*s = Sensor{Name: rd.Name, Kind: string(rd.Kind), Unit: info.Unit, Value: &v, Source: r.src,
-				Chip: rd.Chip, Label: rd.Label, Time: now, Status: StatusOK}
+				Chip: rd.Chip, Label: rd.Label, Time: now, Status: StatusOK, seen: now}
 		}
 		for _, e := range r.res.Errors {
 			if cfg.Ignored(e.Name) {
@@ -227,6 +244,7 @@ func (p *Poller) PollOnce(ctx context.Context) *View {
 				s.Status = StatusError
 			}
 			s.Error = e.Reason + ": " + e.Err.Error()
+			s.seen = now
 		}
 		p.stats[r.src] = st
 	}
@@ -235,11 +253,16 @@ func (p *Poller) PollOnce(ctx context.Context) *View {
 	// transition, so the counter's rate means "sensors going stale". A sensor
 	// never read successfully stays an error: it has no value to go stale.
 	staleAfter := time.Duration(cfg.StaleAfter) * cfg.PollInterval
-	for _, s := range p.sensors {
+	// A sensor no source has mentioned for ten times that is gone
+	// (hot-unplugged), not failing: forget it.
+	for name, s := range p.sensors {
 		if s.Status != StatusStale && !s.Time.IsZero() && now.Sub(s.Time) > staleAfter {
 			s.Status = StatusStale
 			s.Value = nil
 			p.events.Inc(EventStale)
+		}
+		if now.Sub(s.seen) > 10*staleAfter {
+			delete(p.sensors, name)
 		}
 	}
 
@@ -274,7 +297,8 @@ func (p *Poller) PollOnce(ctx context.Context) *View {
 
 	v := p.buildView(now, time.Since(start), cpu, spike)
 	p.view.Store(v)
-	p.lastPoll.Store(time.Now().UnixNano())
+	done := time.Now()
+	p.lastPoll.Store(&done)
 	p.polls.Add(1)
 	return v
 }
@@ -333,11 +357,10 @@ func (p *Poller) Polls() uint64 { return p.polls.Load() }
 
 // LastPoll is when the last poll completed (zero before the first).
 func (p *Poller) LastPoll() time.Time {
-	n := p.lastPoll.Load()
-	if n == 0 {
-		return time.Time{}
+	if t := p.lastPoll.Load(); t != nil {
+		return *t
 	}
-	return time.Unix(0, n)
+	return time.Time{}
 }
 
 // Healthy reports whether the poll loop is making progress: the last poll

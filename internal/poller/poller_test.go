@@ -160,7 +160,13 @@ func TestMetricsExposition(t *testing.T) {
 edge_sensor_temperature_celsius{chip="chip0",label="cpu",sensor="t1",source="fake"} 40.5
 # HELP edge_sensor_read_errors_total Failed sensor reads by source and reason (io, vanished, empty, parse, range, crc, timeout).
 # TYPE edge_sensor_read_errors_total counter
+edge_sensor_read_errors_total{reason="crc",source="fake"} 0
+edge_sensor_read_errors_total{reason="empty",source="fake"} 0
 edge_sensor_read_errors_total{reason="io",source="fake"} 1
+edge_sensor_read_errors_total{reason="parse",source="fake"} 0
+edge_sensor_read_errors_total{reason="range",source="fake"} 0
+edge_sensor_read_errors_total{reason="timeout",source="fake"} 0
+edge_sensor_read_errors_total{reason="vanished",source="fake"} 0
 # HELP edge_sensor_stale 1 when the sensor has had no good read for stale_after poll intervals.
 # TYPE edge_sensor_stale gauge
 edge_sensor_stale{sensor="t1"} 0
@@ -272,4 +278,71 @@ func TestHealthFollowsPollProgress(t *testing.T) {
 	}
 	close(hang)
 	cancel()
+	for i := 0; i < 100 && !done.Load(); i++ {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !done.Load() {
+		t.Fatal("Run did not return after its context ended")
+	}
+}
+
+// Shortening the interval on reload must take effect at once: the loop
+// must not sit out the old interval while health already expects the new.
+func TestReconfigureShorterIntervalStaysHealthy(t *testing.T) {
+	src := &fakeSource{name: "fake"}
+	cfg := config.Default()
+	cfg.PollInterval = time.Hour
+	p, _, _ := newTestPoller(t, src, cfg)
+	p.PollOnce(context.Background())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go p.Run(ctx)
+	time.Sleep(50 * time.Millisecond)
+	before := p.Polls()
+	cfg.PollInterval = 100 * time.Millisecond
+	p.Reconfigure(cfg, []sensors.Source{src})
+	time.Sleep(700 * time.Millisecond)
+	if n := p.Polls() - before; n < 3 {
+		t.Fatalf("%d polls in 700ms at a 100ms interval", n)
+	}
+	if err := p.Healthy(time.Now()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A driver label that is not UTF-8 loses that one sample, not the scrape.
+func TestInvalidLabelDropsOnlyThatSample(t *testing.T) {
+	src := &fakeSource{name: "fake"}
+	bad := temp("bad", 1)
+	bad.Label = "CPU\xff"
+	src.set(sensors.Result{Readings: []sensors.Reading{bad, temp("good", 2)}}, nil)
+	p, _, _ := newTestPoller(t, src, config.Default())
+	p.PollOnce(context.Background())
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(Collector{P: p})
+	if _, err := reg.Gather(); err != nil {
+		t.Fatalf("gather: %v", err)
+	}
+	if n, _ := testutil.GatherAndCount(reg, "edge_sensor_temperature_celsius"); n != 1 {
+		t.Fatalf("%d temperature samples, want 1 (the good one)", n)
+	}
+}
+
+// A sensor that no source mentions any more goes stale, then is forgotten.
+func TestVanishedSensorIsForgotten(t *testing.T) {
+	src := &fakeSource{name: "fake"}
+	src.set(sensors.Result{Readings: []sensors.Reading{temp("probe", 20)}}, nil)
+	cfg := config.Default()
+	cfg.PollInterval, cfg.StaleAfter = 10*time.Millisecond, 1
+	p, _, _ := newTestPoller(t, src, cfg)
+	p.PollOnce(context.Background())
+	src.set(sensors.Result{}, nil) // unplugged
+	time.Sleep(20 * time.Millisecond)
+	if v := p.PollOnce(context.Background()); len(v.Sensors) != 1 || v.Sensors[0].Status != StatusStale {
+		t.Fatalf("want stale: %+v", v.Sensors)
+	}
+	time.Sleep(110 * time.Millisecond)
+	if v := p.PollOnce(context.Background()); len(v.Sensors) != 0 {
+		t.Fatalf("want forgotten: %+v", v.Sensors)
+	}
 }

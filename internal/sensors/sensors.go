@@ -69,6 +69,9 @@ const (
 	ReasonTimeout  = "timeout"  // the read did not finish in time
 )
 
+// Reasons lists every Reason*, so counters can start at zero.
+var Reasons = []string{ReasonIO, ReasonVanished, ReasonEmpty, ReasonParse, ReasonRange, ReasonCRC, ReasonTimeout}
+
 // ReadError is a failed read of one sensor. It never carries a value.
 type ReadError struct {
 	Name   string // sensor name when known, else the path

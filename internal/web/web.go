@@ -2,6 +2,7 @@
 package web
 
 import (
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -73,7 +74,8 @@ func (h *handlers) sensor(w http.ResponseWriter, r *http.Request) {
 	name := mux.Vars(r)["name"]
 	b, ok := h.o.Poller.View().SensorJSON(name)
 	if !ok {
-		writeJSON(w, http.StatusNotFound, []byte(fmt.Sprintf(`{"error":%q}`, "unknown sensor: "+name)))
+		b, _ := json.Marshal(map[string]string{"error": "unknown sensor: " + name})
+		writeJSON(w, http.StatusNotFound, b)
 		return
 	}
 	writeJSON(w, http.StatusOK, b)

@@ -184,5 +184,8 @@ func FuzzHandler(f *testing.F) {
 		if ev.Value(poller.EventRouteError) != 0 {
 			t.Fatal("handler panicked")
 		}
+		if w.Header().Get("Content-Type") == "application/json" && method != "HEAD" && !json.Valid(w.Body.Bytes()) {
+			t.Fatalf("%s %q: invalid JSON body %q", method, path, w.Body)
+		}
 	})
 }

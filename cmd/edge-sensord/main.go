@@ -134,7 +134,10 @@ func (f *flags) sources(c config.Config) []sensors.Source {
 	for name, on := range c.Sources {
 		disabled[name] = !on
 	}
-	return sensors.NewSources(sensors.Options{SysfsPath: f.sysfs, Simulate: f.simulate, Disabled: disabled})
+	// A hung attribute must time out well inside the poll interval, so that
+	// it costs one sensor, not the whole source.
+	timeout := min(sensors.DefaultReadTimeout, c.PollInterval/2)
+	return sensors.NewSources(sensors.Options{SysfsPath: f.sysfs, Simulate: f.simulate, Disabled: disabled, ReadTimeout: timeout})
 }
 
 func run(args []string, stderr io.Writer, n notify.Notifier) int {
@@ -165,17 +168,16 @@ func run(args []string, stderr io.Writer, n notify.Notifier) int {
 
 	events := poller.NewEvents()
 	cg := cgroup.NewCollector(cgroup.Reader{Root: f.cgroupfs}, f.slice)
-	p := poller.New(log, f.procfs, events, cg)
+	runtimeReg := prometheus.NewRegistry()
+	runtimeReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	runtimeMetrics := &poller.CachedGatherer{G: runtimeReg}
+	p := poller.New(log, f.procfs, events, cg, runtimeMetrics)
 	p.Reconfigure(cfg, f.sources(cfg))
 
 	reg := prometheus.NewRegistry()
 	promversion.Version, promversion.Revision = version.Version, version.Revision
-	reg.MustRegister(
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		versioncollector.NewCollector("edge_sensor"),
-		events, poller.Collector{P: p}, cg,
-	)
+	reg.MustRegister(versioncollector.NewCollector("edge_sensor"), events, poller.Collector{P: p}, cg)
+	gatherers := prometheus.Gatherers{reg, runtimeMetrics}
 
 	// Signals are caught before READY=1: systemd may send SIGHUP or SIGTERM
 	// the moment it knows we are up, and the default action would kill us.
@@ -199,7 +201,7 @@ func run(args []string, stderr io.Writer, n notify.Notifier) int {
 		return nil
 	}
 	srv := webapi.NewServer(webapi.NewHandler(webapi.Options{
-		Poller: p, Events: events, Gatherer: reg, Log: log, MaxRequests: f.maxRequests,
+		Poller: p, Events: events, Gatherer: gatherers, Log: log, MaxRequests: f.maxRequests,
 		Health: serverHealth, Version: version.Version,
 	}), log)
 

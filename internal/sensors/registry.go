@@ -3,6 +3,7 @@ package sensors
 import (
 	"cmp"
 	"slices"
+	"time"
 )
 
 // Options selects and roots the sources.
@@ -10,6 +11,8 @@ type Options struct {
 	SysfsPath string          // usually /sys
 	Simulate  bool            // add the simulated source
 	Disabled  map[string]bool // source names to leave out
+	// ReadTimeout bounds one attribute read; 0 means DefaultReadTimeout.
+	ReadTimeout time.Duration
 }
 
 // SourceNames lists every source name in registration order.
@@ -21,11 +24,15 @@ func SourceNames() []string {
 // and w1 rooted at o.SysfsPath, plus simulated when o.Simulate, minus the
 // disabled ones.
 func NewSources(o Options) []Source {
+	timeout := o.ReadTimeout
+	if timeout <= 0 {
+		timeout = DefaultReadTimeout
+	}
 	all := []Source{
-		&hwmonSource{sysfs: o.SysfsPath, timeout: DefaultReadTimeout},
-		&thermalSource{sysfs: o.SysfsPath, timeout: DefaultReadTimeout},
-		&iioSource{sysfs: o.SysfsPath, timeout: DefaultReadTimeout},
-		&w1Source{sysfs: o.SysfsPath, timeout: DefaultReadTimeout},
+		&hwmonSource{sysfs: o.SysfsPath, timeout: timeout},
+		&thermalSource{sysfs: o.SysfsPath, timeout: timeout},
+		&iioSource{sysfs: o.SysfsPath, timeout: timeout},
+		&w1Source{sysfs: o.SysfsPath, timeout: timeout},
 	}
 	if o.Simulate {
 		all = append(all, &simulatedSource{})

@@ -49,7 +49,13 @@ func NewHandler(o Options) http.Handler {
 	r.HandleFunc("/sensor/{name}", h.sensor).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/healthz", h.healthz).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/", h.index).Methods(http.MethodGet, http.MethodHead)
-	return limit(o.MaxRequests, recoverer(o.Events, o.Log, r))
+	// GET /healthz bypasses the in-flight limit: it allocates next to nothing,
+	// and a burst of scrapes must not make a health probe fail.
+	limited := limit(o.MaxRequests, r)
+	top := http.NewServeMux()
+	top.HandleFunc("GET /healthz", h.healthz)
+	top.Handle("/", limited)
+	return recoverer(o.Events, o.Log, top)
 }
 
 type handlers struct{ o Options }
@@ -162,8 +168,9 @@ func NewServer(h http.Handler, log *slog.Logger) *http.Server {
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       60 * time.Second,
-		MaxHeaderBytes:    16 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+		// net/http allows 4 KiB beyond this: headers over 16 KiB get 431.
+		MaxHeaderBytes: 12 << 10,
+		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
 }
 

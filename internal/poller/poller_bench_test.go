@@ -1,0 +1,69 @@
+package poller
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/edgeobs/edge-observability-stack/internal/config"
+	"github.com/edgeobs/edge-observability-stack/internal/sensors"
+	"github.com/edgeobs/edge-observability-stack/internal/sensors/sensorstest"
+)
+
+var benchSizes = []int{10, 100, 1000}
+
+// benchPoller polls a generated hwmon tree of n sensors through the real
+// sources, as the daemon does.
+func benchPoller(b *testing.B, n int) *Poller {
+	b.Helper()
+	dir := b.TempDir()
+	if err := sensorstest.WriteHwmonTree(dir, n); err != nil {
+		b.Fatal(err)
+	}
+	p := New(slog.New(slog.NewTextHandler(io.Discard, nil)), b.TempDir(), NewEvents())
+	p.Reconfigure(config.Default(), sensors.NewSources(sensors.Options{SysfsPath: dir}))
+	if v := p.PollOnce(context.Background()); len(v.Sensors) != n || v.Errors != 0 {
+		b.Fatalf("first poll: %d sensors, %d errors; want %d, 0", len(v.Sensors), v.Errors, n)
+	}
+	return p
+}
+
+// BenchmarkPollOnce is one full poll: every sysfs read, the cache update
+// and the pre-rendered JSON and metric samples.
+func BenchmarkPollOnce(b *testing.B) {
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprintf("sensors=%d", n), func(b *testing.B) {
+			p := benchPoller(b, n)
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				if v := p.PollOnce(ctx); len(v.Sensors) != n {
+					b.Fatalf("%d sensors, want %d", len(v.Sensors), n)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkGather is the scrape-time work of the poller's collector: turning
+// the cached samples into metric families (no I/O).
+func BenchmarkGather(b *testing.B) {
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprintf("sensors=%d", n), func(b *testing.B) {
+			p := benchPoller(b, n)
+			reg := prometheus.NewRegistry()
+			reg.MustRegister(Collector{P: p})
+			b.ReportAllocs()
+			for b.Loop() {
+				mfs, err := reg.Gather()
+				if err != nil || len(mfs) == 0 {
+					b.Fatalf("gather: %d families, %v", len(mfs), err)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,117 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/edgeobs/edge-observability-stack/internal/config"
+	"github.com/edgeobs/edge-observability-stack/internal/poller"
+	"github.com/edgeobs/edge-observability-stack/internal/sensors"
+	"github.com/edgeobs/edge-observability-stack/internal/sensors/sensorstest"
+)
+
+// benchHandler is the daemon's handler over a generated tree of n sensors,
+// with the same collectors registered as in cmd/edge-sensord.
+func benchHandler(b *testing.B, n int) http.Handler {
+	return benchHandlerWith(b, n, true, true)
+}
+
+func benchHandlerWith(b *testing.B, n int, goColl, procColl bool) http.Handler {
+	b.Helper()
+	dir := b.TempDir()
+	if err := sensorstest.WriteHwmonTree(dir, n); err != nil {
+		b.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ev := poller.NewEvents()
+	p := poller.New(log, b.TempDir(), ev)
+	p.Reconfigure(config.Default(), sensors.NewSources(sensors.Options{SysfsPath: dir}))
+	if v := p.PollOnce(context.Background()); len(v.Sensors) != n {
+		b.Fatalf("%d sensors, want %d", len(v.Sensors), n)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(ev, poller.Collector{P: p})
+	if goColl {
+		reg.MustRegister(collectors.NewGoCollector())
+	}
+	if procColl {
+		reg.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	return NewHandler(Options{Poller: p, Events: ev, Gatherer: reg, Log: log, MaxRequests: 16})
+}
+
+// BenchmarkMetrics serves /metrics in-process as Prometheus asks for it:
+// OpenMetrics, with and without gzip.
+func BenchmarkMetrics(b *testing.B) {
+	const accept = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+	for _, n := range []int{10, 100, 1000} {
+		for _, gz := range []bool{false, true} {
+			b.Run(fmt.Sprintf("sensors=%d/gzip=%v", n, gz), func(b *testing.B) {
+				h := benchHandler(b, n)
+				b.ReportAllocs()
+				var size int
+				for b.Loop() {
+					r := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+					r.Header.Set("Accept", accept)
+					if gz {
+						r.Header.Set("Accept-Encoding", "gzip")
+					}
+					w := httptest.NewRecorder()
+					h.ServeHTTP(w, r)
+					if w.Code != http.StatusOK {
+						b.Fatalf("status %d", w.Code)
+					}
+					size = w.Body.Len()
+				}
+				b.ReportMetric(float64(size), "bytes/scrape")
+			})
+		}
+	}
+}
+
+// BenchmarkMetricsCollectors splits the cost of a small scrape (10
+// sensors, no gzip) between the sensor samples and the Go runtime and
+// process collectors that every exporter carries.
+func BenchmarkMetricsCollectors(b *testing.B) {
+	for _, c := range []struct {
+		name            string
+		goColl, process bool
+	}{{"all", true, true}, {"no-go", false, true}, {"no-process", true, false}, {"sensors-only", false, false}} {
+		b.Run("collectors="+c.name, func(b *testing.B) {
+			h := benchHandlerWith(b, 10, c.goColl, c.process)
+			b.ReportAllocs()
+			for b.Loop() {
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+				if w.Code != http.StatusOK {
+					b.Fatalf("status %d", w.Code)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkSensorJSON serves /sensor, which is pre-rendered once per poll.
+func BenchmarkSensorJSON(b *testing.B) {
+	for _, n := range []int{10, 100, 1000} {
+		b.Run(fmt.Sprintf("sensors=%d", n), func(b *testing.B) {
+			h := benchHandler(b, n)
+			b.ReportAllocs()
+			for b.Loop() {
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/sensor", nil))
+				if w.Code != http.StatusOK {
+					b.Fatalf("status %d", w.Code)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,135 @@
+// Command benchtool is the measuring side of test/bench/run.sh: it starts
+// daemons and times their readiness, drives scrapes while sampling
+// /proc/PID, generates scaling fixtures, and plays abusive HTTP clients.
+// Every subcommand prints "key value" lines (one figure per line) so the
+// shell can collect them without parsing prose.
+//
+//	benchtool gen-hwmon DIR N
+//	benchtool ready [-notify] [-url URL] [-runs N] -- BINARY ARGS...
+//	benchtool footprint -pid PID -url URL [-scrapes N] [-idle DUR]
+//	benchtool procstat -pid PID
+//	benchtool hold -addr HOST:PORT -pid PID [-n N] [-hold DUR]
+//	benchtool burst -addr HOST:PORT -pid PID [-n N]
+//	benchtool abuse -addr HOST:PORT -pid PID
+//	benchtool freeport
+//	benchtool stats KEY < numbers
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/edgeobs/edge-observability-stack/internal/sensors/sensorstest"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+	}
+	cmd, args := os.Args[1], os.Args[2:]
+	var err error
+	switch cmd {
+	case "gen-hwmon":
+		err = genHwmon(args)
+	case "ready":
+		err = ready(args)
+	case "footprint":
+		err = footprint(args)
+	case "procstat":
+		err = procstat(args)
+	case "hold":
+		err = hold(args)
+	case "burst":
+		err = burst(args)
+	case "abuse":
+		err = abuse(args)
+	case "freeport":
+		err = freePort()
+	case "stats":
+		err = stats(args)
+	default:
+		usage()
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "benchtool %s: %v\n", cmd, err)
+		os.Exit(1)
+	}
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, "usage: benchtool gen-hwmon|ready|footprint|procstat|hold|burst|abuse ...")
+	os.Exit(2)
+}
+
+func genHwmon(args []string) error {
+	fs := flag.NewFlagSet("gen-hwmon", flag.ExitOnError)
+	fs.Parse(args)
+	if fs.NArg() != 2 {
+		return fmt.Errorf("want DIR N")
+	}
+	n, err := strconv.Atoi(fs.Arg(1))
+	if err != nil {
+		return err
+	}
+	return sensorstest.WriteHwmonTree(fs.Arg(0), n)
+}
+
+// out prints one figure.
+func out(key string, v any) {
+	switch x := v.(type) {
+	case float64:
+		fmt.Printf("%s %.6g\n", key, x)
+	default:
+		fmt.Printf("%s %v\n", key, x)
+	}
+}
+
+// freePort prints a loopback TCP port that was free a moment ago.
+func freePort() error {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	fmt.Println(l.Addr().(*net.TCPAddr).Port)
+	return nil
+}
+
+// stats reads one number per line and prints KEY_median, _min and _max.
+func stats(args []string) error {
+	if len(args) != 1 {
+		return fmt.Errorf("want KEY")
+	}
+	var v []float64
+	sc := bufio.NewScanner(os.Stdin)
+	for sc.Scan() {
+		t := strings.TrimSpace(sc.Text())
+		if t == "" {
+			continue
+		}
+		f, err := strconv.ParseFloat(t, 64)
+		if err != nil {
+			return err
+		}
+		v = append(v, f)
+	}
+	if len(v) == 0 {
+		return fmt.Errorf("no numbers")
+	}
+	slices.Sort(v)
+	med := v[len(v)/2]
+	if len(v)%2 == 0 {
+		med = (v[len(v)/2-1] + v[len(v)/2]) / 2
+	}
+	out(args[0]+"_median", med)
+	out(args[0]+"_min", v[0])
+	out(args[0]+"_max", v[len(v)-1])
+	out(args[0]+"_n", len(v))
+	return nil
+}

@@ -1,0 +1,57 @@
+#!/bin/sh
+# postinst (deb: "configure" [old-version]) / %post (rpm: 1 = install, 2 = upgrade).
+# Does what debhelper's systemd snippets do, portable to rpm, and nothing that needs a running
+# systemd when there is none (chroot or container image builds).
+set -e
+
+# Start/stop through deb-systemd-invoke where it exists: it honours policy-rc.d (image builds).
+invoke() {
+	if command -v deb-systemd-invoke >/dev/null 2>&1; then
+		deb-systemd-invoke "$@"
+	else
+		systemctl "$@"
+	fi
+}
+
+first_install=false
+case "${1:-}" in
+	configure) [ -z "${2:-}" ] && first_install=true ;;
+	1) first_install=true ;;
+	2) ;;
+	abort-upgrade | abort-remove | abort-deconfigure) ;;
+	*) exit 0 ;;
+esac
+
+# The fleet settings may hold credentials: readable by Prometheus, not by everybody.
+if [ -f /etc/default/edge-observability ]; then
+	if getent group prometheus >/dev/null 2>&1; then
+		chown root:prometheus /etc/default/edge-observability
+	fi
+	chmod 0640 /etc/default/edge-observability
+fi
+
+/usr/share/edge-observability/grafana-admin-password.sh || true
+if [ -f /var/lib/grafana/grafana.db ]; then
+	echo "edge-observability: Grafana already has a database; to use that password run:"
+	echo "  grafana cli admin reset-admin-password \"\$(cat /etc/edge-observability/grafana-admin-password)\""
+fi
+
+if [ -d /run/systemd/system ]; then
+	systemctl daemon-reload || true
+fi
+
+if $first_install; then
+	# Works without a running systemd too (it only creates the [Install] symlinks).
+	systemctl enable edge-sensord.service >/dev/null 2>&1 || echo "edge-observability: could not enable edge-sensord.service" >&2
+fi
+
+if [ -d /run/systemd/system ]; then
+	if $first_install; then
+		invoke start edge-sensord.service || true
+	else
+		invoke try-restart edge-sensord.service || true
+	fi
+	# Let the drop-ins take effect; services that are not running stay stopped.
+	invoke try-restart prometheus.service grafana-server.service || true
+fi
+exit 0

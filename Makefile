@@ -33,7 +33,7 @@ test-fuzz:
 	scripts/fuzz.sh 10s
 
 test-integration: build
-	$(GO) test -count=1 -tags integration ./test/integration/...
+	$(GO) test -count=1 -timeout 30m -tags integration ./test/integration/...
 
 package:
 	scripts/package.sh

@@ -1,0 +1,78 @@
+package fleet
+
+import (
+	"strings"
+)
+
+// AgentPath is where the lean profile keeps the agent-mode WAL.
+const AgentPath = "/var/lib/prometheus/agent"
+
+// Flag prefixes Prometheus refuses in agent mode (checked against 2.42).
+var serverOnlyPrefixes = []string{"storage.tsdb.", "storage.remote.read-", "rules.", "alertmanager.", "query."}
+
+// Server-only flags that take no value.
+var serverOnlyBool = map[string]bool{
+	"storage.tsdb.use-lockfile":             true,
+	"storage.tsdb.no-lockfile":              true,
+	"storage.tsdb.wal-compression":          true,
+	"storage.tsdb.allow-overlapping-blocks": true,
+}
+
+// PrometheusArgs returns the arguments (without argv[0]) to run Prometheus
+// with the rendered config at configFile. Any --config.file in args is
+// replaced. For the lean profile, server-only flags (TSDB, rules, alerting,
+// query) are removed and agent mode is enabled.
+func PrometheusArgs(profile, configFile string, args []string) []string {
+	out := []string{"--config.file=" + configFile}
+	hasAgentPath := false
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		name, hasValue := flagName(a)
+		if name == "config.file" {
+			if !hasValue && i+1 < len(args) {
+				i++
+			}
+			continue
+		}
+		if profile == ProfileLean && name != "" {
+			bare := strings.TrimPrefix(name, "no-")
+			if serverOnly(bare) {
+				if !hasValue && !strings.HasPrefix(name, "no-") && !serverOnlyBool[bare] &&
+					i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
+					i++
+				}
+				continue
+			}
+			if name == "storage.agent.path" {
+				hasAgentPath = true
+			}
+		}
+		out = append(out, a)
+	}
+	if profile == ProfileLean {
+		out = append(out, "--enable-feature=agent")
+		if !hasAgentPath {
+			out = append(out, "--storage.agent.path="+AgentPath)
+		}
+	}
+	return out
+}
+
+// flagName returns the long flag name of a ("" when a is not a long flag)
+// and whether the value is attached with "=".
+func flagName(a string) (string, bool) {
+	if !strings.HasPrefix(a, "--") || a == "--" {
+		return "", false
+	}
+	name, _, hasValue := strings.Cut(a[2:], "=")
+	return name, hasValue
+}
+
+func serverOnly(name string) bool {
+	for _, p := range serverOnlyPrefixes {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
+}

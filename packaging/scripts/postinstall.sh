@@ -51,7 +51,15 @@ if [ -d /run/systemd/system ]; then
 	else
 		invoke try-restart edge-sensord.service || true
 	fi
-	# Let the drop-ins take effect; services that are not running stay stopped.
-	invoke try-restart prometheus.service grafana-server.service || true
+	# Let the drop-ins take effect. An enabled service is (re)started: on a first install
+	# Debian's prometheus postinst ran before our config files were in place, so its start
+	# was skipped (ConditionPathExists= in the drop-in). Others stay stopped.
+	for u in prometheus.service grafana-server.service; do
+		if systemctl is-enabled --quiet "$u" 2>/dev/null; then
+			invoke restart "$u" || true
+		else
+			invoke try-restart "$u" || true
+		fi
+	done
 fi
 exit 0

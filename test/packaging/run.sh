@@ -219,7 +219,7 @@ for deb in "${debs[@]}"; do
 	[ "$(dpkg-deb -f "$deb" Package)" = "$PKG" ] || fail "$deb: package name"
 	[ "$(basename "$deb")" = "${PKG}_${version}_${arch}.deb" ] || fail "$deb: file name does not match $version/$arch"
 	dpkg --compare-versions "$version" gt 0 || fail "$deb: bad version $version"
-	printf '%s\n' "$f" | grep -qx 'Depends: prometheus' || fail "$deb: Depends: $(dpkg-deb -f "$deb" Depends)"
+	printf '%s\n' "$f" | grep -qx 'Depends: prometheus, procps' || fail "$deb: Depends: $(dpkg-deb -f "$deb" Depends)"
 	printf '%s\n' "$f" | grep -qx 'Recommends: grafana' || fail "$deb: Recommends: $(dpkg-deb -f "$deb" Recommends)"
 	dpkg-deb -I "$deb" conffiles | sort | diff -u <(printf '%s\n' "$conffiles_expected") - || fail "$deb: conffiles differ"
 	dpkg-deb -c "$deb" | awk '$1 !~ /^d/ {sub(/^\./, "", $6); print $6}' | sort | diff -u <(printf '%s\n' "$files_expected") - ||
@@ -242,6 +242,7 @@ for rpm in "${rpms[@]}"; do
 	[ "$name" = "$PKG" ] || fail "$rpm: name $name"
 	[ -n "${elf_machine[$arch]:-}" ] || fail "$rpm: unexpected architecture $arch"
 	rpm -qp --requires "$rpm" 2>/dev/null | grep -qx 'prometheus' || fail "$rpm: does not require prometheus"
+	rpm -qp --requires "$rpm" 2>/dev/null | grep -qx 'procps-ng' || fail "$rpm: does not require procps-ng (/bin/kill)"
 	rpm -qp --recommends "$rpm" 2>/dev/null | grep -qx 'grafana' || fail "$rpm: does not recommend grafana"
 	rpm -qp --configfiles "$rpm" 2>/dev/null | sort | diff -u <(printf '%s\n' "$conffiles_expected") - || fail "$rpm: config files differ"
 	rpm -qp --qf '[%{FILENAMES} %{FILEMODES:perms}\n]' "$rpm" 2>/dev/null | awk '$2 !~ /^d/ {print $1}' | sort |

@@ -264,6 +264,12 @@ func (r *Report) checkPrometheus(ctx context.Context, o Options) {
 		}
 		switch t.Health {
 		case "up":
+			// Scraped but nothing stored over the window: the scrape commit
+			// fails (a full disk under the TSDB) and `up` shows stale data.
+			if err == nil && t.SuccessRatio == nil {
+				r.problem("target %s/%s: scraped but no samples stored over %s (is Prometheus's storage full?)",
+					t.Job, t.Instance, model.Duration(o.Window))
+			}
 		case "down":
 			msg := fmt.Sprintf("target %s/%s is down", t.Job, t.Instance)
 			if t.LastError != "" {

@@ -336,6 +336,11 @@ func TestCheckPrometheus(t *testing.T) {
 		p.targets, p.ratios = "[]", "[]"
 		wantExit(t, run(t, p), ExitUnhealthy, "no active scrape targets")
 	})
+	t.Run("target up but nothing stored", func(t *testing.T) {
+		p := healthyProm
+		p.ratios = "[" + ratio("prometheus", "127.0.0.1:9090", "1") + "]"
+		wantExit(t, run(t, p), ExitUnhealthy, "edge-sensord/127.0.0.1:8000: scraped but no samples stored")
+	})
 	t.Run("target not scraped yet", func(t *testing.T) {
 		p := healthyProm
 		p.targets = "[" + target("edge-sensord", "127.0.0.1:8000", "unknown", "") + "]"

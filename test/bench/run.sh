@@ -41,6 +41,7 @@ fi
 for p in "${parts[@]}"; do
 	case "$p" in
 	footprint | scaling | abuse | faults | fuzz) ;;
+	stack) [ ${#parts[@]} -eq 1 ] || { echo "$0: stack runs alone" >&2; exit 2; }; exec "$ROOT/test/bench/stack.sh" ;;
 	*) echo "usage: $0 [footprint|scaling|abuse|faults|fuzz]..." >&2; exit 2 ;;
 	esac
 done

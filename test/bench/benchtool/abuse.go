@@ -29,6 +29,18 @@ func healthProbe(addr string) (int, time.Duration, error) {
 	return resp.StatusCode, time.Since(t), nil
 }
 
+// watchRSS prints pid's memory now, then samples its peak RSS until the
+// returned stop channel is closed.
+func watchRSS(pid int) (chan struct{}, <-chan int64, error) {
+	before, err := sampleProc(pid)
+	if err != nil {
+		return nil, nil, err
+	}
+	before.print("before_")
+	stop := make(chan struct{})
+	return stop, peakRSS(pid, stop), nil
+}
+
 // peakRSS samples pid's RSS every 10 ms until stop is closed.
 func peakRSS(pid int, stop <-chan struct{}) <-chan int64 {
 	res := make(chan int64, 1)
@@ -62,13 +74,10 @@ func hold(args []string) error {
 	holdFor := fs.Duration("hold", 8*time.Second, "how long to hold them")
 	fs.Parse(args)
 
-	before, err := sampleProc(*pid)
+	stop, peak, err := watchRSS(*pid)
 	if err != nil {
 		return err
 	}
-	before.print("before_")
-	stop := make(chan struct{})
-	peak := peakRSS(*pid, stop)
 
 	start := time.Now()
 	conns := make([]net.Conn, 0, *n)
@@ -157,13 +166,10 @@ func burst(args []string) error {
 	path := fs.String("path", "/metrics", "path to request")
 	fs.Parse(args)
 
-	before, err := sampleProc(*pid)
+	stop, peak, err := watchRSS(*pid)
 	if err != nil {
 		return err
 	}
-	before.print("before_")
-	stop := make(chan struct{})
-	peak := peakRSS(*pid, stop)
 
 	conns := make([]net.Conn, 0, *n)
 	for i := 0; i < *n; i++ {
@@ -258,13 +264,10 @@ func abuse(args []string) error {
 	slow := fs.Int("slow", 100, "slowloris connections")
 	fs.Parse(args)
 
-	before, err := sampleProc(*pid)
+	stop, peak, err := watchRSS(*pid)
 	if err != nil {
 		return err
 	}
-	before.print("before_")
-	stop := make(chan struct{})
-	peak := peakRSS(*pid, stop)
 
 	hdr := func(size int) string {
 		return "GET /metrics HTTP/1.1\r\nHost: bench\r\nX-Big: " + strings.Repeat("a", size) + "\r\n\r\n"

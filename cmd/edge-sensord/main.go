@@ -203,6 +203,7 @@ func run(args []string, stderr io.Writer, n notify.Notifier) int {
 	srv := webapi.NewServer(webapi.NewHandler(webapi.Options{
 		Poller: p, Events: events, Gatherer: gatherers, Log: log, MaxRequests: f.maxRequests,
 		Health: serverHealth, Version: version.Version,
+		Generation: func() uint64 { return p.Polls() + events.Changes() },
 	}), log)
 
 	// 3. First poll, so the first scrape already has data.

@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -184,6 +185,11 @@ func TestLifecycle(t *testing.T) {
 	}
 	d.next("WATCHDOG=1", 2*time.Second)
 	d.next("STATUS=", 3*time.Second)
+	// /metrics bodies are cached per poll: a later poll must show up.
+	_, _, later := d.get("/metrics")
+	if a, b := lastPoll(t, body), lastPoll(t, later); b <= a {
+		t.Fatalf("last poll timestamp did not advance across polls: %v then %v", a, b)
+	}
 
 	d.cmd.Process.Signal(syscall.SIGHUP)
 	if m := d.next("RELOADING=1", 5*time.Second); !strings.Contains(m, "MONOTONIC_USEC=") {
@@ -196,6 +202,22 @@ func TestLifecycle(t *testing.T) {
 	if code := d.wait(10 * time.Second); code != 0 {
 		t.Fatalf("exit code %d after SIGTERM", code)
 	}
+}
+
+func lastPoll(t *testing.T, body string) float64 {
+	t.Helper()
+	const name = "edge_sensor_poll_last_success_timestamp_seconds "
+	for _, line := range strings.Split(body, "\n") {
+		if v, ok := strings.CutPrefix(line, name); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return f
+		}
+	}
+	t.Fatalf("no %s in\n%s", name, body)
+	return 0
 }
 
 func TestBadConfigRefusesToStart(t *testing.T) {

@@ -3,6 +3,7 @@ package poller
 import (
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -13,7 +14,8 @@ import (
 // Events is sensor_failed_events_total. Its name and reasons are kept as the
 // seed service had them so existing dashboards keep working.
 type Events struct {
-	vec *prometheus.CounterVec
+	vec     *prometheus.CounterVec
+	changes atomic.Uint64
 }
 
 // NewEvents creates the counter with every reason present at 0, so that
@@ -30,7 +32,14 @@ func NewEvents() *Events {
 }
 
 // Inc counts one event.
-func (e *Events) Inc(reason string) { e.vec.WithLabelValues(reason).Inc() }
+func (e *Events) Inc(reason string) {
+	e.vec.WithLabelValues(reason).Inc()
+	e.changes.Add(1)
+}
+
+// Changes counts Inc calls, so a cache of the exposition knows when the
+// counters moved.
+func (e *Events) Changes() uint64 { return e.changes.Load() }
 
 // Value reads a count back (for status lines and tests).
 func (e *Events) Value(reason string) float64 {

@@ -11,7 +11,6 @@ import (
 
 	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/edgeobs/edge-observability-stack/internal/poller"
 )
@@ -28,6 +27,10 @@ type Options struct {
 	// Health reports problems beyond the poll loop (e.g. the server stopped).
 	Health  func() error
 	Version string
+	// Generation changes whenever anything Gatherer returns may have
+	// changed; /metrics bodies are encoded once per generation. Nil
+	// encodes every request.
+	Generation func() uint64
 }
 
 // NewHandler builds the router.
@@ -37,12 +40,7 @@ func NewHandler(o Options) http.Handler {
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 	})
-	metrics := promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{
-		EnableOpenMetrics: true,
-		ErrorLog:          slogPrinter{o.Log},
-		ErrorHandling:     promhttp.ContinueOnError,
-		Timeout:           10 * time.Second,
-	})
+	metrics := newExposition(o.Gatherer, o.Generation, o.Log)
 	h := &handlers{o: o}
 	r.Handle("/metrics", metrics).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/sensor", h.sensors).Methods(http.MethodGet, http.MethodHead)
@@ -173,7 +171,3 @@ func NewServer(h http.Handler, log *slog.Logger) *http.Server {
 		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
 }
-
-type slogPrinter struct{ l *slog.Logger }
-
-func (p slogPrinter) Println(v ...any) { p.l.Error(fmt.Sprint(v...)) }

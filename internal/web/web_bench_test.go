@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,10 +22,12 @@ import (
 // benchHandler is the daemon's handler over a generated tree of n sensors,
 // with the same collectors registered as in cmd/edge-sensord.
 func benchHandler(b *testing.B, n int) http.Handler {
-	return benchHandlerWith(b, n, true, true)
+	return benchHandlerWith(b, n, true, true, nil)
 }
 
-func benchHandlerWith(b *testing.B, n int, goColl, procColl bool) http.Handler {
+// benchHandlerWith builds the handler; gen is the exposition's generation
+// (nil: encode every request).
+func benchHandlerWith(b *testing.B, n int, goColl, procColl bool, gen func() uint64) http.Handler {
 	b.Helper()
 	dir := b.TempDir()
 	if err := sensorstest.WriteHwmonTree(dir, n); err != nil {
@@ -32,47 +35,64 @@ func benchHandlerWith(b *testing.B, n int, goColl, procColl bool) http.Handler {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ev := poller.NewEvents()
-	p := poller.New(log, b.TempDir(), ev)
+	// As in the daemon: the Go and process collectors are gathered once
+	// per poll and served from that.
+	runtimeReg := prometheus.NewRegistry()
+	if goColl {
+		runtimeReg.MustRegister(collectors.NewGoCollector())
+	}
+	if procColl {
+		runtimeReg.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	runtime := &poller.CachedGatherer{G: runtimeReg}
+	p := poller.New(log, b.TempDir(), ev, runtime)
 	p.Reconfigure(config.Default(), sensors.NewSources(sensors.Options{SysfsPath: dir}))
 	if v := p.PollOnce(context.Background()); len(v.Sensors) != n {
 		b.Fatalf("%d sensors, want %d", len(v.Sensors), n)
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(ev, poller.Collector{P: p})
-	if goColl {
-		reg.MustRegister(collectors.NewGoCollector())
-	}
-	if procColl {
-		reg.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	}
-	return NewHandler(Options{Poller: p, Events: ev, Gatherer: reg, Log: log, MaxRequests: 16})
+	sensorReg := prometheus.NewRegistry()
+	sensorReg.MustRegister(ev, poller.Collector{P: p})
+	reg := prometheus.Gatherers{sensorReg, runtime}
+	return NewHandler(Options{Poller: p, Events: ev, Gatherer: reg, Log: log, MaxRequests: 16, Generation: gen})
 }
 
 // BenchmarkMetrics serves /metrics in-process as Prometheus asks for it:
-// OpenMetrics, with and without gzip.
+// OpenMetrics, with and without gzip. data=new moves the generation on
+// before every request, as when each scrape follows a poll (the shipped
+// 15 s scrape interval and 5 s poll): gather, encode and compress each
+// time. data=same is every further scrape of one poll's data.
 func BenchmarkMetrics(b *testing.B) {
 	const accept = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
 	for _, n := range []int{10, 100, 1000} {
 		for _, gz := range []bool{false, true} {
-			b.Run(fmt.Sprintf("sensors=%d/gzip=%v", n, gz), func(b *testing.B) {
-				h := benchHandler(b, n)
-				b.ReportAllocs()
-				var size int
-				for b.Loop() {
-					r := httptest.NewRequest(http.MethodGet, "/metrics", nil)
-					r.Header.Set("Accept", accept)
-					if gz {
-						r.Header.Set("Accept-Encoding", "gzip")
+			for _, fresh := range []bool{true, false} {
+				data := map[bool]string{true: "new", false: "same"}[fresh]
+				b.Run(fmt.Sprintf("sensors=%d/gzip=%v/data=%s", n, gz, data), func(b *testing.B) {
+					var gen atomic.Uint64
+					h := benchHandlerWith(b, n, true, true, func() uint64 {
+						if fresh {
+							return gen.Add(1)
+						}
+						return 0
+					})
+					b.ReportAllocs()
+					var size int
+					for b.Loop() {
+						r := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+						r.Header.Set("Accept", accept)
+						if gz {
+							r.Header.Set("Accept-Encoding", "gzip")
+						}
+						w := httptest.NewRecorder()
+						h.ServeHTTP(w, r)
+						if w.Code != http.StatusOK {
+							b.Fatalf("status %d", w.Code)
+						}
+						size = w.Body.Len()
 					}
-					w := httptest.NewRecorder()
-					h.ServeHTTP(w, r)
-					if w.Code != http.StatusOK {
-						b.Fatalf("status %d", w.Code)
-					}
-					size = w.Body.Len()
-				}
-				b.ReportMetric(float64(size), "bytes/scrape")
-			})
+					b.ReportMetric(float64(size), "bytes/scrape")
+				})
+			}
 		}
 	}
 }
@@ -86,7 +106,7 @@ func BenchmarkMetricsCollectors(b *testing.B) {
 		goColl, process bool
 	}{{"all", true, true}, {"no-go", false, true}, {"no-process", true, false}, {"sensors-only", false, false}} {
 		b.Run("collectors="+c.name, func(b *testing.B) {
-			h := benchHandlerWith(b, 10, c.goColl, c.process)
+			h := benchHandlerWith(b, 10, c.goColl, c.process, nil)
 			b.ReportAllocs()
 			for b.Loop() {
 				w := httptest.NewRecorder()

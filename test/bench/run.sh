@@ -7,6 +7,7 @@
 #   RUNS=5            repetitions of start-up timings
 #   SCRAPES=10000     scrapes per exporter for RSS-after and CPU-per-1000
 #   PLAIN_SCRAPES=2000  scrapes without gzip (CPU split)
+#   FRESH_SCRAPES=1000 FRESH_INTERVAL=100ms  paced scrapes, each after a new poll
 #   WRK_RUNS=3 WRK_DURATION=10s WRK_CONNS=4   wrk runs per exporter
 #   SCALING_SCRAPES=2000  BENCH_COUNT=5  (go test -count, benchstat-friendly)
 #   CONNS=1000        connections for the abuse part
@@ -20,6 +21,8 @@ RESULTS=${BENCH_RESULTS:-$ROOT/test/bench/results}
 RUNS=${RUNS:-5}
 SCRAPES=${SCRAPES:-10000}
 PLAIN_SCRAPES=${PLAIN_SCRAPES:-2000}
+FRESH_SCRAPES=${FRESH_SCRAPES:-1000}
+FRESH_INTERVAL=${FRESH_INTERVAL:-100ms}
 WRK_RUNS=${WRK_RUNS:-3}
 WRK_DURATION=${WRK_DURATION:-10s}
 WRK_CONNS=${WRK_CONNS:-4}
@@ -117,9 +120,9 @@ load() { cut -d' ' -f1-3 /proc/loadavg; }
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "n/a"; else printf "%.2f", a / b }'; }
 
-edge_args() { # PORT [SYSFS]
+edge_args() { # PORT [SYSFS]; EDGE_POLL=interval (default 5s)
 	echo --sensors.simulate --path.sysfs="${2:-$FIXTURE_SYSFS}" --path.cgroupfs="$FIXTURE_CGROUP" \
-		--web.listen-address=127.0.0.1:"$1" --poll.interval=5s
+		--web.listen-address=127.0.0.1:"$1" --poll.interval="${EDGE_POLL:-5s}"
 }
 
 # wrk_run URL OUTFILE: one wrk run like a Prometheus scrape; prints "p50_ms p99_ms req_per_s".
@@ -202,6 +205,25 @@ footprint() {
 	wait_200 "http://127.0.0.1:$pl/metrics"
 	"$BT" footprint -pid "$lim" -url "http://127.0.0.1:$pl/metrics" -scrapes "$SCRAPES" >"$d/edge-limit.kv"
 	stop "$lim"
+	# Every scrape after a new poll, as at the shipped 5 s poll and 15 s
+	# scrape interval, where no scrape finds a body already encoded: poll
+	# and scrape every $FRESH_INTERVAL, paced. The idle phase gives the
+	# polls' own CPU rate, to tell the scrapes' share.
+	local pf fresh
+	pf=$($BT freeport)
+	start "$d/edge-fresh.log" "$EDGE" $(EDGE_POLL=$FRESH_INTERVAL edge_args "$pf")
+	fresh=$STARTED
+	wait_200 "http://127.0.0.1:$pf/metrics"
+	"$BT" footprint -pid "$fresh" -url "http://127.0.0.1:$pf/metrics" -scrapes "$FRESH_SCRAPES" \
+		-interval "$FRESH_INTERVAL" -idle 20s >"$d/edge-fresh.kv"
+	stop "$fresh"
+	pn=$($BT freeport)
+	start "$d/ne-fresh.log" "$NODE_EXPORTER" --web.listen-address=127.0.0.1:"$pn"
+	ne=$STARTED
+	wait_200 "http://127.0.0.1:$pn/metrics"
+	"$BT" footprint -pid "$ne" -url "http://127.0.0.1:$pn/metrics" -scrapes "$FRESH_SCRAPES" \
+		-interval "$FRESH_INTERVAL" -idle 20s >"$d/ne-fresh.kv"
+	stop "$ne"
 	local la
 	la=$(load)
 
@@ -228,6 +250,8 @@ footprint() {
 		row "CPU ms per 1000 scrapes, gzip (median of $((SCRAPES / 1000)) blocks)" "$(kv "$e" cpu_ms_per_1000_median)" "$(kv "$n" cpu_ms_per_1000_median)"
 		echo "|   min / max per block | $(kv "$e" cpu_ms_per_1000_min) / $(kv "$e" cpu_ms_per_1000_max) | $(kv "$n" cpu_ms_per_1000_min) / $(kv "$n" cpu_ms_per_1000_max) | – |"
 		row "CPU ms per 1000 scrapes, no gzip ($PLAIN_SCRAPES scrapes)" "$(kv "$d/edge-plain.kv" cpu_ms_per_1000_median)" "$(kv "$d/ne-plain.kv" cpu_ms_per_1000_median)"
+		row "CPU ms per 1000 scrapes, gzip, each after a new poll ($FRESH_SCRAPES paced at $FRESH_INTERVAL)" "$(kv "$d/edge-fresh.kv" cpu_ms_per_1000_mean)" "$(kv "$d/ne-fresh.kv" cpu_ms_per_1000_mean)"
+		row "  of which idle work (polls), ms per 1000 × $FRESH_INTERVAL" "$(awk -v r="$(kv "$d/edge-fresh.kv" idle_cpu_ms_per_s)" -v i="${FRESH_INTERVAL%ms}" 'BEGIN { printf "%.0f", r * i }')" "$(awk -v r="$(kv "$d/ne-fresh.kv" idle_cpu_ms_per_s)" -v i="${FRESH_INTERVAL%ms}" 'BEGIN { printf "%.0f", r * i }')"
 		row "Response bytes (uncompressed)" "$(kv "$e" response_bytes)" "$(kv "$n" response_bytes)"
 		row "Response bytes (gzip)" "$(kv "$e" response_gzip_bytes)" "$(kv "$n" response_gzip_bytes)"
 		row "wrk p50 ms, median (min–max) of $WRK_RUNS" "$(spread "$w" edge_wrk_p50)" "$(spread "$w" ne_wrk_p50)"

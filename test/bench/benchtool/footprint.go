@@ -26,14 +26,25 @@ func footprint(args []string) error {
 	idle := fs.Duration("idle", 3*time.Second, "wait before the idle sample")
 	prefix := fs.String("prefix", "", "key prefix")
 	useGzip := fs.Bool("gzip", true, "ask for gzip, as Prometheus does")
+	interval := fs.Duration("interval", 0, "pace scrapes this far apart (0: back to back)")
 	fs.Parse(args)
 
+	// CPU spent while idle (polling only), so paced runs can tell the
+	// scrapes' share from the background work.
+	before, err := sampleProc(*pid)
+	if err != nil {
+		return err
+	}
+	idleStart := time.Now()
 	time.Sleep(*idle)
 	s0, err := sampleProc(*pid)
 	if err != nil {
 		return err
 	}
 	s0.print(*prefix + "idle_")
+	if *idle > 0 {
+		out(*prefix+"idle_cpu_ms_per_s", fmt.Sprintf("%.3f", ms(s0.cpu-before.cpu)/time.Since(idleStart).Seconds()))
+	}
 
 	// Response sizes, uncompressed and gzipped, in the negotiated format.
 	tr := &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: 1}
@@ -54,6 +65,9 @@ func footprint(args []string) error {
 	last := s0.cpu
 	start := time.Now()
 	for i := 1; i <= *scrapes; i++ {
+		if *interval > 0 {
+			time.Sleep(time.Until(start.Add(time.Duration(i-1) * *interval)))
+		}
 		if _, _, err := get(c, *url, *useGzip); err != nil {
 			return fmt.Errorf("scrape %d: %w", i, err)
 		}

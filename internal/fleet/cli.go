@@ -108,7 +108,11 @@ func PrometheusExecCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "prometheus-exec: %v\n", err)
 		return 1
 	}
-	argv := append([]string{*bin}, PrometheusArgs(s.Profile, *out, fs.Args())...)
+	promArgs, note := CapRetentionSize(PrometheusArgs(s.Profile, *out, fs.Args()))
+	if note != "" {
+		fmt.Fprintf(stderr, "prometheus-exec: %s\n", note)
+	}
+	argv := append([]string{*bin}, promArgs...)
 	err = execFunc(*bin, argv, os.Environ())
 	fmt.Fprintf(stderr, "prometheus-exec: exec %s: %v\n", *bin, err)
 	return 1

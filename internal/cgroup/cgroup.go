@@ -19,9 +19,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/edgeobs/edge-observability-stack/internal/fsread"
 )
 
 // DefaultRoot is where the cgroup filesystem is mounted on systemd hosts.
@@ -173,17 +176,18 @@ func isUnit(name string) bool {
 
 // units lists the unit directories directly below dir.
 func units(dir string) ([]string, error) {
-	entries, err := os.ReadDir(dir)
+	names, err := fsread.DirNames(dir)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, nil
 		}
 		return nil, fmt.Errorf("cgroup: %w", err)
 	}
+	slices.Sort(names) // os.ReadDir's order
 	var out []string
-	for _, e := range entries {
-		if isUnit(e.Name()) && isDir(filepath.Join(dir, e.Name())) {
-			out = append(out, e.Name())
+	for _, n := range names {
+		if isUnit(n) && isDir(filepath.Join(dir, n)) {
+			out = append(out, n)
 		}
 	}
 	return out, nil
@@ -257,7 +261,7 @@ func readV2(dir, unit string) (Stats, error) {
 
 // readV2Limit parses memory.max/memory.high: a byte count or "max".
 func readV2Limit(path string) (*uint64, error) {
-	b, err := os.ReadFile(path)
+	b, err := fsread.File(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, nil
@@ -402,7 +406,7 @@ func readV1CPU(cpuacct, unified string, s *Stats) error {
 // readUint reads a file holding a single unsigned integer. ok is false when
 // the file does not exist.
 func readUint(path string) (v uint64, ok bool, err error) {
-	b, err := os.ReadFile(path)
+	b, err := fsread.File(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return 0, false, nil
@@ -422,7 +426,7 @@ func readUint(path string) (v uint64, ok bool, err error) {
 // (the kernel may add fields of other shapes). ok is false when the file
 // does not exist.
 func readKeyed(path string) (kv map[string]uint64, ok bool, err error) {
-	b, err := os.ReadFile(path)
+	b, err := fsread.File(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, false, nil

@@ -7,10 +7,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/edgeobs/edge-observability-stack/internal/fsread"
 )
 
 // Times are the aggregate "cpu" line of /proc/stat in USER_HZ ticks.
@@ -69,7 +70,7 @@ func NewMeter(procfs string) *Meter {
 // Sample returns host CPU use in [0, 1] since the previous call. ok is false
 // on the first call, or when the counters did not advance (nothing to compare).
 func (m *Meter) Sample() (ratio float64, ok bool, err error) {
-	data, err := os.ReadFile(m.path)
+	data, err := fsread.File(m.path)
 	if err != nil {
 		return 0, false, err
 	}

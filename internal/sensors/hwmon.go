@@ -112,7 +112,8 @@ func (s *hwmonSource) scanChip(ctx context.Context, c *collector, dir string) (h
 		return hwmonChip{}, false
 	}
 	chip := sanitize(name)
-	if dev, err := filepath.EvalSymlinks(filepath.Join(dir, "device")); err == nil {
+	devLink := filepath.Join(dir, "device")
+	if dev, err := resolveLinks(devLink, dir, devLink); err == nil {
 		chip += "_" + deviceID(dev)
 	}
 	return hwmonChip{chip: chip, attrs: attrs}, true

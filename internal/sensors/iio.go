@@ -96,7 +96,7 @@ func (s *iioSource) Read(ctx context.Context) (Result, error) {
 		// iio:deviceN follows probe order; the parent device (bus address)
 		// is what stays put across boots.
 		chip := sanitize(name)
-		if real, err := filepath.EvalSymlinks(dir); err == nil {
+		if real, err := resolveLinks(dir, dir); err == nil {
 			chip += "_" + deviceID(filepath.Dir(real))
 		}
 		seen[chip]++

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/edgeobs/edge-observability-stack/internal/fsread"
 )
 
 // DefaultReadTimeout bounds one attribute read. A DS18B20 conversion takes
@@ -233,21 +235,57 @@ func deviceID(devPath string) string {
 	return sanitize(bus + "_" + filepath.Base(devPath))
 }
 
+// links caches symlink resolutions for resolveLinks: fully resolving a
+// sysfs path walks every component with lstat (about ten syscalls), and a
+// chip's device does not change while its links read the same.
+var links = struct {
+	sync.Mutex
+	m map[string]resolved
+}{m: map[string]resolved{}}
+
+type resolved struct {
+	key, real string
+}
+
+// resolveLinks is filepath.EvalSymlinks(path) remembered for as long as
+// the symlinks in keys (path itself and any link on the way whose target
+// names the device) read the same. A replugged device that gets the same
+// hwmonN or iio:deviceN name has a different link target, so it is
+// resolved afresh.
+func resolveLinks(path string, keys ...string) (string, error) {
+	var key strings.Builder
+	for _, k := range keys {
+		t, err := os.Readlink(k)
+		if err != nil {
+			// Not a link (an unusual layout) or gone: no key, no cache.
+			return filepath.EvalSymlinks(path)
+		}
+		key.WriteString(t)
+		key.WriteByte(0)
+	}
+	links.Lock()
+	r, ok := links.m[path]
+	links.Unlock()
+	if ok && r.key == key.String() {
+		return r.real, nil
+	}
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return "", err
+	}
+	links.Lock()
+	links.m[path] = resolved{key.String(), real}
+	links.Unlock()
+	return real, nil
+}
+
 // listDir returns the entry names of dir; a missing dir is not an error.
 func listDir(dir string) ([]string, error) {
-	f, err := os.Open(dir)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, nil
-		}
-		return nil, err
+	names, err := fsread.DirNames(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
 	}
-	defer f.Close()
-	names, err := f.Readdirnames(-1)
-	if err != nil {
-		return nil, err
-	}
-	return names, nil
+	return names, err
 }
 
 // collector accumulates one Read's outcome.

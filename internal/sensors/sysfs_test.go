@@ -381,3 +381,46 @@ func TestHungReadContextDeadline(t *testing.T) {
 		}
 	}
 }
+
+// A cached resolution is used only while the links read the same: a
+// device replugged under the same hwmonN name is resolved afresh.
+func TestResolveLinks(t *testing.T) {
+	root := t.TempDir()
+	for _, d := range []string{"devices/i2c-1/1-0048/hwmon/hwmon0", "devices/i2c-2/2-0049/hwmon/hwmon0", "plain/dev"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	class := filepath.Join(root, "class", "hwmon")
+	if err := os.MkdirAll(class, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(class, "hwmon0")
+	plug := func(bus string) {
+		t.Helper()
+		os.Remove(link)
+		if err := os.Symlink("../../devices/"+bus+"/hwmon/hwmon0", link); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := func(path, wantReal string, keys ...string) {
+		t.Helper()
+		got, err := resolveLinks(path, keys...)
+		if err != nil || got != wantReal {
+			t.Fatalf("resolveLinks(%s) = %q, %v; want %q", path, got, err, wantReal)
+		}
+	}
+	plug("i2c-1/1-0048")
+	want(link, filepath.Join(root, "devices/i2c-1/1-0048/hwmon/hwmon0"), link)
+	want(link, filepath.Join(root, "devices/i2c-1/1-0048/hwmon/hwmon0"), link) // cached
+	plug("i2c-2/2-0049")
+	want(link, filepath.Join(root, "devices/i2c-2/2-0049/hwmon/hwmon0"), link)
+	// Not a symlink: resolved every time, no error.
+	plain := filepath.Join(root, "plain", "dev")
+	want(plain, plain, plain)
+	// Gone: an error, as from filepath.EvalSymlinks.
+	os.Remove(link)
+	if _, err := resolveLinks(link, link); err == nil {
+		t.Fatal("no error for a vanished link")
+	}
+}

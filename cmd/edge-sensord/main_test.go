@@ -183,6 +183,10 @@ func TestLifecycle(t *testing.T) {
 	if code != 200 || !strings.HasPrefix(ct, "text/plain; version=0.0.4") || !strings.Contains(body, "edge_sensor_temperature_celsius{") {
 		t.Fatalf("/metrics right after READY: %d %q\n%s", code, ct, body)
 	}
+	// One CPU for the Go runtime unless told otherwise, like node_exporter.
+	if !strings.Contains(body, "\ngo_sched_gomaxprocs_threads 1\n") {
+		t.Fatalf("GOMAXPROCS is not 1 by default:\n%s", body)
+	}
 	d.next("WATCHDOG=1", 2*time.Second)
 	d.next("STATUS=", 3*time.Second)
 	// /metrics bodies are cached per poll: a later poll must show up.
@@ -243,9 +247,19 @@ func TestBadConfigRefusesToStart(t *testing.T) {
 		t.Fatalf("bad web config: exit %d\n%s", code, d.stderr)
 	}
 
-	d = start(t, nil, "--poll.interval=fast")
-	if code := d.wait(10 * time.Second); code != 2 || !strings.Contains(d.stderr.String(), "poll.interval") {
-		t.Fatalf("bad flag: exit %d\n%s", code, d.stderr)
+	for _, bad := range []struct{ arg, env, want string }{
+		{"--poll.interval=fast", "", "poll.interval"},
+		{"--runtime.gomaxprocs=0", "", "--runtime.gomaxprocs must be >= 1, got 0"},
+		{"", "GOMAXPROCS=many", "runtime.gomaxprocs"},
+	} {
+		var env []string
+		if bad.env != "" {
+			env = []string{bad.env}
+		}
+		d = start(t, env, bad.arg)
+		if code := d.wait(10 * time.Second); code != 2 || !strings.Contains(d.stderr.String(), bad.want) {
+			t.Fatalf("bad flag %q %q: exit %d\n%s", bad.arg, bad.env, code, d.stderr)
+		}
 	}
 
 	busy, err := net.Listen("tcp", "127.0.0.1:0")

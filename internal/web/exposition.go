@@ -2,7 +2,7 @@ package web
 
 import (
 	"bytes"
-		"fmt"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"

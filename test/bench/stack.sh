@@ -6,7 +6,8 @@
 #      Prometheus with and without the edge tuning of its drop-in;
 #   2. scrape success and p99 scrape duration with stress-ng on the host;
 #   3. faults: SIGKILL of the daemon, SIGKILL of Prometheus, full disk
-#      under Prometheus's data dir.
+#      under Prometheus's data dir (filled by another file, then by the
+#      TSDB's own data against the derived retention size).
 # Usage: test/bench/stack.sh   (or test/bench/run.sh stack); needs root.
 # Knobs (seconds unless noted):
 #   STACK_SOAK=600       memory soak with the shipped tuning (its last
@@ -14,11 +15,12 @@
 #   STACK_UNTUNED=300    Prometheus without GOMEMLIMIT/GOGC/limits/retention
 #   STACK_TUNED=300      then again as shipped, for the same time
 #   STACK_STRESS=300     scraping under stress-ng --cpu 2 on the host
-#   STACK_PARTS="soak daemon-kill stress tuning prometheus-kill disk-full"
+#   STACK_PARTS="soak daemon-kill stress tuning prometheus-kill disk-full disk-retention"
 #                        the parts to run, in this order (stress needs soak for its baseline)
 #   STACK_SAMPLE=30      memory sampling period
 #   STACK_INTERVAL=1s    scrape interval (= timeout) of job edge-sensord
 #   STACK_DISK=64M       tmpfs under /var/lib/prometheus/metrics2 (fault 3b)
+#   STACK_RETENTION_DISK=32M  tmpfs filled with backfilled blocks (fault 3c)
 #   STACK_DEB=path.deb   package (default: newest dist/*_amd64.deb, built when none)
 #   BENCH_RESULTS=dir    instead of test/bench/results
 # dpkg-query formats and scripts run in the container are single-quoted on purpose:
@@ -41,7 +43,8 @@ STRESS=${STACK_STRESS:-300}
 SAMPLE=${STACK_SAMPLE:-30}
 INTERVAL=${STACK_INTERVAL:-1s}
 DISK=${STACK_DISK:-64M}
-PARTS=${STACK_PARTS:-soak daemon-kill stress tuning prometheus-kill disk-full}
+RETENTION_DISK=${STACK_RETENTION_DISK:-32M}
+PARTS=${STACK_PARTS:-soak daemon-kill stress tuning prometheus-kill disk-full disk-retention}
 RESULTS=${BENCH_RESULTS:-$REPO/test/bench/results}
 OUT=$RESULTS/stack
 CACHE_DIR=${E2E_CACHE_DIR:-/var/cache/edge-observability-e2e}
@@ -415,5 +418,53 @@ want disk-full && {
 	cexec systemctl stop $u
 	cexec umount $d
 } 2>&1 | tee "$OUT/fault-disk-full.txt"
+
+# ======================================= 3c. the TSDB's own data fills a small disk
+# Old data is backfilled with promtool until it exceeds what the derived
+# retention size allows (1/4 of the tmpfs); Prometheus must trim the
+# oldest blocks at start and keep ingesting.
+want disk-retention && {
+	u=prometheus.service
+	d=/var/lib/prometheus/metrics2
+	cexec systemctl stop $u
+	cexec mount -t tmpfs -o "size=$RETENTION_DISK,mode=0755" tmpfs-edge-bench $d
+	# 200 series of random values (incompressible for the XOR encoding)
+	# every 5 s for 10 h, ending 3 h ago: inside the 12 h time retention,
+	# so only the size retention can delete them.
+	# The container's root is a directory here: write the input there.
+	awk -v end="$(($(date +%s) - 3 * 3600))" 'BEGIN {
+		srand(1); print "# TYPE bench_fill gauge"
+		for (i = 0; i < 200; i++) for (t = end - 36000; t < end; t += 5) printf "bench_fill{series=\"%d\"} %.15g %d\n", i, rand(), t
+		print "# EOF" }' >"$ROOT/var/tmp/fill.om"
+	# promtool preallocates chunk files far larger than this tmpfs, so the
+	# blocks are made on the container's disk and copied in.
+	cexec promtool tsdb create-blocks-from openmetrics /var/tmp/fill.om /var/tmp/backfill >/dev/null
+	cexec cp -a /var/tmp/backfill/. $d/
+	cexec rm -rf /var/tmp/fill.om /var/tmp/backfill
+	cexec chown -R prometheus:prometheus $d
+	blocks_before=$(cexec sh -c "ls -d $d/01* | wc -l")
+	echo "tmpfs $RETENTION_DISK at $d; backfilled: $blocks_before blocks, $(cexec du -sm $d | cut -f1) MiB; $(cexec df -k $d | tail -1)"
+	oldest_before=$(cexec sh -c "cat $d/01*/meta.json" | jq -s 'map(.minTime) | min / 1000 | floor')
+	ts=$(now)
+	cexec systemctl start $u
+	wait_until 120 "prometheus ready" prom_ready
+	wait_until 60 "target edge-sensord up" target_up
+	echo "journal: $(cexec journalctl --no-pager -o cat -u $u --since "@${ts%.*}" | grep -E 'prometheus-exec|retention' | head -3 | cut -c1-300)"
+	echo "retention flags: $(cnet curl -sf "$PROM/api/v1/status/flags" | jq -c '.data | {"storage.tsdb.retention.size", "storage.tsdb.retention.time"}')"
+	sleep 60
+	oldest_after=$(prom_query 'min(prometheus_tsdb_lowest_timestamp_seconds)')
+	echo "after start + 60 s: prometheus $(cexec systemctl is-active $u) NRestarts=$(prop $u NRestarts)" \
+		"blocks=$(cexec sh -c "ls -d $d/01* 2>/dev/null | wc -l") (was $blocks_before)" \
+		"size_retentions=$(prom_query 'prometheus_tsdb_size_retentions_total')" \
+		"storage_blocks_bytes=$(prom_query 'prometheus_tsdb_storage_blocks_bytes')" \
+		"retention_limit_bytes=$(prom_query 'prometheus_tsdb_retention_limit_bytes')"
+	echo "oldest data: before start $(date -u -d "@$oldest_before" +%T), after $(date -u -d "@${oldest_after%.*}" +%T) (now $(date -u +%T))"
+	echo "backfilled samples still queryable in the last 4 h before the backfill's end: $(prom_query 'sum(count_over_time(bench_fill[1h]))' "$(( $(date +%s) - 3 * 3600 - 1 ))")"
+	echo "disk: $(cexec df -k $d | tail -1)"
+	echo "stored scrapes of edge-sensord in the last 20 s: $(prom_query 'count_over_time(up{job="edge-sensord"}[20s])'), WAL write failures: $(prom_query 'prometheus_tsdb_wal_writes_failed_total')"
+	cexec systemctl stop $u
+	cexec umount $d
+	cexec systemctl start $u
+} 2>&1 | tee "$OUT/fault-disk-retention.txt"
 
 note "all phases done, load $(load)"

@@ -35,6 +35,7 @@ import (
 	"github.com/edgeobs/edge-observability-stack/internal/config"
 	"github.com/edgeobs/edge-observability-stack/internal/notify"
 	"github.com/edgeobs/edge-observability-stack/internal/poller"
+	"github.com/edgeobs/edge-observability-stack/internal/selfstat"
 	"github.com/edgeobs/edge-observability-stack/internal/sensors"
 	"github.com/edgeobs/edge-observability-stack/internal/version"
 	webapi "github.com/edgeobs/edge-observability-stack/internal/web"
@@ -176,7 +177,7 @@ func run(args []string, stderr io.Writer, n notify.Notifier) int {
 	events := poller.NewEvents()
 	cg := cgroup.NewCollector(cgroup.Reader{Root: f.cgroupfs}, f.slice)
 	runtimeReg := prometheus.NewRegistry()
-	runtimeReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	runtimeReg.MustRegister(collectors.NewGoCollector(), selfstat.New(f.procfs))
 	runtimeMetrics := &poller.CachedGatherer{G: runtimeReg}
 	p := poller.New(log, f.procfs, events, cg, runtimeMetrics)
 	p.Reconfigure(cfg, f.sources(cfg))
@@ -322,18 +323,12 @@ func reload(f *flags, p *poller.Poller, n notify.Notifier, log *slog.Logger) {
 
 // statusLoop keeps `systemctl status` current, once per poll.
 func statusLoop(n notify.Notifier, p *poller.Poller, stop <-chan struct{}) {
-	last := p.Polls()
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
 	for {
 		select {
 		case <-stop:
 			return
-		case <-t.C:
+		case <-p.Polled():
 		}
-		if c := p.Polls(); c != last {
-			last = c
-			notify.Status(n, p.View().StatusLine(time.Now()))
-		}
+		notify.Status(n, p.View().StatusLine(time.Now()))
 	}
 }

@@ -82,6 +82,8 @@ type Poller struct {
 	// kick restarts Run's wait after Reconfigure, so a shorter interval
 	// takes effect at once instead of after the old one.
 	kick chan struct{}
+	// polled is signalled after each poll (see Polled).
+	polled chan struct{}
 }
 
 type sourceStat struct {
@@ -118,6 +120,7 @@ func New(log *slog.Logger, procfs string, events *Events, updaters ...Updater) *
 		sensors:    map[string]*Sensor{},
 		stats:      map[string]sourceStat{},
 		kick:       make(chan struct{}, 1),
+		polled:     make(chan struct{}, 1),
 	}
 	p.view.Store(&View{CPU: -1, byName: map[string][]byte{}, all: []byte("[]"), interval: config.Default().PollInterval})
 	return p
@@ -300,8 +303,16 @@ func (p *Poller) PollOnce(ctx context.Context) *View {
 	done := time.Now()
 	p.lastPoll.Store(&done)
 	p.polls.Add(1)
+	select {
+	case p.polled <- struct{}{}:
+	default: // the receiver has not caught up; one signal covers both polls
+	}
 	return v
 }
+
+// Polled receives after polls complete, for one receiver that acts on new
+// data (the STATUS= line) without waking up on a timer between polls.
+func (p *Poller) Polled() <-chan struct{} { return p.polled }
 
 func (p *Poller) buildView(now time.Time, dur time.Duration, cpu float64, spike bool) *View {
 	v := &View{Time: now, Duration: dur, CPU: cpu, CPUSpike: spike,

@@ -346,3 +346,25 @@ func TestVanishedSensorIsForgotten(t *testing.T) {
 		t.Fatalf("want forgotten: %+v", v.Sensors)
 	}
 }
+
+// Polled signals after polls, coalescing polls the receiver has not seen.
+func TestPolledSignal(t *testing.T) {
+	p, _, _ := newTestPoller(t, &fakeSource{name: "fake"}, config.Default())
+	select {
+	case <-p.Polled():
+		t.Fatal("signal before any poll")
+	default:
+	}
+	p.PollOnce(context.Background())
+	p.PollOnce(context.Background())
+	select {
+	case <-p.Polled():
+	default:
+		t.Fatal("no signal after two polls")
+	}
+	select {
+	case <-p.Polled():
+		t.Fatal("two polls gave two signals; one should cover both")
+	default:
+	}
+}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/edgeobs/edge-observability-stack/internal/config"
 	"github.com/edgeobs/edge-observability-stack/internal/poller"
+	"github.com/edgeobs/edge-observability-stack/internal/selfstat"
 	"github.com/edgeobs/edge-observability-stack/internal/sensors"
 	"github.com/edgeobs/edge-observability-stack/internal/sensors/sensorstest"
 )
@@ -42,7 +43,7 @@ func benchHandlerWith(b *testing.B, n int, goColl, procColl bool, gen func() uin
 		runtimeReg.MustRegister(collectors.NewGoCollector())
 	}
 	if procColl {
-		runtimeReg.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		runtimeReg.MustRegister(selfstat.New("/proc"))
 	}
 	runtime := &poller.CachedGatherer{G: runtimeReg}
 	p := poller.New(log, b.TempDir(), ev, runtime)

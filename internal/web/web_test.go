@@ -197,14 +197,23 @@ func FuzzHandler(f *testing.F) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(ev, poller.Collector{P: p})
 	h := NewHandler(Options{Poller: p, Events: ev, Gatherer: reg, Log: quiet()})
+	// The same, with /metrics bodies cached per generation as in the daemon.
+	cachedH := NewHandler(Options{Poller: p, Events: ev, Gatherer: reg, Log: quiet(), Generation: p.Polls})
 	f.Fuzz(func(t *testing.T, method, path, accept string) {
 		r, err := http.NewRequest(method, "http://x"+path, nil)
 		if err != nil {
 			return // not a request a server could receive
 		}
 		r.Header.Set("Accept", accept)
+		r.Header.Set("Accept-Encoding", accept) // arbitrary encodings too
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, r)
+		cw := httptest.NewRecorder()
+		cachedH.ServeHTTP(cw, r)
+		if cw.Code != w.Code || cw.Header().Get("Content-Type") != w.Header().Get("Content-Type") {
+			t.Fatalf("%s %q accept %q: cached %d %q, uncached %d %q", method, path, accept,
+				cw.Code, cw.Header().Get("Content-Type"), w.Code, w.Header().Get("Content-Type"))
+		}
 		// The fuzz run outlives the poll made at setup: /healthz then
 		// rightly answers 503; everything else must never be a 5xx.
 		if w.Code >= 500 && !(w.Code == 503 && strings.HasPrefix(r.URL.Path, "/healthz")) {

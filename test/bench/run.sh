@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks of edge-sensord (`make bench`; not part of `make test`).
-#   test/bench/run.sh [footprint|scaling|abuse|faults|fuzz]...   (default: all, in that order)
+#   test/bench/run.sh [footprint|shipped|scaling|abuse|faults|fuzz]...   (default: all, in that order)
 # Raw results go to test/bench/results/<part>/, a markdown summary to
 # test/bench/results/<part>.md and stdout. All traffic stays on 127.0.0.1 and
 # every load is bounded in count and time. Knobs (environment):
@@ -8,6 +8,7 @@
 #   SCRAPES=10000     scrapes per exporter for RSS-after and CPU-per-1000
 #   PLAIN_SCRAPES=2000  scrapes without gzip (CPU split)
 #   FRESH_SCRAPES=1000 FRESH_INTERVAL=100ms  paced scrapes, each after a new poll
+#   SHIPPED_SCRAPES=40  scrapes 15 s apart: edge-sensord at 5 s and 15 s polls and node_exporter at once
 #   WRK_RUNS=3 WRK_DURATION=10s WRK_CONNS=4   wrk runs per exporter
 #   SCALING_SCRAPES=2000  BENCH_COUNT=5  (go test -count, benchstat-friendly)
 #   CONNS=1000        connections for the abuse part
@@ -23,6 +24,7 @@ SCRAPES=${SCRAPES:-10000}
 PLAIN_SCRAPES=${PLAIN_SCRAPES:-2000}
 FRESH_SCRAPES=${FRESH_SCRAPES:-1000}
 FRESH_INTERVAL=${FRESH_INTERVAL:-100ms}
+SHIPPED_SCRAPES=${SHIPPED_SCRAPES:-40}
 WRK_RUNS=${WRK_RUNS:-3}
 WRK_DURATION=${WRK_DURATION:-10s}
 WRK_CONNS=${WRK_CONNS:-4}
@@ -39,13 +41,13 @@ PROM_ACCEPT='application/openmetrics-text;version=1.0.0,application/openmetrics-
 
 parts=("$@")
 if [ ${#parts[@]} -eq 0 ]; then
-	parts=(footprint scaling abuse faults fuzz)
+	parts=(footprint shipped scaling abuse faults fuzz)
 fi
 for p in "${parts[@]}"; do
 	case "$p" in
-	footprint | scaling | abuse | faults | fuzz) ;;
+	footprint | shipped | scaling | abuse | faults | fuzz) ;;
 	stack) [ ${#parts[@]} -eq 1 ] || { echo "$0: stack runs alone" >&2; exit 2; }; exec "$ROOT/test/bench/stack.sh" ;;
-	*) echo "usage: $0 [footprint|scaling|abuse|faults|fuzz]..." >&2; exit 2 ;;
+	*) echo "usage: $0 [footprint|shipped|scaling|abuse|faults|fuzz]..." >&2; exit 2 ;;
 	esac
 done
 
@@ -270,6 +272,49 @@ footprint() {
 		echo '```'
 		cat "$d/edge-memstats.txt"
 		echo '```'
+	} >"$md"
+	cat "$md"
+}
+
+# ---------------------------------------------------------------- shipped
+# The exporters as a device runs them, side by side over the same wall
+# time: edge-sensord polling every 5 s (shipped) and every 15 s, and
+# node_exporter, each scraped every 15 s. CPU from schedstat (ns).
+shipped() {
+	local d=$RESULTS/shipped md=$RESULTS/shipped.md
+	rm -rf "$d" && mkdir -p "$d"
+	local lb pids=() who port pid bgs=()
+	lb=$(load)
+	for who in edge5 edge15 ne; do
+		port=$($BT freeport)
+		case $who in
+		edge5) start "$d/$who.log" "$EDGE" $(EDGE_POLL=5s edge_args "$port") ;;
+		edge15) start "$d/$who.log" "$EDGE" $(EDGE_POLL=15s edge_args "$port") ;;
+		ne) start "$d/$who.log" "$NODE_EXPORTER" --web.listen-address=127.0.0.1:"$port" ;;
+		esac
+		pid=$STARTED
+		pids+=("$pid")
+		wait_200 "http://127.0.0.1:$port/metrics"
+		"$BT" footprint -pid "$pid" -url "http://127.0.0.1:$port/metrics" -scrapes "$SHIPPED_SCRAPES" -interval 15s -idle 0s >"$d/$who.kv" &
+		bgs+=($!)
+	done
+	for pid in "${bgs[@]}"; do wait "$pid"; done
+	for pid in "${pids[@]}"; do stop "$pid"; done
+	per() { awk -v c="$(kv "$d/$1.kv" sched_cpu_ms_total)" -v k="$SHIPPED_SCRAPES" 'BEGIN { printf "%.1f", c / k }'; }
+	{
+		echo "### As shipped: a scrape every 15 s"
+		echo
+		machine_md
+		echo "Load average before: $lb; after: $(load). The three ran at once; each got $SHIPPED_SCRAPES scrapes 15 s apart (Prometheus's Accept header, gzip), over $(kv "$d/ne.kv" scrape_wall_s) s. CPU: run time summed over /proc/PID/task/*/schedstat."
+		echo
+		echo "| Measure | edge-sensord, 5 s polls (shipped) | edge-sensord, 15 s polls | node_exporter | ratio 5 s / node | ratio 15 s / node |"
+		echo "|---|---|---|---|---|---|"
+		printf '| CPU ms per 15 s scrape interval | %s | %s | %s | %s | %s |\n' "$(per edge5)" "$(per edge15)" "$(per ne)" "$(ratio "$(per edge5)" "$(per ne)")" "$(ratio "$(per edge15)" "$(per ne)")"
+		printf '| CPU ms per 15 s, from utime+stime (10 ms ticks) | %s | %s | %s | | |\n' \
+			"$(awk -v c="$(kv "$d/edge5.kv" cpu_ms_total)" -v k="$SHIPPED_SCRAPES" 'BEGIN { printf "%.1f", c / k }')" \
+			"$(awk -v c="$(kv "$d/edge15.kv" cpu_ms_total)" -v k="$SHIPPED_SCRAPES" 'BEGIN { printf "%.1f", c / k }')" \
+			"$(awk -v c="$(kv "$d/ne.kv" cpu_ms_total)" -v k="$SHIPPED_SCRAPES" 'BEGIN { printf "%.1f", c / k }')"
+		printf '| RSS after (MiB) | %s | %s | %s | | |\n' "$(mib "$(kv "$d/edge5.kv" after_rss_kib)")" "$(mib "$(kv "$d/edge15.kv" after_rss_kib)")" "$(mib "$(kv "$d/ne.kv" after_rss_kib)")"
 	} >"$md"
 	cat "$md"
 }
@@ -560,7 +605,7 @@ for p in "${parts[@]}"; do
 	"$p"
 	echo
 done
-for p in footprint scaling abuse faults fuzz; do
+for p in footprint shipped scaling abuse faults fuzz; do
 	if [ -f "$RESULTS/$p.md" ]; then cat "$RESULTS/$p.md"; echo; fi
 done >"$RESULTS/summary.md"
 echo "summary: $RESULTS/summary.md" >&2

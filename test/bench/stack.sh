@@ -429,12 +429,13 @@ want disk-retention && {
 	cexec systemctl stop $u
 	cexec mount -t tmpfs -o "size=$RETENTION_DISK,mode=0755" tmpfs-edge-bench $d
 	# 200 series of random values (incompressible for the XOR encoding)
-	# every 5 s for 10 h, ending 3 h ago: inside the 12 h time retention,
+	# every 5 s for 9 h, ending 2 h ago: inside the 12 h time retention,
 	# so only the size retention can delete them.
 	# The container's root is a directory here: write the input there.
-	awk -v end="$(($(date +%s) - 3 * 3600))" 'BEGIN {
+	fill_end=$(($(date +%s) - 2 * 3600))
+	awk -v end="$fill_end" 'BEGIN {
 		srand(1); print "# TYPE bench_fill gauge"
-		for (i = 0; i < 200; i++) for (t = end - 36000; t < end; t += 5) printf "bench_fill{series=\"%d\"} %.15g %d\n", i, rand(), t
+		for (i = 0; i < 200; i++) for (t = end - 9 * 3600; t < end; t += 5) printf "bench_fill{series=\"%d\"} %.15g %d\n", i, rand(), t
 		print "# EOF" }' >"$ROOT/var/tmp/fill.om"
 	# promtool preallocates chunk files far larger than this tmpfs, so the
 	# blocks are made on the container's disk and copied in.
@@ -455,11 +456,11 @@ want disk-retention && {
 	oldest_after=$(prom_query 'min(prometheus_tsdb_lowest_timestamp_seconds)')
 	echo "after start + 60 s: prometheus $(cexec systemctl is-active $u) NRestarts=$(prop $u NRestarts)" \
 		"blocks=$(cexec sh -c "ls -d $d/01* 2>/dev/null | wc -l") (was $blocks_before)" \
-		"size_retentions=$(prom_query 'prometheus_tsdb_size_retentions_total')" \
+		"size_retentions=$(prom_query 'prometheus_tsdb_size_retentions_total') time_retentions=$(prom_query 'prometheus_tsdb_time_retentions_total')" \
 		"storage_blocks_bytes=$(prom_query 'prometheus_tsdb_storage_blocks_bytes')" \
 		"retention_limit_bytes=$(prom_query 'prometheus_tsdb_retention_limit_bytes')"
 	echo "oldest data: before start $(date -u -d "@$oldest_before" +%T), after $(date -u -d "@${oldest_after%.*}" +%T) (now $(date -u +%T))"
-	echo "backfilled samples still queryable in the last 4 h before the backfill's end: $(prom_query 'sum(count_over_time(bench_fill[1h]))' "$(( $(date +%s) - 3 * 3600 - 1 ))")"
+	echo "backfilled samples queryable in its last hour: $(prom_query 'sum(count_over_time(bench_fill[1h]))' "$((fill_end - 1))") (200 series x 720 = 144000 written)"
 	echo "disk: $(cexec df -k $d | tail -1)"
 	echo "stored scrapes of edge-sensord in the last 20 s: $(prom_query 'count_over_time(up{job="edge-sensord"}[20s])'), WAL write failures: $(prom_query 'prometheus_tsdb_wal_writes_failed_total')"
 	cexec systemctl stop $u

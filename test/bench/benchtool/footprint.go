@@ -89,6 +89,7 @@ func footprint(args []string) error {
 	out(*prefix+"scrapes", *scrapes)
 	out(*prefix+"scrape_wall_s", wall.Seconds())
 	out(*prefix+"cpu_ms_total", (s1.cpu - s0.cpu).Milliseconds())
+	out(*prefix+"sched_cpu_ms_total", fmt.Sprintf("%.2f", ms(s1.schedCPU-s0.schedCPU)))
 	sorted := slices.Clone(perK)
 	slices.Sort(sorted)
 	if len(sorted) > 0 {

@@ -19,8 +19,12 @@ type procSample struct {
 	anonKiB        int64         // RssAnon: heap, stacks, runtime
 	fileKiB        int64         // RssFile: mapped pages of the executable and libraries
 	cpu            time.Duration // utime + stime
-	threads        int
-	fds            int
+	// schedCPU sums the nanosecond run times of /proc/PID/task/*/schedstat:
+	// utime and stime are sampled at the 10 ms tick, too coarse for a few
+	// short polls a second; threads that exited drop out of this one.
+	schedCPU time.Duration
+	threads  int
+	fds      int
 }
 
 func sampleProc(pid int) (procSample, error) {
@@ -72,6 +76,15 @@ func sampleProc(pid int) (procSample, error) {
 	s.cpu = time.Duration(ut+st) * time.Second / clkTck
 	if ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid)); err == nil {
 		s.fds = len(ents)
+	}
+	if tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid)); err == nil {
+		for _, t := range tasks {
+			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/schedstat", pid, t.Name()))
+			if f := strings.Fields(string(b)); err == nil && len(f) > 0 {
+				ns, _ := strconv.ParseInt(f[0], 10, 64)
+				s.schedCPU += time.Duration(ns)
+			}
+		}
 	}
 	return s, nil
 }

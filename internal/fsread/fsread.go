@@ -11,6 +11,8 @@ import (
 	"syscall"
 )
 
+// bufPool keeps page-sized buffers off the stacks of short-lived reader
+// goroutines.
 var bufPool = sync.Pool{New: func() any { return new([4096]byte) }}
 
 func open(path string, flags int) (int, error) {
@@ -47,6 +49,30 @@ func each(path string, flags int, op string, next func(int, []byte) (int, error)
 			return nil
 		}
 		use(buf[:n])
+	}
+}
+
+// Once opens path, issues exactly one read(2) of up to a page and closes
+// it. Several hwmon drivers return garbage or re-trigger a conversion when
+// read twice, so sysfs attributes (at most a page long) must not be read
+// until EOF. Errors are *os.PathError.
+func Once(path string) (string, error) {
+	fd, err := open(path, 0)
+	if err != nil {
+		return "", err
+	}
+	defer syscall.Close(fd)
+	buf := bufPool.Get().(*[4096]byte)
+	defer bufPool.Put(buf)
+	for {
+		n, err := syscall.Read(fd, buf[:])
+		if err == syscall.EINTR {
+			continue // the read never happened; issuing it again is still one read
+		}
+		if err != nil {
+			return "", &os.PathError{Op: "read", Path: path, Err: err}
+		}
+		return string(buf[:n]), nil
 	}
 }
 

@@ -34,42 +34,8 @@ var (
 // EIO, EAGAIN or a hung read, which a regular file cannot produce.
 var readFile = readOnce
 
-// readOnce opens path, issues exactly one read(2) and closes it. Several
-// hwmon drivers return garbage or re-trigger a conversion when read twice,
-// so the usual read-until-EOF helpers are not safe here. Attributes are at
-// most a page long.
-func readOnce(path string) (string, error) {
-	fd, err := openRetry(path)
-	if err != nil {
-		return "", &os.PathError{Op: "open", Path: path, Err: err}
-	}
-	defer syscall.Close(fd)
-	buf := bufPool.Get().(*[4096]byte)
-	defer bufPool.Put(buf)
-	for {
-		n, err := syscall.Read(fd, buf[:])
-		if err == syscall.EINTR {
-			continue // the read never happened; issuing it again is still one read
-		}
-		if err != nil {
-			return "", &os.PathError{Op: "read", Path: path, Err: err}
-		}
-		return string(buf[:n]), nil
-	}
-}
-
-// bufPool keeps the page-sized buffers off the stacks of the short-lived
-// read goroutines.
-var bufPool = sync.Pool{New: func() any { return new([4096]byte) }}
-
-func openRetry(path string) (int, error) {
-	for {
-		fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
-		if err != syscall.EINTR {
-			return fd, err
-		}
-	}
-}
+// readOnce is the real reader: exactly one read(2) (see fsread.Once).
+var readOnce = fsread.Once
 
 // inflight holds the paths whose read has not returned yet. A read that
 // timed out leaves its goroutine blocked in the kernel; refusing to start

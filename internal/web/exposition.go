@@ -89,38 +89,47 @@ func (e *exposition) body(format expfmt.Format, gz bool, names map[string]bool) 
 	if len(s.mfs) == 0 && s.err != nil {
 		return nil, s.err
 	}
+	return s.body(format, gz, names)
+}
+
+// body encodes one body, or takes it from the generation's cache; a gzip
+// body is made from the plain one, cached too.
+func (s *snapshot) body(format expfmt.Format, gz bool, names map[string]bool) ([]byte, error) {
 	key := bodyKey{format, gz}
 	if b, ok := s.bodies[key]; ok && names == nil {
 		return b, nil
 	}
-	var plain []byte
-	if b, ok := s.bodies[bodyKey{format, false}]; ok && names == nil {
-		plain = b
-	} else {
-		var err error
-		if plain, err = encode(s.mfs, format, names); err != nil {
-			return nil, err
-		}
-	}
-	b := plain
+	var b []byte
+	var err error
 	if gz {
-		var buf bytes.Buffer
-		buf.Grow(len(plain) / 4)
-		// Stateless: no compressor state to allocate or keep (the
-		// standard library's holds about 1.5 MB), at a ratio close to
-		// level 1 for one write of a whole body.
-		zw, _ := gzip.NewWriterLevel(&buf, gzip.StatelessCompression)
-		zw.Write(plain)
-		if err := zw.Close(); err != nil {
-			return nil, err
+		var plain []byte
+		if plain, err = s.body(format, false, names); err == nil {
+			b, err = gzipped(plain)
 		}
-		b = buf.Bytes()
+	} else {
+		b, err = encode(s.mfs, format, names)
+	}
+	if err != nil {
+		return nil, err
 	}
 	if names == nil && len(s.bodies) < maxBodies {
-		s.bodies[bodyKey{format, false}] = plain
 		s.bodies[key] = b
 	}
 	return b, nil
+}
+
+// gzipped compresses statelessly: no compressor state to allocate or keep
+// (the standard library's holds about 1.5 MB), at a ratio close to level 1
+// for one write of a whole body.
+func gzipped(plain []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.Grow(len(plain) / 4)
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.StatelessCompression)
+	zw.Write(plain)
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // snapshot returns the current generation's gathered families, gathering

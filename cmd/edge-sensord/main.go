@@ -35,6 +35,7 @@ import (
 	"github.com/edgeobs/edge-observability-stack/internal/config"
 	"github.com/edgeobs/edge-observability-stack/internal/notify"
 	"github.com/edgeobs/edge-observability-stack/internal/poller"
+	"github.com/edgeobs/edge-observability-stack/internal/reload"
 	"github.com/edgeobs/edge-observability-stack/internal/selfstat"
 	"github.com/edgeobs/edge-observability-stack/internal/sensors"
 	"github.com/edgeobs/edge-observability-stack/internal/version"
@@ -233,7 +234,9 @@ func run(args []string, stderr io.Writer, n notify.Notifier) int {
 	}()
 	go p.Run(ctx)
 
-	// 4. Ready.
+	// 4. Ready. The reload record exists before systemd can run ExecReload.
+	reloads := &reloadRecorder{dir: reload.RuntimeDir(), log: log}
+	reloads.record(nil)
 	if err := notify.Ready(n, v.StatusLine(time.Now())); err != nil {
 		log.Warn("sd_notify failed", "err", err)
 	}
@@ -259,7 +262,7 @@ func run(args []string, stderr io.Writer, n notify.Notifier) int {
 			}
 		case s := <-sig:
 			if s == syscall.SIGHUP {
-				reload(f, p, n, log)
+				reloadConfig(f, p, n, reloads, log)
 				continue
 			}
 			log.Info("shutting down", "signal", s.String())
@@ -301,9 +304,10 @@ func listen(f *flags) ([]net.Listener, error) {
 	return ls, nil
 }
 
-// reload re-reads the configuration. A bad file keeps the running
-// configuration: a reload must never take a working daemon down.
-func reload(f *flags, p *poller.Poller, n notify.Notifier, log *slog.Logger) {
+// reloadConfig re-reads the configuration. A bad file keeps the running
+// configuration: a reload must never take a working daemon down. The outcome
+// is recorded before READY=1 so that whoever sees READY finds the record.
+func reloadConfig(f *flags, p *poller.Poller, n notify.Notifier, rec *reloadRecorder, log *slog.Logger) {
 	notify.Reloading(n)
 	cfg, err := f.loadConfig()
 	if err == nil && f.web.WebConfigFile != nil && *f.web.WebConfigFile != "" {
@@ -311,6 +315,7 @@ func reload(f *flags, p *poller.Poller, n notify.Notifier, log *slog.Logger) {
 	}
 	if err != nil {
 		log.Error("reload failed; keeping the running configuration", "err", err)
+		rec.record(err)
 		// A newline would start a new sd_notify assignment.
 		n.Notify("READY=1\nSTATUS=Reload failed, running configuration kept: " + strings.ReplaceAll(err.Error(), "\n", " "))
 		return
@@ -318,7 +323,31 @@ func reload(f *flags, p *poller.Poller, n notify.Notifier, log *slog.Logger) {
 	p.Reconfigure(cfg, f.sources(cfg))
 	v := p.PollOnce(context.Background())
 	log.Info("configuration reloaded", "sensors", len(v.Sensors))
+	rec.record(nil)
 	notify.Ready(n, v.StatusLine(time.Now()))
+}
+
+// reloadRecorder keeps the outcome of each reload in the runtime directory
+// for `edgectl sensord-reload`, the unit's ExecReload; without a runtime
+// directory (not under systemd) it does nothing.
+type reloadRecorder struct {
+	dir string
+	seq uint64
+	log *slog.Logger
+}
+
+func (r *reloadRecorder) record(err error) {
+	if r.dir == "" {
+		return
+	}
+	res := reload.Result{Seq: r.seq}
+	if err != nil {
+		res.Err = err.Error()
+	}
+	r.seq++
+	if err := reload.Record(r.dir, res); err != nil {
+		r.log.Warn("cannot record the reload outcome; systemctl reload will not wait for it", "err", err)
+	}
 }
 
 // statusLoop keeps `systemctl status` current, once per poll.

@@ -24,6 +24,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/edgeobs/edge-observability-stack/internal/reload"
 )
 
 // The daemon is tested as the real process systemd would run: built once,
@@ -98,7 +100,7 @@ func start(t *testing.T, env []string, args ...string) *daemon {
 func cleanEnv() []string {
 	var out []string
 	for _, e := range os.Environ() {
-		if !strings.HasPrefix(e, "NOTIFY_SOCKET=") && !strings.HasPrefix(e, "WATCHDOG_") && !strings.HasPrefix(e, "LISTEN_") {
+		if !strings.HasPrefix(e, "NOTIFY_SOCKET=") && !strings.HasPrefix(e, "WATCHDOG_") && !strings.HasPrefix(e, "LISTEN_") && !strings.HasPrefix(e, "RUNTIME_DIRECTORY=") {
 			out = append(out, e)
 		}
 	}
@@ -276,12 +278,30 @@ func TestBadConfigRefusesToStart(t *testing.T) {
 func TestReloadWithBadConfigKeepsServing(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "config.yml")
 	os.WriteFile(cfg, []byte("stale_after: 3\n"), 0o644)
-	d := start(t, nil, "--config.file="+cfg)
+	rundir := t.TempDir()
+	d := start(t, []string{"RUNTIME_DIRECTORY=" + rundir}, "--config.file="+cfg)
 	d.next("READY=1", 10*time.Second)
+	// Each reload's outcome is recorded for the unit's ExecReload helper.
+	recorded := func(want reload.Result) {
+		t.Helper()
+		if got, err := reload.Read(rundir); err != nil || got != want {
+			t.Fatalf("reload record %+v, %v; want %+v", got, err, want)
+		}
+	}
+	recorded(reload.Result{Seq: 0})
+	d.cmd.Process.Signal(syscall.SIGHUP)
+	d.next("READY=1", 5*time.Second)
+	recorded(reload.Result{Seq: 1})
+
 	os.WriteFile(cfg, []byte("stale_after: many\n"), 0o644)
 	d.cmd.Process.Signal(syscall.SIGHUP)
-	if m := d.next("READY=1", 5*time.Second); !strings.Contains(m, "Reload failed") || !strings.Contains(m, "stale_after") {
+	m := d.next("READY=1", 5*time.Second)
+	if !strings.Contains(m, "Reload failed") || !strings.Contains(m, "stale_after") {
 		t.Fatalf("failed reload status: %q", m)
+	}
+	got, err := reload.Read(rundir)
+	if err != nil || got.Seq != 2 || !strings.Contains(got.Err, cfg+":1:") || !strings.Contains(got.Err, "stale_after") {
+		t.Fatalf("failed reload recorded as %+v, %v", got, err)
 	}
 	if code, _, _ := d.get("/sensor"); code != 200 {
 		t.Fatalf("not serving after a failed reload: %d", code)

@@ -155,11 +155,37 @@ check_reload() {
 				cat "$WORK/logs/reload.log"
 				cexec journalctl --no-pager -u $u --since "$since" | grep -v 'level=' | tail -n 5
 			)"
-		is_active $u || fail "$u not active after reload"
+		# ExecReload waits for the daemon: no "reloading" state left behind.
+		is_active $u || fail "$u is $(cexec systemctl is-active $u) right after systemctl reload returned"
 		[ "$(main_pid $u)" = "$pid0" ] || fail "$u changed its MainPID on reload ($pid0 -> $(main_pid $u))"
 	done
 	wait_for 30 "target edge-sensord up after reload" target_up edge-sensord
-	detail "reload=ok(edge-sensord,prometheus) same_pids"
+
+	# A broken config: `systemctl reload` fails and says why; the daemon keeps
+	# the running configuration, its PID and its scrapes.
+	local cfg=/etc/edge-sensord/config.yml out status t1
+	cp "$ROOT$cfg" "$WORK/config.yml.good"
+	printf 'poll_interval: 5s\nstale_afterr: 3\n' >"$ROOT$cfg"
+	pid0=$(main_pid edge-sensord.service)
+	if out=$(cexec systemctl reload edge-sensord.service 2>&1); then
+		cp "$WORK/config.yml.good" "$ROOT$cfg"
+		fail "systemctl reload succeeded with a broken $cfg"
+	fi
+	status=$(prop edge-sensord.service StatusText)
+	cp "$WORK/config.yml.good" "$ROOT$cfg"
+	cexec journalctl --no-pager -u edge-sensord.service --since "$since" >"$WORK/logs/reload-bad.log" 2>&1 || true
+	grep -q "$cfg:2: field .*stale_afterr.*unknown field" "$WORK/logs/reload-bad.log" ||
+		fail "the journal does not name file, line and field of the bad config: $(tail -n 5 "$WORK/logs/reload-bad.log")"
+	case $status in "Reload failed, running configuration kept: $cfg:2:"*) ;; *) fail "status line after a refused reload: $status" ;; esac
+	is_active edge-sensord.service || fail "edge-sensord.service not active after a refused reload"
+	[ "$(main_pid edge-sensord.service)" = "$pid0" ] || fail "a refused reload restarted edge-sensord"
+	t1=$(date +%s)
+	wait_for 30 "scraping of edge-sensord after a refused reload" recent_scrapes_ok edge-sensord "$t1"
+	cexec systemctl reload edge-sensord.service >>"$WORK/logs/reload.log" 2>&1 ||
+		fail "systemctl reload failed after restoring $cfg"
+	status=$(prop edge-sensord.service StatusText)
+	case $status in *"sensors, last poll"*) ;; *) fail "status line after the good reload: $status" ;; esac
+	detail "reload=ok(edge-sensord,prometheus) same_pids bad_config=refused(systemctl_exit=1,pid_kept,scraping=ok) message=\"$(grep -o 'Job for.*' <<<"$out" | head -n1)\""
 }
 
 tsdb_wal_segments() { # number of WAL segment files of the local TSDB (or agent WAL)

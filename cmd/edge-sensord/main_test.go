@@ -189,6 +189,10 @@ func TestLifecycle(t *testing.T) {
 	if !strings.Contains(body, "\ngo_sched_gomaxprocs_threads 1\n") {
 		t.Fatalf("GOMAXPROCS is not 1 by default:\n%s", body)
 	}
+	// A small heap: collections at 25% growth unless GOGC says otherwise.
+	if !strings.Contains(body, "\ngo_gc_gogc_percent 25\n") {
+		t.Fatalf("GOGC is not 25 by default:\n%s", body)
+	}
 	d.next("WATCHDOG=1", 2*time.Second)
 	d.next("STATUS=", 3*time.Second)
 	// /metrics bodies are cached per poll: a later poll must show up.
@@ -253,6 +257,8 @@ func TestBadConfigRefusesToStart(t *testing.T) {
 		{"--poll.interval=fast", "", "poll.interval"},
 		{"--runtime.gomaxprocs=0", "", "--runtime.gomaxprocs must be >= 1, got 0"},
 		{"", "GOMAXPROCS=many", "runtime.gomaxprocs"},
+		{"--runtime.gogc=0", "", `--runtime.gogc=0: must be >= 1 or "off"`},
+		{"", "GOGC=lots", "runtime.gogc"},
 	} {
 		var env []string
 		if bad.env != "" {
@@ -272,6 +278,48 @@ func TestBadConfigRefusesToStart(t *testing.T) {
 	d = start(t, nil, "--web.listen-address="+busy.Addr().String())
 	if code := d.wait(10 * time.Second); code != 1 || !strings.Contains(d.stderr.String(), "cannot listen") {
 		t.Fatalf("port in use: exit %d\n%s", code, d.stderr)
+	}
+}
+
+// residentFile is the daemon's file-backed resident memory in kB.
+func (d *daemon) residentFile() int {
+	d.t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", d.cmd.Process.Pid))
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "RssFile:"); ok {
+			n, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(v, "kB")))
+			if err != nil {
+				d.t.Fatal(err)
+			}
+			return n
+		}
+	}
+	d.t.Fatalf("no RssFile in /proc/%d/status", d.cmd.Process.Pid)
+	return 0
+}
+
+func TestStartupPagesPagedOut(t *testing.T) {
+	// One daemon at a time: the kernel keeps pages another process maps.
+	resident := func(args ...string) int {
+		d := start(t, nil, args...)
+		d.next("READY=1", 10*time.Second)
+		if code, _, _ := d.get("/metrics"); code != 200 {
+			t.Fatalf("/metrics: %d", code)
+		}
+		kb := d.residentFile()
+		d.cmd.Process.Signal(syscall.SIGTERM)
+		d.wait(10 * time.Second)
+		return kb
+	}
+	kept := resident("--no-runtime.pageout")
+	paged := resident()
+	t.Logf("executable resident after the first scrape: %d kB kept, %d kB with page-out", kept, paged)
+	// About 2.5 MiB in steady state (docs/BENCHMARKS.md); a scrape faults back what it runs.
+	if paged > kept-1024 {
+		t.Fatalf("page-out left %d kB of the executable resident, %d kB without it", paged, kept)
 	}
 }
 

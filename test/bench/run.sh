@@ -198,15 +198,22 @@ footprint() {
 	stop "$edge"
 	stop "$ne"
 
-	# The same daemon with a low Go memory limit, alone (a second instance
-	# running at once would share the executable's pages and halve its PSS).
-	local pl lim
-	pl=$($BT freeport)
-	start "$d/edge-limit.log" env GOMEMLIMIT=10MiB "$EDGE" $(edge_args "$pl")
-	lim=$STARTED
-	wait_200 "http://127.0.0.1:$pl/metrics"
-	"$BT" footprint -pid "$lim" -url "http://127.0.0.1:$pl/metrics" -scrapes "$SCRAPES" >"$d/edge-limit.kv"
-	stop "$lim"
+	# Variants of the daemon, each alone: a second instance running at once
+	# would share the executable's pages (halving PSS, and page-out leaves
+	# shared pages alone).
+	alone() { # NAME ENV-ASSIGNMENT EXTRA-FLAG...
+		local name=$1 env=$2 port pid
+		shift 2
+		port=$($BT freeport)
+		start "$d/$name.log" env "$env" "$EDGE" $(edge_args "$port") "$@"
+		pid=$STARTED
+		wait_200 "http://127.0.0.1:$port/metrics"
+		"$BT" footprint -pid "$pid" -url "http://127.0.0.1:$port/metrics" -scrapes "$SCRAPES" >"$d/$name.kv"
+		stop "$pid"
+	}
+	alone edge-limit GOMEMLIMIT=10MiB
+	# Go's defaults instead of the daemon's: GOGC=100 and no page-out.
+	alone edge-godefaults GOGC=100 --no-runtime.pageout
 	# Every scrape after a new poll, as at the shipped 5 s poll and 15 s
 	# scrape interval, where no scrape finds a body already encoded: poll
 	# and scrape every $FRESH_INTERVAL, paced. The idle phase gives the
@@ -265,7 +272,16 @@ footprint() {
 		echo "Ratios use the medians (first number of each cell). Content types: edge-sensord $(kv "$e" content_type), node_exporter $(kv "$n" content_type)."
 		echo "Threads after: edge-sensord $(kv "$e" after_threads), node_exporter $(kv "$n" after_threads)."
 		echo
-		echo "edge-sensord with GOMEMLIMIT=10MiB, same $SCRAPES scrapes: RSS after $(mib "$(kv "$d/edge-limit.kv" after_rss_kib)") MiB, PSS $(mib "$(kv "$d/edge-limit.kv" after_pss_kib)") MiB, CPU $(kv "$d/edge-limit.kv" cpu_ms_per_1000_median) ms per 1000 scrapes."
+		echo "The same daemon alone, same $SCRAPES scrapes:"
+		echo
+		echo "| Variant | RSS idle | RSS after | RssAnon after | RssFile after | PSS after | CPU ms per 1000 scrapes |"
+		echo "|---|---|---|---|---|---|---|"
+		local v
+		for v in "edge-limit:GOMEMLIMIT=10MiB" "edge-godefaults:Go's defaults (GOGC=100, --no-runtime.pageout)"; do
+			local f=$d/${v%%:*}.kv
+			printf '| %s | %s | %s | %s | %s | %s | %s |\n' "${v#*:}" "$(mib "$(kv "$f" idle_rss_kib)")" "$(mib "$(kv "$f" after_rss_kib)")" \
+				"$(mib "$(kv "$f" after_rss_anon_kib)")" "$(mib "$(kv "$f" after_rss_file_kib)")" "$(mib "$(kv "$f" after_pss_kib)")" "$(kv "$f" cpu_ms_per_1000_median)"
+		done
 		echo
 		echo "edge-sensord Go memory after the scrapes (from its /metrics):"
 		echo

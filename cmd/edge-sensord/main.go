@@ -34,6 +34,7 @@ import (
 
 	"github.com/edgeobs/edge-observability-stack/internal/cgroup"
 	"github.com/edgeobs/edge-observability-stack/internal/config"
+	"github.com/edgeobs/edge-observability-stack/internal/fsread"
 	"github.com/edgeobs/edge-observability-stack/internal/notify"
 	"github.com/edgeobs/edge-observability-stack/internal/pageout"
 	"github.com/edgeobs/edge-observability-stack/internal/poller"
@@ -157,7 +158,7 @@ func (f *flags) loadConfig() (config.Config, error) {
 	return config.Load(f.configFile, base, sensors.SourceNames())
 }
 
-func (f *flags) sources(c config.Config) []sensors.Source {
+func (f *flags) sources(c config.Config, files *fsread.Handles) []sensors.Source {
 	disabled := map[string]bool{}
 	for name, on := range c.Sources {
 		disabled[name] = !on
@@ -165,7 +166,7 @@ func (f *flags) sources(c config.Config) []sensors.Source {
 	// A hung attribute must time out well inside the poll interval, so that
 	// it costs one sensor, not the whole source.
 	timeout := min(sensors.DefaultReadTimeout, c.PollInterval/2)
-	return sensors.NewSources(sensors.Options{SysfsPath: f.sysfs, Simulate: f.simulate, Disabled: disabled, ReadTimeout: timeout})
+	return sensors.NewSources(sensors.Options{SysfsPath: f.sysfs, Simulate: f.simulate, Disabled: disabled, ReadTimeout: timeout, Files: files})
 }
 
 func run(args []string, stderr io.Writer, n notify.Notifier) int {
@@ -197,12 +198,17 @@ func run(args []string, stderr io.Writer, n notify.Notifier) int {
 	}
 
 	events := poller.NewEvents()
-	cg := cgroup.NewCollector(cgroup.Reader{Root: f.cgroupfs}, f.slice)
+	// The files a poll reads stay open from poll to poll (see fsread.Handles);
+	// 1,024 covers a big device's attributes and leaves room under the
+	// default descriptor limit.
+	files := fsread.NewHandles(1024)
+	cg := cgroup.NewCollector(cgroup.Reader{Root: f.cgroupfs, Files: files}, f.slice)
 	runtimeReg := prometheus.NewRegistry()
 	runtimeReg.MustRegister(collectors.NewGoCollector(), selfstat.New(f.procfs))
 	runtimeMetrics := &poller.CachedGatherer{G: runtimeReg}
 	p := poller.New(log, f.procfs, events, cg, runtimeMetrics)
-	p.Reconfigure(cfg, f.sources(cfg))
+	p.KeepFilesOpen(files)
+	p.Reconfigure(cfg, f.sources(cfg, files))
 
 	reg := prometheus.NewRegistry()
 	promversion.Version, promversion.Revision = version.Version, version.Revision
@@ -293,7 +299,7 @@ func run(args []string, stderr io.Writer, n notify.Notifier) int {
 			}
 		case s := <-sig:
 			if s == syscall.SIGHUP {
-				reloadConfig(f, p, n, reloads, log)
+				reloadConfig(f, p, files, n, reloads, log)
 				continue
 			}
 			log.Info("shutting down", "signal", s.String())
@@ -338,7 +344,7 @@ func listen(f *flags) ([]net.Listener, error) {
 // reloadConfig re-reads the configuration. A bad file keeps the running
 // configuration: a reload must never take a working daemon down. The outcome
 // is recorded before READY=1 so that whoever sees READY finds the record.
-func reloadConfig(f *flags, p *poller.Poller, n notify.Notifier, rec *reloadRecorder, log *slog.Logger) {
+func reloadConfig(f *flags, p *poller.Poller, files *fsread.Handles, n notify.Notifier, rec *reloadRecorder, log *slog.Logger) {
 	notify.Reloading(n)
 	cfg, err := f.loadConfig()
 	if err == nil && f.web.WebConfigFile != nil && *f.web.WebConfigFile != "" {
@@ -351,7 +357,7 @@ func reloadConfig(f *flags, p *poller.Poller, n notify.Notifier, rec *reloadReco
 		n.Notify("READY=1\nSTATUS=Reload failed, running configuration kept: " + strings.ReplaceAll(err.Error(), "\n", " "))
 		return
 	}
-	p.Reconfigure(cfg, f.sources(cfg))
+	p.Reconfigure(cfg, f.sources(cfg, files))
 	v := p.PollOnce(context.Background())
 	log.Info("configuration reloaded", "sensors", len(v.Sensors))
 	rec.record(nil)

@@ -52,6 +52,16 @@ type Stats struct {
 // Reader reads cgroup accounting below Root (the cgroupfs mount point).
 type Reader struct {
 	Root string
+	// Files, when set, keeps the accounting files open between reads (the
+	// daemon's poll); nil reads each with open, read, close (edgectl).
+	Files *fsread.Handles
+}
+
+func (r Reader) file(path string) ([]byte, error) {
+	if r.Files != nil {
+		return r.Files.File(path)
+	}
+	return fsread.File(path)
 }
 
 // Version reports the layout of the cgroup filesystem: 2 when it is unified,
@@ -202,7 +212,7 @@ func (r Reader) sliceV2(rel string) ([]Stats, error) {
 	if err != nil {
 		return nil, err
 	}
-	self, err := readV2(dir, filepath.Base(rel))
+	self, err := r.readV2(dir, filepath.Base(rel))
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, nil // removed while reading
@@ -211,7 +221,7 @@ func (r Reader) sliceV2(rel string) ([]Stats, error) {
 	}
 	out := []Stats{self}
 	for _, name := range names {
-		s, err := readV2(filepath.Join(dir, name), name)
+		s, err := r.readV2(filepath.Join(dir, name), name)
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				continue // the unit stopped while we read it
@@ -227,31 +237,31 @@ func (r Reader) sliceV2(rel string) ([]Stats, error) {
 // readV2 reads one v2 cgroup. Files of controllers not enabled for the
 // cgroup are missing; their values stay zero/nil. fs.ErrNotExist is returned
 // only when the cgroup directory itself is gone.
-func readV2(dir, unit string) (Stats, error) {
+func (r Reader) readV2(dir, unit string) (Stats, error) {
 	s := Stats{Unit: unit, Version: 2}
 	if !isDir(dir) {
 		return s, fs.ErrNotExist
 	}
-	if v, ok, err := readUint(filepath.Join(dir, "memory.current")); err != nil {
+	if v, ok, err := r.readUint(filepath.Join(dir, "memory.current")); err != nil {
 		return s, err
 	} else if ok {
 		s.MemoryBytes = v
 	}
 	var err error
-	if s.MemoryMax, err = readV2Limit(filepath.Join(dir, "memory.max")); err != nil {
+	if s.MemoryMax, err = r.readV2Limit(filepath.Join(dir, "memory.max")); err != nil {
 		return s, err
 	}
-	if s.MemoryHigh, err = readV2Limit(filepath.Join(dir, "memory.high")); err != nil {
+	if s.MemoryHigh, err = r.readV2Limit(filepath.Join(dir, "memory.high")); err != nil {
 		return s, err
 	}
-	if kv, ok, err := readKeyed(filepath.Join(dir, "memory.events")); err != nil {
+	if kv, ok, err := r.readKeyed(filepath.Join(dir, "memory.events")); err != nil {
 		return s, err
 	} else if ok {
 		if v, found := kv["oom_kill"]; found {
 			s.OOMKills = &v
 		}
 	}
-	if kv, ok, err := readKeyed(filepath.Join(dir, "cpu.stat")); err != nil {
+	if kv, ok, err := r.readKeyed(filepath.Join(dir, "cpu.stat")); err != nil {
 		return s, err
 	} else if ok {
 		s.CPUSeconds = float64(kv["usage_usec"]) / 1e6
@@ -260,8 +270,8 @@ func readV2(dir, unit string) (Stats, error) {
 }
 
 // readV2Limit parses memory.max/memory.high: a byte count or "max".
-func readV2Limit(path string) (*uint64, error) {
-	b, err := fsread.File(path)
+func (r Reader) readV2Limit(path string) (*uint64, error) {
+	b, err := r.file(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, nil
@@ -327,10 +337,10 @@ func (r Reader) sliceV1(rel string) ([]Stats, error) {
 	}
 	read := func(unit, mem, cpu, uni string) (Stats, error) {
 		s := Stats{Unit: unit, Version: 1}
-		if err := readV1Memory(mem, &s); err != nil {
+		if err := r.readV1Memory(mem, &s); err != nil {
 			return s, err
 		}
-		if err := readV1CPU(cpu, uni, &s); err != nil {
+		if err := r.readV1CPU(cpu, uni, &s); err != nil {
 			return s, err
 		}
 		return s, nil
@@ -356,23 +366,23 @@ func (r Reader) sliceV1(rel string) ([]Stats, error) {
 
 // readV1Memory fills the memory fields from a v1 memory cgroup directory;
 // a missing directory or file leaves them unset.
-func readV1Memory(dir string, s *Stats) error {
+func (r Reader) readV1Memory(dir string, s *Stats) error {
 	if dir == "" {
 		return nil
 	}
-	if v, ok, err := readUint(filepath.Join(dir, "memory.usage_in_bytes")); err != nil {
+	if v, ok, err := r.readUint(filepath.Join(dir, "memory.usage_in_bytes")); err != nil {
 		return err
 	} else if ok {
 		s.MemoryBytes = v
 	}
-	if v, ok, err := readUint(filepath.Join(dir, "memory.limit_in_bytes")); err != nil {
+	if v, ok, err := r.readUint(filepath.Join(dir, "memory.limit_in_bytes")); err != nil {
 		return err
 	} else if ok && v < v1Unlimited {
 		s.MemoryMax = &v
 	}
 	// "oom_kill N" was added in Linux 4.13; older kernels only report
 	// oom_kill_disable and under_oom.
-	if kv, ok, err := readKeyed(filepath.Join(dir, "memory.oom_control")); err != nil {
+	if kv, ok, err := r.readKeyed(filepath.Join(dir, "memory.oom_control")); err != nil {
 		return err
 	} else if ok {
 		if v, found := kv["oom_kill"]; found {
@@ -384,9 +394,9 @@ func readV1Memory(dir string, s *Stats) error {
 
 // readV1CPU takes CPU time from cpuacct.usage (ns) or, failing that, from
 // the unified hierarchy's cpu.stat (µs).
-func readV1CPU(cpuacct, unified string, s *Stats) error {
+func (r Reader) readV1CPU(cpuacct, unified string, s *Stats) error {
 	if cpuacct != "" {
-		if v, ok, err := readUint(filepath.Join(cpuacct, "cpuacct.usage")); err != nil {
+		if v, ok, err := r.readUint(filepath.Join(cpuacct, "cpuacct.usage")); err != nil {
 			return err
 		} else if ok {
 			s.CPUSeconds = float64(v) / 1e9
@@ -394,7 +404,7 @@ func readV1CPU(cpuacct, unified string, s *Stats) error {
 		}
 	}
 	if unified != "" {
-		if kv, ok, err := readKeyed(filepath.Join(unified, "cpu.stat")); err != nil {
+		if kv, ok, err := r.readKeyed(filepath.Join(unified, "cpu.stat")); err != nil {
 			return err
 		} else if ok {
 			s.CPUSeconds = float64(kv["usage_usec"]) / 1e6
@@ -405,8 +415,8 @@ func readV1CPU(cpuacct, unified string, s *Stats) error {
 
 // readUint reads a file holding a single unsigned integer. ok is false when
 // the file does not exist.
-func readUint(path string) (v uint64, ok bool, err error) {
-	b, err := fsread.File(path)
+func (r Reader) readUint(path string) (v uint64, ok bool, err error) {
+	b, err := r.file(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return 0, false, nil
@@ -425,8 +435,8 @@ func readUint(path string) (v uint64, ok bool, err error) {
 // memory.events). Lines whose value is not an unsigned integer are skipped
 // (the kernel may add fields of other shapes). ok is false when the file
 // does not exist.
-func readKeyed(path string) (kv map[string]uint64, ok bool, err error) {
-	b, err := fsread.File(path)
+func (r Reader) readKeyed(path string) (kv map[string]uint64, ok bool, err error) {
+	b, err := r.file(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, false, nil

@@ -1,6 +1,8 @@
 package cgroup
 
 import (
+	"github.com/edgeobs/edge-observability-stack/internal/fsread"
+
 	"fmt"
 	"os"
 	"path/filepath"
@@ -42,16 +44,23 @@ func TestSliceFixtures(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.root, func(t *testing.T) {
-			r := Reader{Root: filepath.Join(fixtures, tc.root)}
-			v, err := r.Version()
-			if err != nil || v != tc.version {
-				t.Fatalf("Version() = %d, %v; want %d", v, err, tc.version)
+			// Read afresh, and through kept-open files (twice: the second
+			// read uses the descriptors of the first).
+			files := fsread.NewHandles(64)
+			for i, r := range []Reader{{Root: filepath.Join(fixtures, tc.root)}, {Root: filepath.Join(fixtures, tc.root), Files: files}, {Root: filepath.Join(fixtures, tc.root), Files: files}} {
+				v, err := r.Version()
+				if err != nil || v != tc.version {
+					t.Fatalf("read %d: Version() = %d, %v; want %d", i, v, err, tc.version)
+				}
+				got, err := r.Slice("edge-observability.slice")
+				if err != nil {
+					t.Fatal(err)
+				}
+				assertStats(t, got, tc.want)
 			}
-			got, err := r.Slice("edge-observability.slice")
-			if err != nil {
-				t.Fatal(err)
+			if files.Open() == 0 {
+				t.Fatal("no cgroup file kept open")
 			}
-			assertStats(t, got, tc.want)
 		})
 	}
 }

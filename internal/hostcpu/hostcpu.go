@@ -60,6 +60,8 @@ type Meter struct {
 	path string
 	last Times
 	have bool
+	// Files, when set, keeps the stat file open between samples.
+	Files *fsread.Handles
 }
 
 // NewMeter reads <procfs>/stat.
@@ -70,7 +72,11 @@ func NewMeter(procfs string) *Meter {
 // Sample returns host CPU use in [0, 1] since the previous call. ok is false
 // on the first call, or when the counters did not advance (nothing to compare).
 func (m *Meter) Sample() (ratio float64, ok bool, err error) {
-	data, err := fsread.File(m.path)
+	read := fsread.File
+	if m.Files != nil {
+		read = m.Files.File
+	}
+	data, err := read(m.path)
 	if err != nil {
 		return 0, false, err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/edgeobs/edge-observability-stack/internal/config"
+	"github.com/edgeobs/edge-observability-stack/internal/fsread"
 	"github.com/edgeobs/edge-observability-stack/internal/hostcpu"
 	"github.com/edgeobs/edge-observability-stack/internal/sensors"
 )
@@ -61,6 +62,7 @@ type Updater interface {
 type Poller struct {
 	log      *slog.Logger
 	cpu      *hostcpu.Meter
+	files    *fsread.Handles
 	updaters []Updater
 	// updaterErr is the last error of each updater, to log changes only.
 	updaterErr []string
@@ -298,6 +300,9 @@ func (p *Poller) PollOnce(ctx context.Context) *View {
 		}
 	}
 
+	if p.files != nil {
+		p.files.Sweep()
+	}
 	v := p.buildView(now, time.Since(start), cpu, spike)
 	p.view.Store(v)
 	done := time.Now()
@@ -308,6 +313,15 @@ func (p *Poller) PollOnce(ctx context.Context) *View {
 	default: // the receiver has not caught up; one signal covers both polls
 	}
 	return v
+}
+
+// KeepFilesOpen makes the poll read the host's CPU counters through files,
+// and close those of its files that a poll did not read at the poll's end.
+// The sources and updaters given files read through it too.
+func (p *Poller) KeepFilesOpen(files *fsread.Handles) {
+	p.pollMu.Lock()
+	defer p.pollMu.Unlock()
+	p.files, p.cpu.Files = files, files
 }
 
 // Polled receives after polls complete, for one receiver that acts on new

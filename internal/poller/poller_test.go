@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/edgeobs/edge-observability-stack/internal/config"
+	"github.com/edgeobs/edge-observability-stack/internal/fsread"
 	"github.com/edgeobs/edge-observability-stack/internal/sensors"
 )
 
@@ -366,5 +367,28 @@ func TestPolledSignal(t *testing.T) {
 	case <-p.Polled():
 		t.Fatal("two polls gave two signals; one should cover both")
 	default:
+	}
+}
+
+// With KeepFilesOpen the poll keeps what it read open, and closes what a
+// poll stopped reading (a source switched off by a reload).
+func TestKeepFilesOpen(t *testing.T) {
+	files := fsread.NewHandles(1024)
+	p := New(quiet(), "/proc", NewEvents())
+	p.KeepFilesOpen(files)
+	sources := func(disabled map[string]bool) []sensors.Source {
+		return sensors.NewSources(sensors.Options{SysfsPath: "../../test/fixtures/sysfs", Files: files, Disabled: disabled})
+	}
+	cfg := config.Default()
+	p.Reconfigure(cfg, sources(nil))
+	first := p.PollOnce(context.Background())
+	all := files.Open()
+	if v := p.PollOnce(context.Background()); len(v.Sensors) != len(first.Sensors) || files.Open() != all || all < len(first.Sensors) {
+		t.Fatalf("second poll: %d sensors (first %d), %d files open (after the first %d)", len(v.Sensors), len(first.Sensors), files.Open(), all)
+	}
+	p.Reconfigure(cfg, sources(map[string]bool{"hwmon": true}))
+	p.PollOnce(context.Background())
+	if n := files.Open(); n == 0 || n >= all {
+		t.Fatalf("hwmon switched off: %d files open, %d before", n, all)
 	}
 }

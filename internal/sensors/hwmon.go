@@ -8,13 +8,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // hwmonSource reads /sys/class/hwmon (Documentation/hwmon/sysfs-interface.rst).
 type hwmonSource struct {
-	sysfs   string
-	timeout time.Duration
+	sysfs string
+	attrReader
 }
 
 func (s *hwmonSource) Name() string { return "hwmon" }
@@ -106,7 +105,7 @@ func (s *hwmonSource) scanChip(ctx context.Context, c *collector, dir string) (h
 	if !ok {
 		return hwmonChip{}, false // not a sensor chip (or vanished)
 	}
-	name, err := readAttr(ctx, namePath, s.timeout)
+	name, err := s.readAttr(ctx, namePath)
 	if err != nil {
 		c.fail(dir, err)
 		return hwmonChip{}, false
@@ -149,7 +148,7 @@ func (s *hwmonSource) readChip(ctx context.Context, c *collector, chip hwmonChip
 }
 
 func (s *hwmonSource) readOne(ctx context.Context, c *collector, chip hwmonChip, name, typ, channel, path string) {
-	raw, err := readAttr(ctx, path, s.timeout)
+	raw, err := s.readAttr(ctx, path)
 	if err != nil {
 		c.fail(name, err)
 		return
@@ -163,7 +162,7 @@ func (s *hwmonSource) readOne(ctx context.Context, c *collector, chip hwmonChip,
 	if lp, ok := chip.attrs[channel+"_label"]; ok {
 		// A label that cannot be read would change the series identity;
 		// better to report the sensor as failed than to flap its labels.
-		label, err = readAttr(ctx, lp, s.timeout)
+		label, err = s.readAttr(ctx, lp)
 		if err != nil && reasonOf(err) != ReasonEmpty {
 			c.fail(name, err)
 			return

@@ -8,15 +8,14 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // iioSource reads /sys/bus/iio/devices/iio:device* following the units of
 // Documentation/ABI/testing/sysfs-bus-iio: a channel is either processed
 // (in_<type>[N]_input) or raw, where value = (raw + offset) * scale.
 type iioSource struct {
-	sysfs   string
-	timeout time.Duration
+	sysfs string
+	attrReader
 }
 
 func (s *iioSource) Name() string { return "iio" }
@@ -88,7 +87,7 @@ func (s *iioSource) Read(ctx context.Context) (Result, error) {
 			continue // triggers and buffers
 		}
 		dir := filepath.Join(bus, e)
-		name, err := readAttr(ctx, filepath.Join(dir, "name"), s.timeout)
+		name, err := s.readAttr(ctx, filepath.Join(dir, "name"))
 		if err != nil {
 			c.fail(dir, err)
 			continue
@@ -147,7 +146,7 @@ func (s *iioSource) readDevice(ctx context.Context, c *collector, dir, chip stri
 		}
 		ch := chans[id]
 		name := "iio_" + chip + "_" + id
-		raw, err := readAttr(ctx, ch.path, s.timeout)
+		raw, err := s.readAttr(ctx, ch.path)
 		if err != nil {
 			c.fail(name, err)
 			continue
@@ -170,7 +169,7 @@ func (s *iioSource) readDevice(ctx context.Context, c *collector, dir, chip stri
 		}
 		label := ""
 		if lf := "in_" + id + "_label"; present[lf] {
-			if label, err = readAttr(ctx, filepath.Join(dir, lf), s.timeout); err != nil && reasonOf(err) != ReasonEmpty {
+			if label, err = s.readAttr(ctx, filepath.Join(dir, lf)); err != nil && reasonOf(err) != ReasonEmpty {
 				c.fail(name, err)
 				continue
 			}
@@ -192,7 +191,7 @@ func (s *iioSource) shared(ctx context.Context, dir string, present map[string]b
 		"in_" + ch.typ + "_" + attr,
 	} {
 		if present[f] {
-			return readAttr(ctx, filepath.Join(dir, f), s.timeout)
+			return s.readAttr(ctx, filepath.Join(dir, f))
 		}
 	}
 	return "", nil

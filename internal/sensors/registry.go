@@ -1,6 +1,8 @@
 package sensors
 
 import (
+	"github.com/edgeobs/edge-observability-stack/internal/fsread"
+
 	"cmp"
 	"slices"
 	"time"
@@ -13,6 +15,9 @@ type Options struct {
 	Disabled  map[string]bool // source names to leave out
 	// ReadTimeout bounds one attribute read; 0 means DefaultReadTimeout.
 	ReadTimeout time.Duration
+	// Files keeps attributes open from poll to poll (its owner sweeps it
+	// after each poll); nil opens, reads and closes each one.
+	Files *fsread.Handles
 }
 
 // SourceNames lists every source name in registration order.
@@ -28,11 +33,12 @@ func NewSources(o Options) []Source {
 	if timeout <= 0 {
 		timeout = DefaultReadTimeout
 	}
+	r := attrReader{timeout: timeout, files: o.Files}
 	all := []Source{
-		&hwmonSource{sysfs: o.SysfsPath, timeout: timeout},
-		&thermalSource{sysfs: o.SysfsPath, timeout: timeout},
-		&iioSource{sysfs: o.SysfsPath, timeout: timeout},
-		&w1Source{sysfs: o.SysfsPath, timeout: timeout},
+		&hwmonSource{sysfs: o.SysfsPath, attrReader: r},
+		&thermalSource{sysfs: o.SysfsPath, attrReader: r},
+		&iioSource{sysfs: o.SysfsPath, attrReader: r},
+		&w1Source{sysfs: o.SysfsPath, attrReader: r},
 	}
 	if o.Simulate {
 		all = append(all, &simulatedSource{})

@@ -30,11 +30,11 @@ var (
 	errTimeout = errors.New("read timed out")
 )
 
-// readFile reads a sysfs attribute. It is a variable so tests can inject
-// EIO, EAGAIN or a hung read, which a regular file cannot produce.
-var readFile = readOnce
+// readFile, when set, replaces the reading of attributes, so tests can
+// inject EIO, EAGAIN or a hung read, which a regular file cannot produce.
+var readFile func(path string) (string, error)
 
-// readOnce is the real reader: exactly one read(2) (see fsread.Once).
+// readOnce is the uncached reader: exactly one read(2) (see fsread.Once).
 var readOnce = fsread.Once
 
 // inflight holds the paths whose read has not returned yet. A read that
@@ -45,10 +45,17 @@ var inflight = struct {
 	paths map[string]bool
 }{paths: map[string]bool{}}
 
-// readAttr reads one attribute, giving up after timeout or when ctx ends,
-// and returns its trimmed content. Errors wrap a sentinel or an errno that
-// reasonOf understands.
-func readAttr(ctx context.Context, path string, timeout time.Duration) (string, error) {
+// attrReader reads one source's attributes: each with a timeout, through the
+// daemon's cache of open files when it has one.
+type attrReader struct {
+	timeout time.Duration
+	files   *fsread.Handles
+}
+
+// readAttr reads one attribute, giving up after the timeout or when ctx
+// ends, and returns its trimmed content. Errors wrap a sentinel or an errno
+// that reasonOf understands.
+func (a attrReader) readAttr(ctx context.Context, path string) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", fmt.Errorf("%w: %v", errTimeout, err)
 	}
@@ -66,6 +73,13 @@ func readAttr(ctx context.Context, path string, timeout time.Duration) (string, 
 	}
 	done := make(chan result, 1)
 	read := readFile // captured here so a late goroutine never races a test swapping the seam
+	switch {
+	case read != nil:
+	case a.files != nil:
+		read = a.files.Once
+	default:
+		read = readOnce
+	}
 	go func() {
 		s, err := read(path)
 		inflight.Lock()
@@ -74,6 +88,7 @@ func readAttr(ctx context.Context, path string, timeout time.Duration) (string, 
 		done <- result{s, err}
 	}()
 
+	timeout := a.timeout
 	if timeout <= 0 {
 		timeout = DefaultReadTimeout
 	}

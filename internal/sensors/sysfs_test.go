@@ -71,11 +71,11 @@ func TestReadAttrEmptyAndTrim(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "attr")
 	os.WriteFile(p, []byte("  \n"), 0o644)
-	if _, err := readAttr(context.Background(), p, time.Second); reasonOf(err) != ReasonEmpty {
+	if _, err := (attrReader{timeout: time.Second}).readAttr(context.Background(), p); reasonOf(err) != ReasonEmpty {
 		t.Errorf("blank attribute: reason %q (%v)", reasonOf(err), err)
 	}
 	os.WriteFile(p, []byte("Core 0\n"), 0o644)
-	if s, err := readAttr(context.Background(), p, time.Second); err != nil || s != "Core 0" {
+	if s, err := (attrReader{timeout: time.Second}).readAttr(context.Background(), p); err != nil || s != "Core 0" {
 		t.Errorf("readAttr = %q, %v", s, err)
 	}
 }
@@ -185,7 +185,7 @@ func TestHungReadTimesOut(t *testing.T) {
 		waitIdle(t)
 	})
 	// Long enough that the healthy reads never hit it on a loaded machine.
-	src := &hwmonSource{sysfs: fixture, timeout: time.Second}
+	src := &hwmonSource{sysfs: fixture, attrReader: attrReader{timeout: time.Second}}
 	const target = "hwmon_lm75_i2c_1_0048_temp1"
 	read := func() Result {
 		t.Helper()
@@ -367,7 +367,7 @@ func TestHungReadContextDeadline(t *testing.T) {
 		}
 		return readOnce(path)
 	})
-	src := &hwmonSource{sysfs: fixture, timeout: time.Hour}
+	src := &hwmonSource{sysfs: fixture, attrReader: attrReader{timeout: time.Hour}}
 	res, err := src.Read(ctx)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)

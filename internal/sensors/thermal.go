@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // thermalSource reads /sys/class/thermal/thermal_zone* (type, temp in m°C).
@@ -17,8 +16,8 @@ import (
 // error (so the reason is lost), reports EINVAL from temp as a 0 °C
 // reading, and has no way to give up on a hung read.
 type thermalSource struct {
-	sysfs   string
-	timeout time.Duration
+	sysfs string
+	attrReader
 }
 
 func (s *thermalSource) Name() string { return "thermal" }
@@ -50,7 +49,7 @@ func (s *thermalSource) Read(ctx context.Context) (Result, error) {
 		// name carries the zone type too: a renumbering shows up as new
 		// series instead of silently swapping two zones.
 		name := "thermal_zone" + strconv.Itoa(zone)
-		typ, err := readAttr(ctx, filepath.Join(dir, "type"), s.timeout)
+		typ, err := s.readAttr(ctx, filepath.Join(dir, "type"))
 		if err != nil {
 			c.fail(name, err)
 			continue
@@ -58,7 +57,7 @@ func (s *thermalSource) Read(ctx context.Context) (Result, error) {
 		if st := sanitize(typ); st != "" {
 			name += "_" + st
 		}
-		raw, err := readAttr(ctx, filepath.Join(dir, "temp"), s.timeout)
+		raw, err := s.readAttr(ctx, filepath.Join(dir, "temp"))
 		if err != nil {
 			c.fail(name, err)
 			continue

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"syscall"
-	"time"
 )
 
 // w1Source reads 1-wire thermometers under /sys/bus/w1/devices.
@@ -16,8 +15,8 @@ import (
 // legitimate temperature, and the w1 driver only returns it after a failed
 // conversion that the CRC usually catches.
 type w1Source struct {
-	sysfs   string
-	timeout time.Duration
+	sysfs string
+	attrReader
 }
 
 func (s *w1Source) Name() string { return "w1" }
@@ -91,7 +90,7 @@ func (s *w1Source) Read(ctx context.Context) (Result, error) {
 		case slices.Contains(files, "temperature"):
 			var raw string
 			path := filepath.Join(dir, "temperature")
-			if raw, err = readAttr(ctx, path, s.timeout); err == nil {
+			if raw, err = s.readAttr(ctx, path); err == nil {
 				if v, err = parseMilli(Temperature, raw); err != nil {
 					err = fmt.Errorf("%s: %w", path, err)
 				}
@@ -99,7 +98,7 @@ func (s *w1Source) Read(ctx context.Context) (Result, error) {
 		case slices.Contains(files, "w1_slave"):
 			var raw string
 			path := filepath.Join(dir, "w1_slave")
-			if raw, err = readAttr(ctx, path, s.timeout); err == nil {
+			if raw, err = s.readAttr(ctx, path); err == nil {
 				if v, err = parseW1Slave(raw); err != nil {
 					err = fmt.Errorf("%s: %w", path, err)
 				}

@@ -109,6 +109,23 @@ score=$(printf '%s\n' "$sec_out" | sed -n 's/.*Overall exposure level for [^:]*:
 [ -n "$score" ] || fail "no exposure score in: $sec_out"
 ok "edge-sensord.service exposure $score (threshold 2.0)"
 
+step "systemd-analyze security prometheus.service with the drop-in"
+# Debian's unit (installed with the prometheus package by scripts/deps.sh) plus ours, offline.
+[ -f /lib/systemd/system/prometheus.service ] || fail "no /lib/systemd/system/prometheus.service (is the prometheus package installed?)"
+sec_root=$tmp/secroot
+mkdir -p "$sec_root/etc/systemd/system/prometheus.service.d"
+cp /lib/systemd/system/prometheus.service "$sec_root/etc/systemd/system/"
+base_score=$(systemd-analyze security --offline=yes --root="$sec_root" prometheus.service 2>&1 |
+	sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
+cp "$units/prometheus.service.d/edge-observability.conf" "$sec_root/etc/systemd/system/prometheus.service.d/"
+sec_out=$(systemd-analyze security --offline=yes --root="$sec_root" --threshold=20 prometheus.service 2>&1) || {
+	echo "$sec_out" >&2
+	fail "prometheus.service with the drop-in: exposure above 2.0"
+}
+score=$(printf '%s\n' "$sec_out" | sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
+[ -n "$score" ] || fail "no exposure score in: $sec_out"
+ok "prometheus.service exposure with the drop-in $score (threshold 2.0; Debian's unit alone: ${base_score:-?})"
+
 step "Prometheus config and rules"
 rules_dir=$REPO/etc/prometheus/rules
 grep -q "^  - /etc/edge-observability/rules/\*.yml$" "$root/etc/edge-observability/prometheus.yml" ||

@@ -84,7 +84,7 @@ tmpbase=/var/tmp
 WORK=$(mktemp -d "$tmpbase/edge-stack.XXXXXX")
 ROOT=$WORK/rootfs
 mkdir -p "$WORK/debs" "$OUT"
-rm -f "$OUT"/*
+rm -rf "${OUT:?}"/*
 echo "$MACHINE" >"$WORK/machine"
 LEADER=""
 STRESS_PID=""

@@ -101,11 +101,12 @@ slice_quota=$(key "$units/edge-observability.slice" CPUQuota)
 ok "sum MemoryHigh ${sum_high}M <= slice MemoryHigh ${slice_high}M < MemoryMax ${slice_max}M; CPUQuota ${sum_quota}% <= $slice_quota"
 
 step "systemd-analyze security edge-sensord.service"
+exposure() { sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p'; } # the score in systemd-analyze security's output
 sec_out=$(systemd-analyze security --offline=yes --threshold=20 "$units/edge-sensord.service" 2>&1) || {
 	echo "$sec_out" >&2
 	fail "edge-sensord.service exposure above 2.0"
 }
-score=$(printf '%s\n' "$sec_out" | sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
+score=$(printf '%s\n' "$sec_out" | exposure)
 [ -n "$score" ] || fail "no exposure score in: $sec_out"
 ok "edge-sensord.service exposure $score (threshold 2.0)"
 
@@ -115,16 +116,15 @@ step "systemd-analyze security prometheus.service with the drop-in"
 sec_root=$tmp/secroot
 mkdir -p "$sec_root/etc/systemd/system/prometheus.service.d"
 cp /lib/systemd/system/prometheus.service "$sec_root/etc/systemd/system/"
-base_score=$(systemd-analyze security --offline=yes --root="$sec_root" prometheus.service 2>&1 |
-	sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
+base_score=$(systemd-analyze security --offline=yes --root="$sec_root" prometheus.service 2>&1 | exposure)
 cp "$units/prometheus.service.d/edge-observability.conf" "$sec_root/etc/systemd/system/prometheus.service.d/"
 sec_out=$(systemd-analyze security --offline=yes --root="$sec_root" --threshold=20 prometheus.service 2>&1) || {
 	echo "$sec_out" >&2
 	fail "prometheus.service with the drop-in: exposure above 2.0"
 }
-score=$(printf '%s\n' "$sec_out" | sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
-[ -n "$score" ] || fail "no exposure score in: $sec_out"
-ok "prometheus.service exposure with the drop-in $score (threshold 2.0; Debian's unit alone: ${base_score:-?})"
+prom_score=$(printf '%s\n' "$sec_out" | exposure)
+[ -n "$prom_score" ] || fail "no exposure score in: $sec_out"
+ok "prometheus.service exposure with the drop-in $prom_score (threshold 2.0; Debian's unit alone: ${base_score:-?})"
 
 step "Prometheus config and rules"
 rules_dir=$REPO/etc/prometheus/rules
@@ -400,4 +400,4 @@ fi
 ok "purged: nothing left in /etc/edge-observability, drop-ins gone"
 
 echo
-echo "test-packaging: all checks passed (edge-sensord exposure $score)"
+echo "test-packaging: all checks passed (exposure: edge-sensord $score, prometheus with the drop-in $prom_score)"

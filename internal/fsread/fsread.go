@@ -52,38 +52,83 @@ func each(path string, flags int, op string, next func(int, []byte) (int, error)
 	}
 }
 
-// Once opens path, issues exactly one read(2) of up to a page and closes
-// it. Several hwmon drivers return garbage or re-trigger a conversion when
-// read twice, so sysfs attributes (at most a page long) must not be read
-// until EOF. Errors are *os.PathError.
-func Once(path string) (string, error) {
-	fd, err := open(path, 0)
-	if err != nil {
-		return "", err
-	}
-	defer syscall.Close(fd)
-	buf := bufPool.Get().(*[4096]byte)
-	defer bufPool.Put(buf)
-	for {
-		n, err := syscall.Read(fd, buf[:])
-		if err == syscall.EINTR {
-			continue // the read never happened; issuing it again is still one read
-		}
-		if err != nil {
-			return "", &os.PathError{Op: "read", Path: path, Err: err}
-		}
-		return string(buf[:n]), nil
-	}
-}
+// Once opens path, issues exactly one read of up to a page and closes it.
+// Several hwmon drivers return garbage or re-trigger a conversion when read
+// twice, so sysfs attributes (at most a page long) must not be read until
+// EOF. Errors are *os.PathError.
+func Once(path string) (string, error) { return once(withFile, path) }
 
 // File returns the whole content of path. Errors are *os.PathError, so
 // errors.Is(err, fs.ErrNotExist) works as with os.ReadFile.
-func File(path string) ([]byte, error) {
-	out := []byte{}
-	if err := each(path, 0, "read", syscall.Read, func(b []byte) { out = append(out, b...) }); err != nil {
+func File(path string) ([]byte, error) { return file(withFile, path) }
+
+// opener runs use on a descriptor of path: a fresh one (withFile) or one
+// kept open (Handles.read). Errors of use come back as *os.PathError.
+type opener func(path string, use func(fd int) error) error
+
+func withFile(path string, use func(fd int) error) error {
+	fd, err := open(path, 0)
+	if err != nil {
+		return err
+	}
+	defer syscall.Close(fd)
+	return wrap(path, use(fd))
+}
+
+func wrap(path string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &os.PathError{Op: "read", Path: path, Err: err}
+}
+
+// once issues one pread(2) of up to a page at offset 0.
+func once(with opener, path string) (string, error) {
+	var s string
+	err := with(path, func(fd int) error {
+		buf := bufPool.Get().(*[4096]byte)
+		defer bufPool.Put(buf)
+		n, err := pread(fd, buf[:], 0)
+		s = string(buf[:max(n, 0)])
+		return err
+	})
+	return s, err
+}
+
+// file preads from offset 0 to EOF.
+func file(with opener, path string) ([]byte, error) {
+	var out []byte
+	err := with(path, func(fd int) error {
+		out = out[:0]
+		buf := bufPool.Get().(*[4096]byte)
+		defer bufPool.Put(buf)
+		for off := int64(0); ; {
+			n, err := pread(fd, buf[:], off)
+			if err != nil || n == 0 {
+				return err
+			}
+			out = append(out, buf[:n]...)
+			off += int64(n)
+		}
+	})
+	if err != nil {
 		return nil, err
 	}
+	if out == nil {
+		out = []byte{}
+	}
 	return out, nil
+}
+
+// pread retries a read interrupted before it happened (EINTR): issuing it
+// again is still one read.
+func pread(fd int, b []byte, off int64) (int, error) {
+	for {
+		n, err := syscall.Pread(fd, b, off)
+		if err != syscall.EINTR {
+			return n, err
+		}
+	}
 }
 
 // DirNames returns the names in dir, without "." and "..", in directory

@@ -198,10 +198,8 @@ func run(args []string, stderr io.Writer, n notify.Notifier) int {
 	}
 
 	events := poller.NewEvents()
-	// The files a poll reads stay open from poll to poll (see fsread.Handles);
-	// 1,024 covers a big device's attributes and leaves room under the
-	// default descriptor limit.
-	files := fsread.NewHandles(1024)
+	// The files a poll reads stay open from poll to poll (see fsread.Handles).
+	files := fsread.NewHandles(fsread.DefaultMax)
 	cg := cgroup.NewCollector(cgroup.Reader{Root: f.cgroupfs, Files: files}, f.slice)
 	runtimeReg := prometheus.NewRegistry()
 	runtimeReg.MustRegister(collectors.NewGoCollector(), selfstat.New(f.procfs))

@@ -43,6 +43,10 @@ type handle struct {
 	used   uint64 // generation of the last read
 }
 
+// DefaultMax is the number of files edge-sensord keeps open: it covers a big
+// device's attributes and leaves room under the default descriptor limit.
+const DefaultMax = 1024
+
 // NewHandles keeps at most max files open; beyond that files are read with
 // open, read, close.
 func NewHandles(max int) *Handles {

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/edgeobs/edge-observability-stack/internal/config"
+	"github.com/edgeobs/edge-observability-stack/internal/fsread"
 	"github.com/edgeobs/edge-observability-stack/internal/sensors"
 	"github.com/edgeobs/edge-observability-stack/internal/sensors/sensorstest"
 )
@@ -17,15 +18,20 @@ import (
 var benchSizes = []int{10, 100, 1000}
 
 // benchPoller polls a generated hwmon tree of n sensors through the real
-// sources, as the daemon does.
-func benchPoller(b *testing.B, n int) *Poller {
+// sources. With files set, attributes stay open between polls, as in the
+// daemon; without, every read opens its file.
+func benchPoller(b *testing.B, n int, files *fsread.Handles) *Poller {
 	b.Helper()
 	dir := b.TempDir()
 	if err := sensorstest.WriteHwmonTree(dir, n); err != nil {
 		b.Fatal(err)
 	}
 	p := New(slog.New(slog.NewTextHandler(io.Discard, nil)), b.TempDir(), NewEvents())
-	p.Reconfigure(config.Default(), sensors.NewSources(sensors.Options{SysfsPath: dir}))
+	if files != nil {
+		p.KeepFilesOpen(files)
+		b.Cleanup(files.Sweep) // every file was last read before the last poll's Sweep
+	}
+	p.Reconfigure(config.Default(), sensors.NewSources(sensors.Options{SysfsPath: dir, Files: files}))
 	if v := p.PollOnce(context.Background()); len(v.Sensors) != n || v.Errors != 0 {
 		b.Fatalf("first poll: %d sensors, %d errors; want %d, 0", len(v.Sensors), v.Errors, n)
 	}
@@ -36,16 +42,22 @@ func benchPoller(b *testing.B, n int) *Poller {
 // and the pre-rendered JSON and metric samples.
 func BenchmarkPollOnce(b *testing.B) {
 	for _, n := range benchSizes {
-		b.Run(fmt.Sprintf("sensors=%d", n), func(b *testing.B) {
-			p := benchPoller(b, n)
-			ctx := context.Background()
-			b.ReportAllocs()
-			for b.Loop() {
-				if v := p.PollOnce(ctx); len(v.Sensors) != n {
-					b.Fatalf("%d sensors, want %d", len(v.Sensors), n)
+		for _, keep := range []bool{false, true} {
+			b.Run(fmt.Sprintf("sensors=%d/files=%s", n, map[bool]string{false: "fresh", true: "kept"}[keep]), func(b *testing.B) {
+				var files *fsread.Handles
+				if keep {
+					files = fsread.NewHandles(fsread.DefaultMax)
 				}
-			}
-		})
+				p := benchPoller(b, n, files)
+				ctx := context.Background()
+				b.ReportAllocs()
+				for b.Loop() {
+					if v := p.PollOnce(ctx); len(v.Sensors) != n {
+						b.Fatalf("%d sensors, want %d", len(v.Sensors), n)
+					}
+				}
+			})
+		}
 	}
 }
 
@@ -54,7 +66,7 @@ func BenchmarkPollOnce(b *testing.B) {
 func BenchmarkGather(b *testing.B) {
 	for _, n := range benchSizes {
 		b.Run(fmt.Sprintf("sensors=%d", n), func(b *testing.B) {
-			p := benchPoller(b, n)
+			p := benchPoller(b, n, nil)
 			reg := prometheus.NewRegistry()
 			reg.MustRegister(Collector{P: p})
 			b.ReportAllocs()

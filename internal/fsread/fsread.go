@@ -27,31 +27,6 @@ func open(path string, flags int) (int, error) {
 	}
 }
 
-// each opens path and hands every chunk that next (read(2) or
-// getdents(2)) returns to use, until it returns nothing.
-func each(path string, flags int, op string, next func(int, []byte) (int, error), use func([]byte)) error {
-	fd, err := open(path, flags)
-	if err != nil {
-		return err
-	}
-	defer syscall.Close(fd)
-	buf := bufPool.Get().(*[4096]byte)
-	defer bufPool.Put(buf)
-	for {
-		n, err := next(fd, buf[:])
-		if err == syscall.EINTR {
-			continue
-		}
-		if err != nil {
-			return &os.PathError{Op: op, Path: path, Err: err}
-		}
-		if n <= 0 {
-			return nil
-		}
-		use(buf[:n])
-	}
-}
-
 // Once opens path, issues exactly one read of up to a page and closes it.
 // Several hwmon drivers return garbage or re-trigger a conversion when read
 // twice, so sysfs attributes (at most a page long) must not be read until
@@ -134,10 +109,25 @@ func pread(fd int, b []byte, off int64) (int, error) {
 // DirNames returns the names in dir, without "." and "..", in directory
 // order.
 func DirNames(dir string) ([]string, error) {
-	var names []string
-	parse := func(b []byte) { _, _, names = syscall.ParseDirent(b, -1, names) }
-	if err := each(dir, syscall.O_DIRECTORY, "readdirent", syscall.ReadDirent, parse); err != nil {
+	fd, err := open(dir, syscall.O_DIRECTORY)
+	if err != nil {
 		return nil, err
 	}
-	return names, nil
+	defer syscall.Close(fd)
+	buf := bufPool.Get().(*[4096]byte)
+	defer bufPool.Put(buf)
+	var names []string
+	for {
+		n, err := syscall.ReadDirent(fd, buf[:])
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, &os.PathError{Op: "readdirent", Path: dir, Err: err}
+		}
+		if n <= 0 {
+			return names, nil
+		}
+		_, _, names = syscall.ParseDirent(buf[:n], -1, names)
+	}
 }

@@ -38,6 +38,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "-h", "--help", "help":
 		usage(stdout)
 		return exitOK
+	case "--help-man":
+		return writeMan(stdout, stderr)
+	case "--completion-script-bash":
+		return writeBashCompletion(stdout, stderr)
 	case "--version", "version":
 		fmt.Fprintf(stdout, "edgectl %s (revision %s)\n", version.Version, version.Revision)
 		return exitOK

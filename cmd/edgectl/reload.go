@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/edgeobs/edge-observability-stack/internal/cmddoc"
 	"github.com/edgeobs/edge-observability-stack/internal/reload"
 )
 
@@ -18,8 +19,7 @@ func init() { commands["sensord-reload"] = runSensordReload }
 // waits for the daemon's verdict, so `systemctl reload` returns when the new
 // configuration is live and fails when the daemon refused it.
 func runSensordReload(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("edgectl sensord-reload", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := cmddoc.NewFlagSet("edgectl sensord-reload", stderr)
 	pid := fs.Int("pid", 0, "process ID of edge-sensord (in the unit: $MAINPID)")
 	dir := fs.String("runtime-dir", reload.RuntimeDir(), "edge-sensord's runtime directory, where it records each reload (default: $RUNTIME_DIRECTORY)")
 	timeout := fs.Duration("timeout", 20*time.Second, "how long to wait for the daemon to finish reloading")

@@ -12,6 +12,7 @@ import (
 
 	"github.com/edgeobs/edge-observability-stack/internal/budget"
 	"github.com/edgeobs/edge-observability-stack/internal/cgroup"
+	"github.com/edgeobs/edge-observability-stack/internal/cmddoc"
 )
 
 // dialSystemd is replaced in tests.
@@ -32,8 +33,7 @@ func (u unavailableSystemd) UnitStates(context.Context, []string) (map[string]bu
 }
 
 func runStatus(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("edgectl status", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := cmddoc.NewFlagSet("edgectl status", stderr)
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	promURL := fs.String("prometheus.url", "http://127.0.0.1:9090", "base URL of Prometheus; empty skips the scrape checks")
 	window := fs.Duration("window", 5*time.Minute, "window of the scrape success ratio")

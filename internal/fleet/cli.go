@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/edgeobs/edge-observability-stack/internal/cmddoc"
 )
 
 // Default paths of the installed layout.
@@ -50,9 +52,7 @@ func (r *renderFlags) register(fs *flag.FlagSet) {
 }
 
 func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	return fs
+	return cmddoc.NewFlagSet(name, stderr)
 }
 
 // PrometheusConfigCmd implements "edgectl prometheus-config".

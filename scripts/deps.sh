@@ -10,8 +10,10 @@ export PATH=$PATH:/usr/local/go/bin:/usr/sbin:/sbin
 mode=${1:-test}
 case "$mode" in
 	run) pkgs=(prometheus) ;;
-	test) pkgs=(prometheus systemd systemd-container debootstrap rpm dpkg-dev curl ca-certificates jq) ;;
+	test) pkgs=(prometheus systemd systemd-container debootstrap rpm dpkg-dev curl ca-certificates jq
+		lintian rpmlint man-db apt-utils gnupg) ;;
 	bench) pkgs=(prometheus systemd systemd-container debootstrap rpm dpkg-dev curl ca-certificates jq
+		lintian rpmlint man-db apt-utils gnupg
 		wrk stress-ng prometheus-node-exporter) ;;
 	*) echo "usage: $0 test|run|bench" >&2; exit 2 ;;
 esac

@@ -64,6 +64,17 @@ trap 'rm -rf "$build_root"' EXIT
 # Build nfpm once for the host.
 CGO_ENABLED=0 go build -o "$build_root/nfpm" github.com/goreleaser/nfpm/v2/cmd/nfpm
 
+# Copyright, changelog, manual pages and bash completions, from the build: the manual pages and
+# completions come from running the binaries, so they are built for this machine too. packaging/
+# nfpm.yaml takes them from build/pkgdoc; the lock keeps a parallel run in this tree from
+# replacing them while nfpm reads them.
+mkdir -p build
+exec 9>build/.package.lock
+flock 9
+rm -rf build/pkgdoc
+CGO_ENABLED=0 go build -trimpath -ldflags "$LDFLAGS" -o "$build_root/host/" ./cmd/edge-sensord ./cmd/edgectl
+go run ./scripts/pkgdoc -out build/pkgdoc -version "$VERSION" -bin "$build_root/host"
+
 for arch in $PACKAGE_ARCHES; do
 	case "$arch" in
 		amd64) goarch=amd64 goarm="" nfpm_arch=amd64 ;;

@@ -40,8 +40,18 @@ if [ -d /run/systemd/system ]; then
 	systemctl daemon-reload || true
 fi
 
-if $first_install; then
-	# Works without a running systemd too (it only creates the [Install] symlinks).
+# Both work without a running systemd (they only create the [Install] symlinks).
+if command -v deb-systemd-helper >/dev/null 2>&1; then
+	# As dh_installsystemd: the daemon is enabled on the first installation (was-enabled is true
+	# without a state file) and keeps the administrator's choice on upgrades. The socket is not
+	# enabled, but its links are recorded so that removal disables it if an administrator did.
+	if deb-systemd-helper --quiet was-enabled edge-sensord.service; then
+		deb-systemd-helper enable edge-sensord.service >/dev/null || echo "edge-observability: could not enable edge-sensord.service" >&2
+	else
+		deb-systemd-helper update-state edge-sensord.service >/dev/null || true
+	fi
+	deb-systemd-helper update-state edge-sensord.socket >/dev/null || true
+elif $first_install; then
 	systemctl enable edge-sensord.service >/dev/null 2>&1 || echo "edge-observability: could not enable edge-sensord.service" >&2
 fi
 

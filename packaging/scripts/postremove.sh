@@ -29,6 +29,9 @@ if $remove && [ -d /run/systemd/system ]; then
 fi
 
 if $purge; then
+	if command -v deb-systemd-helper >/dev/null 2>&1; then
+		deb-systemd-helper purge edge-sensord.service edge-sensord.socket >/dev/null || true
+	fi
 	rm -f /etc/edge-observability/grafana-admin-password
 	rm -f /etc/systemd/system/edge-observability.slice.d/lean.conf
 	rmdir /etc/systemd/system/edge-observability.slice.d 2>/dev/null || true

@@ -21,5 +21,10 @@ if [ -d /run/systemd/system ]; then
 	invoke stop edge-sensord.socket edge-sensord.service || true
 fi
 # Disable while the unit files still exist (their [Install] sections say what to remove).
-systemctl disable edge-sensord.service edge-sensord.socket >/dev/null 2>&1 || true
+# deb-systemd-helper keeps its state until purge, so a reinstallation keeps them disabled.
+if command -v deb-systemd-helper >/dev/null 2>&1; then
+	deb-systemd-helper disable edge-sensord.service edge-sensord.socket >/dev/null || true
+else
+	systemctl disable edge-sensord.service edge-sensord.socket >/dev/null 2>&1 || true
+fi
 exit 0

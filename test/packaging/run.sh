@@ -220,8 +220,15 @@ files_expected="/usr/bin/edge-sensord
 /lib/systemd/system/grafana-server.service.d/edge-observability.conf
 /usr/share/edge-observability/dashboards/edge-device.json
 /usr/share/edge-observability/grafana-admin-password.sh
+/usr/share/man/man8/edge-sensord.8.gz
+/usr/share/man/man8/edgectl.8.gz
+/usr/share/bash-completion/completions/edge-sensord
+/usr/share/bash-completion/completions/edgectl
 $conffiles_expected"
-files_expected=$(printf '%s\n' "$files_expected" | sort)
+# Where each format keeps the licences and the changelog (rpm: %license files, %changelog).
+deb_files_expected=$(printf '%s\n' "$files_expected" /usr/share/doc/$PKG/copyright /usr/share/doc/$PKG/changelog.Debian.gz \
+	/usr/share/lintian/overrides/$PKG | sort)
+rpm_files_expected=$(printf '%s\n' "$files_expected" /usr/share/licenses/$PKG/LICENSE /usr/share/licenses/$PKG/copyright | sort)
 
 declare -A deb_arch=([amd64]=amd64 [arm64]=arm64 [armhf]=armhf)
 declare -A elf_machine=([amd64]="X86-64" [arm64]="AArch64" [armhf]="ARM" [x86_64]="X86-64" [aarch64]="AArch64" [armv7hl]="ARM")
@@ -239,7 +246,7 @@ for deb in "${debs[@]}"; do
 	printf '%s\n' "$f" | grep -qx 'Depends: prometheus, procps' || fail "$deb: Depends: $(dpkg-deb -f "$deb" Depends)"
 	printf '%s\n' "$f" | grep -qx 'Recommends: grafana' || fail "$deb: Recommends: $(dpkg-deb -f "$deb" Recommends)"
 	dpkg-deb -I "$deb" conffiles | sort | diff -u <(printf '%s\n' "$conffiles_expected") - || fail "$deb: conffiles differ"
-	dpkg-deb -c "$deb" | awk '$1 !~ /^d/ {sub(/^\./, "", $6); print $6}' | sort | diff -u <(printf '%s\n' "$files_expected") - ||
+	dpkg-deb -c "$deb" | awk '$1 !~ /^d/ {sub(/^\./, "", $6); print $6}' | sort | diff -u <(printf '%s\n' "$deb_files_expected") - ||
 		fail "$deb: file list differs"
 	for s in postinst prerm postrm; do
 		dpkg-deb -I "$deb" "$s" | head -1 | grep -q '^#!/bin/sh' || fail "$deb: no $s script"
@@ -263,12 +270,50 @@ for rpm in "${rpms[@]}"; do
 	rpm -qp --recommends "$rpm" 2>/dev/null | grep -qx 'grafana' || fail "$rpm: does not recommend grafana"
 	rpm -qp --configfiles "$rpm" 2>/dev/null | sort | diff -u <(printf '%s\n' "$conffiles_expected") - || fail "$rpm: config files differ"
 	rpm -qp --qf '[%{FILENAMES} %{FILEMODES:perms}\n]' "$rpm" 2>/dev/null | awk '$2 !~ /^d/ {print $1}' | sort |
-		diff -u <(printf '%s\n' "$files_expected") - || fail "$rpm: file list differs"
+		diff -u <(printf '%s\n' "$rpm_files_expected") - || fail "$rpm: file list differs"
 	scripts=$(rpm -qp --scripts "$rpm" 2>/dev/null)
 	for s in 'postinstall scriptlet' 'preuninstall scriptlet' 'postuninstall scriptlet'; do
 		printf '%s\n' "$scripts" | grep -q "$s" || fail "$rpm: no $s"
 	done
+	rpm -qp --changelog "$rpm" 2>/dev/null | grep -q -- "- $version\$" || fail "$rpm: no %changelog entry for $version"
 	ok "$(basename "$rpm"): $version $arch"
+done
+
+step "licences, changelog, manual pages and completions in $(basename "$DEB")"
+doc=$root/usr/share/doc/$PKG
+# Every module compiled into the binaries (as the binaries themselves record it) has a paragraph.
+for b in edge-sensord edgectl; do
+	for m in $(go version -m "$root/usr/bin/$b" | awk '$1 == "dep" {print $2}'); do
+		grep -qxF "Files: $m/*" "$doc/copyright" || fail "$doc/copyright: no paragraph for module $m of /usr/bin/$b"
+	done
+done
+grep -qx 'Files: \*' "$doc/copyright" && grep -qx 'License: Apache-2.0' "$doc/copyright" || fail "$doc/copyright: no Apache-2.0 paragraph for the project"
+zcat "$doc/changelog.Debian.gz" >"$tmp/changelog"
+changelog_version=$(dpkg-parsechangelog -l "$tmp/changelog" -S Version)
+[ "$changelog_version" = "$(dpkg-deb -f "$DEB" Version)" ] || fail "changelog.Debian.gz: latest entry is $changelog_version, package is $(dpkg-deb -f "$DEB" Version)"
+for b in edge-sensord edgectl; do
+	page=$root/usr/share/man/man8/$b.8.gz
+	warnings=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -E UTF-8 -l -Tutf8 -Z "$page" 2>&1 >/dev/null)
+	[ -z "$warnings" ] || fail "$page: groff warnings: $warnings"
+	lexgrog "$page" | grep -q ": \"$b - ..*\"" || fail "$page: no whatis entry ($(lexgrog "$page"))"
+	bash -n "$root/usr/share/bash-completion/completions/$b" || fail "bash completion of $b is not valid bash"
+done
+ok "copyright lists every module of the binaries; changelog at $changelog_version; manual pages render cleanly"
+
+step "lintian and rpmlint"
+# No lintian error, and no warning that packaging/lintian-overrides does not explain.
+for deb in "${debs[@]}"; do
+	lintian --fail-on error,warning --display-level '>=warning' "$deb" || fail "lintian: $deb (above)"
+	ok "lintian $(basename "$deb")"
+done
+# rpmlint unpacks with "rpm2cpio | cpio -id"; the names in nfpm's payload are absolute, which would
+# make cpio write the package into / of this machine. A cpio that keeps them relative comes first.
+mkdir -p "$tmp/cpio"
+printf '#!/bin/sh\nexec /usr/bin/cpio --no-absolute-filenames "$@"\n' >"$tmp/cpio/cpio"
+chmod +x "$tmp/cpio/cpio"
+for rpm in "${rpms[@]}"; do
+	PATH=$tmp/cpio:$PATH rpmlint -c packaging/rpmlint.toml "$rpm" || fail "rpmlint: $rpm (above)"
+	ok "rpmlint $(basename "$rpm")"
 done
 
 step "make run (scripts/run.sh) with the packaged binaries"
@@ -336,7 +381,7 @@ installed_by_test=true
 apt-get install -y -q "$(realpath "$DEB")" | tee "$tmp/install.log"
 dpkg-query -W -f='${db:Status-Abbrev}' "$PKG" | grep -q '^ii' || fail "$PKG not installed"
 dpkg-query -W -f='${db:Status-Abbrev}' prometheus | grep -q '^ii' || fail "prometheus not installed with $PKG"
-for p in $files_expected; do
+for p in $deb_files_expected; do
 	[ -e "$p" ] || fail "installed file missing: $p"
 done
 cmp -s "$root/usr/bin/edge-sensord" /usr/bin/edge-sensord || fail "/usr/bin/edge-sensord differs from the package"

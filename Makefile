@@ -10,7 +10,7 @@ LDFLAGS := -s -w -X $(PKG)/internal/version.Version=$(VERSION) -X $(PKG)/interna
 GO ?= go
 export CGO_ENABLED = 0
 
-.PHONY: all build deps test test-unit test-fuzz test-integration test-packaging e2e package run bench lint clean
+.PHONY: all build deps test test-unit test-fuzz test-integration test-packaging e2e package apt-repo run bench lint clean
 
 all: build
 
@@ -38,8 +38,15 @@ test-integration: build
 package:
 	scripts/package.sh
 
+# Signed apt repository of dist/*.deb (see README.md, "Install on a device").
+APT_REPO_DIR ?= dist/apt
+APT_SUITE ?= stable
+apt-repo:
+	scripts/apt-repo.sh $(APT_REPO_DIR) $(APT_SUITE)
+
 test-packaging: package
 	test/packaging/run.sh
+	test/packaging/apt-repo.sh
 
 e2e: package
 	test/e2e/run.sh

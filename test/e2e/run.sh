@@ -43,7 +43,7 @@ case $INTERVAL in
 *) die "E2E_SCRAPE_INTERVAL=$INTERVAL: use whole seconds (1s) or 10ms..999ms" ;;
 esac
 CACHE_DIR=${E2E_CACHE_DIR:-/var/cache/edge-observability-e2e}
-EXTRA_PKGS=prometheus
+EXTRA_PKGS="prometheus man-db"
 MACHINE=edgee2e$$
 PROM=http://127.0.0.1:9090
 SENSORD=http://127.0.0.1:8000
@@ -261,8 +261,8 @@ main_pid() { prop "$1" MainPID; }
 check_install() {
 	# --no-install-recommends: Debian's prometheus recommends node-exporter and
 	# its collectors (nvme-cli, smartmontools, ...), which are not part of
-	# this stack and triple the install time.
-	cexec apt-get install -y --no-install-recommends /debs/"$(basename "$DEB")" </dev/null >"$WORK/logs/install.log" 2>&1 || {
+	# this stack and triple the install time. man-db: to read the package's manual pages.
+	cexec apt-get install -y --no-install-recommends /debs/"$(basename "$DEB")" man-db </dev/null >"$WORK/logs/install.log" 2>&1 || {
 		tail -n 40 "$WORK/logs/install.log" >&2
 		fail "apt-get install of $(basename "$DEB") failed (log above)"
 	}
@@ -275,11 +275,15 @@ check_install() {
 	[ "${st% }" = ii ] || fail "prometheus was not pulled in (status '$st')"
 	pver=$(cexec dpkg-query -W -f='${Version}' prometheus)
 	grep -q 'prometheus' "$WORK/logs/install.log" || fail "apt log does not mention prometheus"
+	local p
+	for p in edge-sensord edgectl; do
+		cexec env MANWIDTH=80 man "$p" 2>&1 | grep -q "^ *$p - " || fail "man $p: $(cexec env MANWIDTH=80 man "$p" 2>&1 | head -n 5)"
+	done
 	# Informative: Debian's prometheus postinst may start prometheus.service
 	# with our drop-in before our conffiles are configured.
 	local early
 	early=$(cexec journalctl --no-pager -u prometheus.service 2>/dev/null | grep -c "Failed with result" || true)
-	detail "version=$ver prometheus=$pver prometheus_failed_starts_during_install=$early"
+	detail "version=$ver prometheus=$pver prometheus_failed_starts_during_install=$early man_pages=ok"
 }
 
 check_units() {

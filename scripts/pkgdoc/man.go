@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"os/exec"
+	"path/filepath"
 	"strings"
 )
 
@@ -20,7 +21,7 @@ func ManPage(binary string, info pkgInfo, version string) (string, error) {
 	if !strings.HasPrefix(lines[0], ".TH ") {
 		return "", fmt.Errorf("%s --help-man: no .TH line", binary)
 	}
-	name := strings.Fields(lines[0])[1]
+	name := filepath.Base(binary)
 	lines[0] = fmt.Sprintf(`.TH %s 8 "" "%s %s" "System Administration"`, strings.ToUpper(name), info.Name, version)
 	if i := index(lines, `.SH "NAME"`); i >= 0 && i+1 < len(lines) && lines[i+1] == name {
 		// kingpin: the description is the line after .SH "DESCRIPTION".

@@ -277,7 +277,7 @@ check_install() {
 	grep -q 'prometheus' "$WORK/logs/install.log" || fail "apt log does not mention prometheus"
 	local p
 	for p in edge-sensord edgectl; do
-		cexec env MANWIDTH=80 man "$p" 2>&1 | grep -q "^ *$p - " || fail "man $p: $(cexec env MANWIDTH=80 man "$p" 2>&1 | head -n 5)"
+		cexec env MANWIDTH=80 man "$p" 2>&1 | grep -Eq "^ +$p +- " || fail "man $p: $(cexec env MANWIDTH=80 man "$p" 2>&1 | head -n 5)"
 	done
 	# Informative: Debian's prometheus postinst may start prometheus.service
 	# with our drop-in before our conffiles are configured.

@@ -45,6 +45,8 @@ func TestGoldenExposition(t *testing.T) {
 	for _, tc := range []struct{ name, cgroup string }{
 		{"fixtures-cgroup-v2", "v2"},
 		{"fixtures-cgroup-v1", "v1"},
+		{"fixtures-cgroup-v2-nomemory", "v2-nomemory"},
+		{"fixtures-cgroup-v1-nomemory", "v1-nomemory"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			root, _ := filepath.Abs("../../test/fixtures")
@@ -73,6 +75,24 @@ func TestGoldenExposition(t *testing.T) {
 				t.Fatalf("exposition differs from %s (rerun with -update if intended):\n%s", path, diff(string(want), got))
 			}
 		})
+	}
+}
+
+// TestStatusWithoutMemoryController: on a Raspberry Pi whose kernel has the
+// memory controller off, systemctl status says the budget is not enforced
+// and why, from the first READY=1 on.
+func TestStatusWithoutMemoryController(t *testing.T) {
+	root, _ := filepath.Abs("../../test/fixtures")
+	d := start(t, nil, "--path.sysfs="+filepath.Join(root, "sysfs"), "--path.cgroupfs="+filepath.Join(root, "cgroup", "v2-nomemory"),
+		"--path.procfs="+filepath.Join(root, "proc", "pi-6.12"), "--no-sensors.simulate", "--poll.interval=1h")
+	msg := d.next("READY=1", 10*time.Second)
+	want := "0 stale; memory budget NOT enforced (memory controller off: the kernel command line has cgroup_disable=memory)"
+	if !strings.Contains(msg, want) {
+		t.Fatalf("notify message %q lacks %q", msg, want)
+	}
+	_, _, body := d.get("/metrics")
+	if !strings.Contains(body, `edge_cgroup_controller_enabled{controller="memory"} 0`) || strings.Contains(body, "edge_unit_memory_bytes{") {
+		t.Fatalf("/metrics: want the memory controller at 0 and no unit memory:\n%s", body)
 	}
 }
 

@@ -200,7 +200,7 @@ func run(args []string, stderr io.Writer, n notify.Notifier) int {
 	events := poller.NewEvents()
 	// The files a poll reads stay open from poll to poll (see fsread.Handles).
 	files := fsread.NewHandles(fsread.DefaultMax)
-	cg := cgroup.NewCollector(cgroup.Reader{Root: f.cgroupfs, Files: files}, f.slice)
+	cg := cgroup.NewCollector(cgroup.Reader{Root: f.cgroupfs, Procfs: f.procfs, Files: files}, f.slice)
 	runtimeReg := prometheus.NewRegistry()
 	runtimeReg.MustRegister(collectors.NewGoCollector(), selfstat.New(f.procfs))
 	runtimeMetrics := &poller.CachedGatherer{G: runtimeReg}

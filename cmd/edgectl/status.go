@@ -40,6 +40,9 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 	minSuccess := fs.Float64("min-success", 0.999, "lowest acceptable share of successful scrapes per target over --window")
 	budgetFlag := fs.String("budget", "150M", "memory budget of the slice when it has no MemoryMax of its own; when given, it also applies below the slice's MemoryMax (K, M, G suffixes are base 1024)")
 	cgroupfs := fs.String("path.cgroupfs", cgroup.DefaultRoot, "cgroup filesystem mount point")
+	procfs := fs.String("path.procfs", "/proc", "procfs mount point (the kernel command line explains a controller that is off)")
+	rootfs := fs.String("path.rootfs", "/", "root filesystem of the device (where the boot files the fix names are)")
+	check := fs.String("check", "", `"cgroup": only whether the kernel enforces the memory budget, and the fix when it does not (no systemd, no Prometheus)`)
 	slice := fs.String("slice", "edge-observability.slice", "slice unit to report, or its cgroup path relative to --path.cgroupfs")
 	units := fs.String("units", "edge-sensord.service,prometheus.service", "comma-separated units that must be active even when they have no cgroup")
 	noSystemd := fs.Bool("no-systemd", false, "do not ask systemd; a unit counts as active when it has a cgroup")
@@ -47,8 +50,9 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: edgectl status [flags]\n\n"+
 			"Reports memory, CPU and state of the units in the slice against the budget, and\n"+
-			"Prometheus's scrape health. Exit status: 0 healthy, 1 unhealthy, 2 usage error,\n"+
-			"3 health could not be determined.\n\nflags:\n")
+			"Prometheus's scrape health. Exit status: 0 healthy, 1 unhealthy (including a\n"+
+			"memory budget the kernel does not enforce), 2 usage error, 3 health could not be\n"+
+			"determined. Warnings (e.g. a clock not yet synchronised) do not change it.\n\nflags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -77,11 +81,13 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 	if *slice == "" {
 		return usageErr("--slice must not be empty")
 	}
+	if *check != "" && *check != "cgroup" {
+		return usageErr("--check: unknown check %q (only \"cgroup\")", *check)
+	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
-	defer cancel()
 	opts := budget.Options{
-		Cgroup:        cgroup.Reader{Root: *cgroupfs},
+		Cgroup:        cgroup.Reader{Root: *cgroupfs, Procfs: *procfs},
+		Rootfs:        *rootfs,
 		Slice:         *slice,
 		Budget:        b,
 		EnforceBudget: flagGiven(fs, "budget"),
@@ -89,6 +95,11 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 		Window:        *window,
 		MinSuccess:    *minSuccess,
 	}
+	if *check == "cgroup" {
+		return writeReport(stdout, stderr, budget.CheckCgroup(opts), *asJSON, budget.WriteVerdict)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	defer cancel()
 	for _, u := range strings.Split(*units, ",") {
 		if u = strings.TrimSpace(u); u != "" {
 			opts.Expect = append(opts.Expect, u)
@@ -105,17 +116,20 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 		opts.Systemd = sd
 	}
 
-	report := budget.Check(ctx, opts)
-	if *asJSON {
-		err = budget.WriteJSON(stdout, report)
-	} else {
-		err = budget.WriteTable(stdout, report)
+	return writeReport(stdout, stderr, budget.Check(ctx, opts), *asJSON, budget.WriteTable)
+}
+
+// writeReport prints the report as JSON or with text and returns its exit code.
+func writeReport(stdout, stderr io.Writer, r budget.Report, asJSON bool, text func(io.Writer, budget.Report) error) int {
+	write := text
+	if asJSON {
+		write = budget.WriteJSON
 	}
-	if err != nil {
+	if err := write(stdout, r); err != nil {
 		fmt.Fprintf(stderr, "edgectl status: %v\n", err)
 		return exitUnknown
 	}
-	return report.ExitCode
+	return r.ExitCode
 }
 
 func flagGiven(fs *flag.FlagSet, name string) bool {

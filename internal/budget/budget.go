@@ -41,9 +41,12 @@ type Options struct {
 	Systemd Systemd
 	// PrometheusURL is the base URL of Prometheus; "" skips those checks.
 	PrometheusURL string
-	Window        time.Duration // for the scrape success ratio
-	MinSuccess    float64       // lowest acceptable success ratio
-	HTTPClient    *http.Client  // nil: a client with a 10s timeout
+	// Rootfs is where the device's root filesystem is ("" means /): the
+	// fix for a memory controller that is off names a file under it.
+	Rootfs     string
+	Window     time.Duration // for the scrape success ratio
+	MinSuccess float64       // lowest acceptable success ratio
+	HTTPClient *http.Client  // nil: a client with a 10s timeout
 }
 
 // Unit is one row of the report.
@@ -51,7 +54,7 @@ type Unit struct {
 	Unit            string  `json:"unit"`
 	UnitState               // from systemd, or derived from the cgroup
 	InCgroup        bool    `json:"in_cgroup"`
-	MemoryBytes     uint64  `json:"memory_bytes"`
+	MemoryBytes     *uint64 `json:"memory_bytes"` // null without memory accounting
 	MemoryMaxBytes  *uint64 `json:"memory_max_bytes,omitempty"`
 	MemoryHighBytes *uint64 `json:"memory_high_bytes,omitempty"`
 	CPUSeconds      float64 `json:"cpu_seconds"`
@@ -62,7 +65,7 @@ type Unit struct {
 type Total struct {
 	Slice        string     `json:"slice"`
 	State        *UnitState `json:"state,omitempty"`
-	MemoryBytes  uint64     `json:"memory_bytes"`
+	MemoryBytes  *uint64    `json:"memory_bytes"` // null without memory accounting
 	BudgetBytes  uint64     `json:"budget_bytes"`
 	BudgetSource string     `json:"budget_source"` // "slice" (its memory limit) or "flag"
 	CPUSeconds   float64    `json:"cpu_seconds"`
@@ -78,14 +81,21 @@ type Prometheus struct {
 
 // Report is the result of Check.
 type Report struct {
-	CgroupVersion int         `json:"cgroup_version,omitempty"`
-	Units         []Unit      `json:"units"`
-	Total         Total       `json:"total"`
-	Prometheus    *Prometheus `json:"prometheus,omitempty"`
+	CgroupVersion int `json:"cgroup_version,omitempty"`
+	// MemoryBudget says whether the kernel enforces the memory limits, and
+	// if not, why and how to fix it; nil when the cgroups cannot be read.
+	MemoryBudget *Enforcement `json:"memory_budget,omitempty"`
+	// Controllers are the kernel's memory and cpu controllers.
+	Controllers []cgroup.Controller `json:"controllers,omitempty"`
+	Units       []Unit              `json:"units"`
+	Total       Total               `json:"total"`
+	Prometheus  *Prometheus         `json:"prometheus,omitempty"`
 	// Problems are definite failures; Unknown explains what could not be
 	// checked.
+	// Warnings are worth knowing but do not change the exit code.
 	Problems []string `json:"problems"`
 	Unknown  []string `json:"unknown"`
+	Warnings []string `json:"warnings"`
 	Status   string   `json:"status"` // ok, unhealthy or unknown
 	ExitCode int      `json:"exit_code"`
 }
@@ -94,12 +104,37 @@ type Report struct {
 // listed in Report.Unknown and reflected in the exit code. A definite problem
 // outranks an unknown: the exit code is 1 if anything is known to be wrong.
 func Check(ctx context.Context, o Options) Report {
-	r := Report{Units: []Unit{}, Problems: []string{}, Unknown: []string{}}
-	r.Total = Total{Slice: o.Slice}
+	r := newReport(o)
 	r.checkUnits(ctx, o)
+	r.checkClock(ctx, o)
 	if o.PrometheusURL != "" {
 		r.checkPrometheus(ctx, o)
 	}
+	r.finish()
+	return r
+}
+
+// CheckCgroup is the part of Check that asks neither systemd nor
+// Prometheus: does the kernel enforce the budget (MemoryBudget)?
+func CheckCgroup(o Options) Report {
+	r := newReport(o)
+	if v, err := o.Cgroup.Version(); err != nil {
+		r.unknown("reading cgroups: %v", err)
+	} else {
+		r.CgroupVersion = v
+		r.checkControllers(o)
+	}
+	r.finish()
+	return r
+}
+
+func newReport(o Options) Report {
+	return Report{Units: []Unit{}, Problems: []string{}, Unknown: []string{}, Warnings: []string{}, Total: Total{Slice: o.Slice}}
+}
+
+// finish sets the status: a definite problem outranks an unknown, and
+// warnings do not count.
+func (r *Report) finish() {
 	switch {
 	case len(r.Problems) > 0:
 		r.Status, r.ExitCode = "unhealthy", ExitUnhealthy
@@ -108,7 +143,6 @@ func Check(ctx context.Context, o Options) Report {
 	default:
 		r.Status, r.ExitCode = "ok", ExitOK
 	}
-	return r
 }
 
 func (r *Report) problem(format string, args ...any) {
@@ -119,24 +153,67 @@ func (r *Report) unknown(format string, args ...any) {
 	r.Unknown = append(r.Unknown, fmt.Sprintf(format, args...))
 }
 
+func (r *Report) warn(format string, args ...any) {
+	r.Warnings = append(r.Warnings, fmt.Sprintf(format, args...))
+}
+
 func (r *Report) checkUnits(ctx context.Context, o Options) {
+	sliceStats, byUnit, cgErr := r.readCgroups(o)
+	names := r.unitNames(ctx, o, byUnit)
+	states := r.unitStates(ctx, o, names)
+	for _, n := range names {
+		s, in := byUnit[n]
+		u := Unit{Unit: n, InCgroup: in, MemoryBytes: s.MemoryBytes, MemoryMaxBytes: s.MemoryMax,
+			MemoryHighBytes: s.MemoryHigh, CPUSeconds: s.CPUSeconds, OOMKills: s.OOMKills}
+		switch {
+		case o.Systemd == nil && cgErr == nil:
+			u.UnitState = cgroupState(in)
+		case states != nil:
+			u.UnitState = states[n]
+		}
+		r.checkState(u)
+		r.checkLoop(u)
+		r.Units = append(r.Units, u)
+	}
+	if st, ok := states[sliceUnitName(o.Slice)]; ok {
+		r.Total.State = &st
+	}
+	r.Total.BudgetBytes, r.Total.BudgetSource = o.Budget, "flag"
+	if sliceStats == nil {
+		if cgErr == nil {
+			r.problem("slice %s has no cgroup (nothing running in it)", o.Slice)
+		}
+		return
+	}
+	r.checkSliceBudget(o, *sliceStats)
+}
+
+// readCgroups reads the slice's accounting and the kernel's controllers:
+// the slice itself, and its units by name.
+func (r *Report) readCgroups(o Options) (*cgroup.Stats, map[string]cgroup.Stats, error) {
 	if v, err := o.Cgroup.Version(); err == nil {
 		r.CgroupVersion = v
+		r.checkControllers(o)
 	}
-	stats, cgErr := o.Cgroup.Slice(o.Slice)
-	if cgErr != nil {
-		r.unknown("reading cgroups: %v", cgErr)
+	stats, err := o.Cgroup.Slice(o.Slice)
+	if err != nil {
+		r.unknown("reading cgroups: %v", err)
 	}
 	byUnit := map[string]cgroup.Stats{}
-	var sliceStats *cgroup.Stats
+	var slice *cgroup.Stats
 	for i, s := range stats {
 		if i == 0 {
-			sliceStats = &stats[0] // Slice lists the slice itself first
+			slice = &stats[0] // Slice lists the slice itself first
 			continue
 		}
 		byUnit[s.Unit] = s
 	}
+	return slice, byUnit, err
+}
 
+// unitNames lists, sorted, the units with a cgroup in the slice, the
+// expected ones, and those systemd places in the slice.
+func (r *Report) unitNames(ctx context.Context, o Options, byUnit map[string]cgroup.Stats) []string {
 	names := map[string]bool{}
 	for n := range byUnit {
 		names[n] = true
@@ -158,63 +235,57 @@ func (r *Report) checkUnits(ctx context.Context, o Options) {
 		list = append(list, n)
 	}
 	sort.Strings(list)
+	return list
+}
 
-	var states map[string]UnitState
-	if o.Systemd != nil {
-		var err error
-		states, err = o.Systemd.UnitStates(ctx, append(list, sliceUnitName(o.Slice)))
-		if err != nil {
-			r.unknown("unit states from systemd: %v", err)
-			states = nil
-		}
+// unitStates asks systemd about the units and the slice; nil without
+// systemd or when it cannot answer.
+func (r *Report) unitStates(ctx context.Context, o Options, names []string) map[string]UnitState {
+	if o.Systemd == nil {
+		return nil
 	}
+	states, err := o.Systemd.UnitStates(ctx, append(names, sliceUnitName(o.Slice)))
+	if err != nil {
+		r.unknown("unit states from systemd: %v", err)
+		return nil
+	}
+	return states
+}
 
-	for _, n := range list {
-		s, in := byUnit[n]
-		u := Unit{Unit: n, InCgroup: in, MemoryBytes: s.MemoryBytes, MemoryMaxBytes: s.MemoryMax,
-			MemoryHighBytes: s.MemoryHigh, CPUSeconds: s.CPUSeconds, OOMKills: s.OOMKills}
-		switch {
-		case o.Systemd == nil && cgErr == nil:
-			u.UnitState = cgroupState(in)
-		case states != nil:
-			u.UnitState = states[n]
-		}
-		if u.ActiveState != "" && u.ActiveState != "active" {
-			desc := u.ActiveState
-			if u.SubState != "" {
-				desc += " (" + u.SubState + ")"
-			}
-			if u.LoadState != "" && u.LoadState != "loaded" {
-				desc += ", " + u.LoadState
-			}
-			r.problem("%s is %s", n, desc)
-		}
-		r.Units = append(r.Units, u)
-	}
-
-	if st, ok := states[sliceUnitName(o.Slice)]; ok {
-		r.Total.State = &st
-	}
-	r.Total.BudgetBytes, r.Total.BudgetSource = o.Budget, "flag"
-	if sliceStats == nil {
-		if cgErr == nil {
-			r.problem("slice %s has no cgroup (nothing running in it)", o.Slice)
-		}
+// checkState reports a unit that is not active.
+func (r *Report) checkState(u Unit) {
+	if u.ActiveState == "" || u.ActiveState == "active" {
 		return
 	}
-	r.Total.MemoryBytes = sliceStats.MemoryBytes
-	r.Total.CPUSeconds = sliceStats.CPUSeconds
-	flagApplies := o.Budget > 0 && (o.EnforceBudget || sliceStats.MemoryMax == nil)
-	if limit := sliceStats.MemoryMax; limit != nil && (!flagApplies || *limit <= o.Budget) {
+	desc := u.ActiveState
+	if u.SubState != "" {
+		desc += " (" + u.SubState + ")"
+	}
+	if u.LoadState != "" && u.LoadState != "loaded" {
+		desc += ", " + u.LoadState
+	}
+	r.problem("%s is %s", u.Unit, desc)
+}
+
+// checkSliceBudget compares the slice's memory with its limit and the budget.
+func (r *Report) checkSliceBudget(o Options, slice cgroup.Stats) {
+	r.Total.MemoryBytes = slice.MemoryBytes
+	r.Total.CPUSeconds = slice.CPUSeconds
+	flagApplies := o.Budget > 0 && (o.EnforceBudget || slice.MemoryMax == nil)
+	if limit := slice.MemoryMax; limit != nil && (!flagApplies || *limit <= o.Budget) {
 		r.Total.BudgetBytes, r.Total.BudgetSource = *limit, "slice"
 	}
-	if limit := sliceStats.MemoryMax; limit != nil && sliceStats.MemoryBytes >= *limit {
-		r.Total.OverBudget = true
-		r.problem("slice %s uses %s, at its memory limit %s", o.Slice, FormatBytes(sliceStats.MemoryBytes), FormatBytes(*limit))
+	if slice.MemoryBytes == nil {
+		return // no memory accounting: checkControllers said so
 	}
-	if flagApplies && sliceStats.MemoryBytes > o.Budget {
+	used := *slice.MemoryBytes
+	if limit := slice.MemoryMax; limit != nil && used >= *limit {
 		r.Total.OverBudget = true
-		r.problem("slice %s uses %s, over the budget %s", o.Slice, FormatBytes(sliceStats.MemoryBytes), FormatBytes(o.Budget))
+		r.problem("slice %s uses %s, at its memory limit %s", o.Slice, FormatBytes(used), FormatBytes(*limit))
+	}
+	if flagApplies && used > o.Budget {
+		r.Total.OverBudget = true
+		r.problem("slice %s uses %s, over the budget %s", o.Slice, FormatBytes(used), FormatBytes(o.Budget))
 	}
 }
 

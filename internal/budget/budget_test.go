@@ -170,10 +170,10 @@ func TestCheckHealthy(t *testing.T) {
 				t.Errorf("units %s", got)
 			}
 			p := r.Units[2]
-			if p.MemoryBytes != 83886080 || p.MemoryMaxBytes == nil || *p.MemoryMaxBytes != 100663296 || p.NRestarts == nil || *p.NRestarts != 1 || !p.InCgroup {
+			if p.MemoryBytes == nil || *p.MemoryBytes != 83886080 || p.MemoryMaxBytes == nil || *p.MemoryMaxBytes != 100663296 || p.NRestarts == nil || *p.NRestarts != 1 || !p.InCgroup {
 				t.Errorf("prometheus row %+v", p)
 			}
-			if r.Total.MemoryBytes != 138412032 || r.Total.BudgetBytes != 157286400 || r.Total.BudgetSource != "slice" || r.Total.OverBudget {
+			if r.Total.MemoryBytes == nil || *r.Total.MemoryBytes != 138412032 || r.Total.BudgetBytes != 157286400 || r.Total.BudgetSource != "slice" || r.Total.OverBudget {
 				t.Errorf("total %+v", r.Total)
 			}
 			if r.Total.State == nil || r.Total.State.ActiveState != "active" {

@@ -38,9 +38,10 @@ func WriteTable(w io.Writer, r Report) error {
 func writeTable(w io.Writer, r Report) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "UNIT\tSTATE\tMEMORY\tLIMIT\tCPU\tRESTARTS\tOOM KILLS")
+	enforced := r.MemoryBudget == nil || r.MemoryBudget.Enforced
 	for _, u := range r.Units {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", u.Unit, stateString(u.UnitState),
-			memString(u.InCgroup, u.MemoryBytes), limitString(u.MemoryMaxBytes, u.MemoryHighBytes),
+			memString(u.InCgroup, u.MemoryBytes), limitString(enforced, u.MemoryMaxBytes, u.MemoryHighBytes),
 			cpuString(u.InCgroup, u.CPUSeconds), optU32(u.NRestarts), optU64(u.OOMKills))
 	}
 	t := r.Total
@@ -49,11 +50,15 @@ func writeTable(w io.Writer, r Report) error {
 		state = stateString(*t.State)
 	}
 	pct := ""
-	if t.BudgetBytes > 0 {
-		pct = fmt.Sprintf(" (%.0f%%)", 100*float64(t.MemoryBytes)/float64(t.BudgetBytes))
+	if t.BudgetBytes > 0 && t.MemoryBytes != nil {
+		pct = fmt.Sprintf(" (%.0f%%)", 100*float64(*t.MemoryBytes)/float64(t.BudgetBytes))
 	}
-	fmt.Fprintf(tw, "%s (total)\t%s\t%s%s\t%s budget (%s)\t%s\t\t\n", t.Slice, state,
-		FormatBytes(t.MemoryBytes), pct, budgetString(t.BudgetBytes), t.BudgetSource, cpuString(true, t.CPUSeconds))
+	budget := budgetString(t.BudgetBytes) + " budget (" + t.BudgetSource + ")"
+	if !enforced {
+		budget = "NOT enforced"
+	}
+	fmt.Fprintf(tw, "%s (total)\t%s\t%s%s\t%s\t%s\t\t\n", t.Slice, state,
+		memString(true, t.MemoryBytes), pct, budget, cpuString(true, t.CPUSeconds))
 	if err := tw.Flush(); err != nil {
 		return err
 	}
@@ -81,14 +86,42 @@ func writeTable(w io.Writer, r Report) error {
 	}
 
 	fmt.Fprintln(w)
+	writeFindings(w, r)
+	_, err := fmt.Fprintf(w, "status: %s\n", strings.ToUpper(r.Status))
+	return err
+}
+
+// WriteVerdict writes only whether the kernel enforces the budget (the
+// report of CheckCgroup), with the fix when it does not.
+func WriteVerdict(w io.Writer, r Report) error {
+	if b := r.MemoryBudget; b != nil && b.Enforced {
+		fmt.Fprintf(w, "memory budget enforced: the kernel's memory controller is on (cgroup v%d)\n", r.CgroupVersion)
+	}
+	writeFindings(w, r)
+	return nil
+}
+
+// writeFindings lists problems (with the fix for an unenforced budget),
+// what could not be checked, and warnings.
+func writeFindings(w io.Writer, r Report) {
 	for _, p := range r.Problems {
 		fmt.Fprintf(w, "problem: %s\n", p)
+	}
+	if b := r.MemoryBudget; b != nil && b.Fix != nil {
+		fmt.Fprintf(w, "fix: %s\n", b.Fix.Text)
+		if cmd := fixCommand(*b.Fix); cmd != "" {
+			fmt.Fprintf(w, "     %s\n", cmd)
+		}
+		if b.Fix.Reboot {
+			fmt.Fprintln(w, "     after the reboot, `edgectl status` says whether the budget is enforced")
+		}
 	}
 	for _, u := range r.Unknown {
 		fmt.Fprintf(w, "unknown: %s\n", u)
 	}
-	_, err := fmt.Fprintf(w, "status: %s\n", strings.ToUpper(r.Status))
-	return err
+	for _, x := range r.Warnings {
+		fmt.Fprintf(w, "warning: %s\n", x)
+	}
 }
 
 func stateString(s UnitState) string {
@@ -105,14 +138,21 @@ func stateString(s UnitState) string {
 	return out
 }
 
-func memString(in bool, b uint64) string {
-	if !in {
+// memString: "-" without a cgroup, "n/a" without memory accounting.
+func memString(in bool, b *uint64) string {
+	switch {
+	case !in:
 		return "-"
+	case b == nil:
+		return "n/a"
 	}
-	return FormatBytes(b)
+	return FormatBytes(*b)
 }
 
-func limitString(max, high *uint64) string {
+func limitString(enforced bool, max, high *uint64) string {
+	if !enforced {
+		return "NOT enforced"
+	}
 	out := "max"
 	if max != nil {
 		out = FormatBytes(*max)

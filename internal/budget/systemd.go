@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	sdbus "github.com/coreos/go-systemd/v22/dbus"
+	godbus "github.com/godbus/dbus/v5"
 )
 
 // UnitState is what systemd says about a unit.
@@ -15,6 +16,7 @@ type UnitState struct {
 	ActiveState string  `json:"active_state"`         // active, failed, inactive, activating, ...
 	SubState    string  `json:"sub_state"`            // running, exited, dead, ...
 	NRestarts   *uint32 `json:"restarts,omitempty"`   // automatic restarts (services only)
+	Result      string  `json:"result,omitempty"`     // services: success, oom-kill, exit-code, ...
 }
 
 // Systemd reports unit states. The D-Bus implementation is DBus; tests
@@ -27,6 +29,13 @@ type Systemd interface {
 // units of a slice, including stopped ones that have no cgroup.
 type SliceLister interface {
 	SliceUnits(ctx context.Context, slice string) ([]string, error)
+}
+
+// Clock is optionally implemented by a Systemd: whether systemd considers
+// the system clock synchronised (NTPSynchronized of org.freedesktop.timedate1,
+// what `timedatectl show -p NTPSynchronized --value` prints).
+type Clock interface {
+	NTPSynchronized(ctx context.Context) (bool, error)
 }
 
 // ErrNoBus is returned by DialSystemd when neither the system bus nor
@@ -79,10 +88,34 @@ func (d *DBus) UnitStates(ctx context.Context, units []string) (map[string]UnitS
 			if n, ok := p.Value.Value().(uint32); ok {
 				st.NRestarts = &n
 			}
+			if p, err = d.conn.GetServicePropertyContext(ctx, u, "Result"); err != nil {
+				return nil, fmt.Errorf("systemd: %s Result: %w", u, err)
+			}
+			st.Result, _ = p.Value.Value().(string)
 		}
 		out[u] = st
 	}
 	return out, nil
+}
+
+// NTPSynchronized implements Clock. systemd-timedated is started on demand
+// by the bus, which systemd's private socket does not reach.
+func (d *DBus) NTPSynchronized(ctx context.Context) (bool, error) {
+	conn, err := godbus.ConnectSystemBus(godbus.WithContext(ctx))
+	if err != nil {
+		return false, fmt.Errorf("system bus: %w", err)
+	}
+	defer conn.Close()
+	v, err := conn.Object("org.freedesktop.timedate1", "/org/freedesktop/timedate1").
+		GetProperty("org.freedesktop.timedate1.NTPSynchronized")
+	if err != nil {
+		return false, fmt.Errorf("timedate1 NTPSynchronized: %w", err)
+	}
+	synced, ok := v.Value().(bool)
+	if !ok {
+		return false, fmt.Errorf("timedate1 NTPSynchronized: unexpected type %T", v.Value())
+	}
+	return synced, nil
 }
 
 // SliceUnits implements SliceLister. systemd makes every unit placed in a

@@ -42,7 +42,7 @@ const v1Unlimited = (1<<31 - 1) * 4096
 type Stats struct {
 	Unit        string  // unit name, e.g. "edge-sensord.service" or "edge-observability.slice"
 	Version     int     // cgroup version the values come from: 1 or 2
-	MemoryBytes uint64  // memory.current (v2) or memory.usage_in_bytes (v1)
+	MemoryBytes *uint64 // memory.current (v2) or memory.usage_in_bytes (v1); nil without memory accounting
 	MemoryMax   *uint64 // hard limit; nil when unlimited or unknown
 	MemoryHigh  *uint64 // v2 throttling limit; nil when unlimited, unknown or v1
 	CPUSeconds  float64 // CPU time used by the cgroup and its children
@@ -52,6 +52,9 @@ type Stats struct {
 // Reader reads cgroup accounting below Root (the cgroupfs mount point).
 type Reader struct {
 	Root string
+	// Procfs is the mount point of /proc ("" means /proc), read to explain
+	// a controller that is off (see Detect).
+	Procfs string
 	// Files, when set, keeps the accounting files open between reads (the
 	// daemon's poll); nil reads each with open, read, close (edgectl).
 	Files *fsread.Handles
@@ -90,7 +93,7 @@ func (r Reader) root() string {
 // symlinks named after each controller, but do not rely on them.
 func (r Reader) v1Dir(controller string) string {
 	candidates := []string{controller}
-	if controller == "cpuacct" {
+	if controller == "cpuacct" || controller == "cpu" {
 		candidates = append(candidates, "cpu,cpuacct", "cpuacct,cpu")
 	}
 	for _, c := range candidates {
@@ -245,7 +248,7 @@ func (r Reader) readV2(dir, unit string) (Stats, error) {
 	if v, ok, err := r.readUint(filepath.Join(dir, "memory.current")); err != nil {
 		return s, err
 	} else if ok {
-		s.MemoryBytes = v
+		s.MemoryBytes = &v
 	}
 	var err error
 	if s.MemoryMax, err = r.readV2Limit(filepath.Join(dir, "memory.max")); err != nil {
@@ -373,7 +376,7 @@ func (r Reader) readV1Memory(dir string, s *Stats) error {
 	if v, ok, err := r.readUint(filepath.Join(dir, "memory.usage_in_bytes")); err != nil {
 		return err
 	} else if ok {
-		s.MemoryBytes = v
+		s.MemoryBytes = &v
 	}
 	if v, ok, err := r.readUint(filepath.Join(dir, "memory.limit_in_bytes")); err != nil {
 		return err

@@ -25,20 +25,20 @@ func TestSliceFixtures(t *testing.T) {
 			root:    "v2",
 			version: 2,
 			want: []Stats{
-				{Unit: "edge-observability.slice", Version: 2, MemoryBytes: 138412032, MemoryMax: u64(157286400), CPUSeconds: 123.456789, OOMKills: u64(2)},
-				{Unit: "edge-sensord.service", Version: 2, MemoryBytes: 12582912, MemoryMax: u64(33554432), MemoryHigh: u64(25165824), CPUSeconds: 4.5, OOMKills: u64(0)},
-				{Unit: "grafana-server.service", Version: 2, MemoryBytes: 41943040, CPUSeconds: 20.956789, OOMKills: u64(0)},
-				{Unit: "prometheus.service", Version: 2, MemoryBytes: 83886080, MemoryMax: u64(100663296), MemoryHigh: u64(88080384), CPUSeconds: 98, OOMKills: u64(2)},
+				{Unit: "edge-observability.slice", Version: 2, MemoryBytes: u64(138412032), MemoryMax: u64(157286400), CPUSeconds: 123.456789, OOMKills: u64(2)},
+				{Unit: "edge-sensord.service", Version: 2, MemoryBytes: u64(12582912), MemoryMax: u64(33554432), MemoryHigh: u64(25165824), CPUSeconds: 4.5, OOMKills: u64(0)},
+				{Unit: "grafana-server.service", Version: 2, MemoryBytes: u64(41943040), CPUSeconds: 20.956789, OOMKills: u64(0)},
+				{Unit: "prometheus.service", Version: 2, MemoryBytes: u64(83886080), MemoryMax: u64(100663296), MemoryHigh: u64(88080384), CPUSeconds: 98, OOMKills: u64(2)},
 			},
 		},
 		{
 			root:    "v1",
 			version: 1,
 			want: []Stats{
-				{Unit: "edge-observability.slice", Version: 1, MemoryBytes: 138412032, MemoryMax: u64(157286400), CPUSeconds: 123.456789, OOMKills: u64(1)},
-				{Unit: "edge-sensord.service", Version: 1, MemoryBytes: 12582912, MemoryMax: u64(33554432), CPUSeconds: 4.5, OOMKills: u64(0)},
-				{Unit: "grafana-server.service", Version: 1, MemoryBytes: 41943040, CPUSeconds: 20.956789, OOMKills: u64(0)},
-				{Unit: "prometheus.service", Version: 1, MemoryBytes: 83886080, MemoryMax: u64(100663296), CPUSeconds: 98, OOMKills: u64(1)},
+				{Unit: "edge-observability.slice", Version: 1, MemoryBytes: u64(138412032), MemoryMax: u64(157286400), CPUSeconds: 123.456789, OOMKills: u64(1)},
+				{Unit: "edge-sensord.service", Version: 1, MemoryBytes: u64(12582912), MemoryMax: u64(33554432), CPUSeconds: 4.5, OOMKills: u64(0)},
+				{Unit: "grafana-server.service", Version: 1, MemoryBytes: u64(41943040), CPUSeconds: 20.956789, OOMKills: u64(0)},
+				{Unit: "prometheus.service", Version: 1, MemoryBytes: u64(83886080), MemoryMax: u64(100663296), CPUSeconds: 98, OOMKills: u64(1)},
 			},
 		},
 	}
@@ -93,7 +93,7 @@ func dump(ss []Stats) string {
 	}
 	var b strings.Builder
 	for _, s := range ss {
-		fmt.Fprintf(&b, "%s v%d mem=%d max=%s high=%s cpu=%g oom=%s\n", s.Unit, s.Version, s.MemoryBytes, p(s.MemoryMax), p(s.MemoryHigh), s.CPUSeconds, p(s.OOMKills))
+		fmt.Fprintf(&b, "%s v%d mem=%s max=%s high=%s cpu=%g oom=%s\n", s.Unit, s.Version, p(s.MemoryBytes), p(s.MemoryMax), p(s.MemoryHigh), s.CPUSeconds, p(s.OOMKills))
 	}
 	return b.String()
 }
@@ -139,10 +139,10 @@ func TestSliceNestedV2(t *testing.T) {
 		t.Fatal(err)
 	}
 	assertStats(t, got, []Stats{
-		{Unit: "edge-observability.slice", Version: 2, MemoryBytes: 100},
-		{Unit: "a.service", Version: 2, MemoryBytes: 40},
-		{Unit: "b.scope", Version: 2, MemoryBytes: 50},
-		{Unit: "inner.slice", Version: 2, MemoryBytes: 10},
+		{Unit: "edge-observability.slice", Version: 2, MemoryBytes: u64(100)},
+		{Unit: "a.service", Version: 2, MemoryBytes: u64(40)},
+		{Unit: "b.scope", Version: 2, MemoryBytes: u64(50)},
+		{Unit: "inner.slice", Version: 2, MemoryBytes: u64(10)},
 	})
 }
 
@@ -160,8 +160,8 @@ func TestSliceNestedV1CPUOnlyUnit(t *testing.T) {
 		t.Fatal(err)
 	}
 	assertStats(t, got, []Stats{
-		{Unit: "x.slice", Version: 1, MemoryBytes: 300, CPUSeconds: 3},
-		{Unit: "a.service", Version: 1, MemoryBytes: 200, CPUSeconds: 1},
+		{Unit: "x.slice", Version: 1, MemoryBytes: u64(300), CPUSeconds: 3},
+		{Unit: "a.service", Version: 1, MemoryBytes: u64(200), CPUSeconds: 1},
 		{Unit: "b.service", Version: 1, CPUSeconds: 2},
 	})
 }
@@ -189,7 +189,7 @@ func TestV1Limits(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		assertStats(t, got, []Stats{{Unit: "s.slice", Version: 1, MemoryBytes: 1, MemoryMax: tc.want}})
+		assertStats(t, got, []Stats{{Unit: "s.slice", Version: 1, MemoryBytes: u64(1), MemoryMax: tc.want}})
 	}
 }
 
@@ -254,8 +254,8 @@ func TestSliceUnitNameFallsBackToLiteralPath(t *testing.T) {
 		t.Fatal(err)
 	}
 	assertStats(t, got, []Stats{
-		{Unit: "edge-observability.slice", Version: 2, MemoryBytes: 7},
-		{Unit: "x.service", Version: 2, MemoryBytes: 7},
+		{Unit: "edge-observability.slice", Version: 2, MemoryBytes: u64(7)},
+		{Unit: "x.service", Version: 2, MemoryBytes: u64(7)},
 	})
 
 	// Where systemd puts it wins over the literal path.
@@ -264,7 +264,7 @@ func TestSliceUnitNameFallsBackToLiteralPath(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	assertStats(t, got, []Stats{{Unit: "edge-observability.slice", Version: 2, MemoryBytes: 9}})
+	assertStats(t, got, []Stats{{Unit: "edge-observability.slice", Version: 2, MemoryBytes: u64(9)}})
 }
 
 func TestSliceV1HybridUnifiedCPU(t *testing.T) {
@@ -292,8 +292,8 @@ func TestSliceV1HybridUnifiedCPU(t *testing.T) {
 		t.Fatal(err)
 	}
 	assertStats(t, got, []Stats{
-		{Unit: "edge-observability.slice", Version: 1, MemoryBytes: 300, CPUSeconds: 3},
-		{Unit: "a.service", Version: 1, MemoryBytes: 200, MemoryMax: u64(1048576), CPUSeconds: 2.5, OOMKills: u64(4)},
+		{Unit: "edge-observability.slice", Version: 1, MemoryBytes: u64(300), CPUSeconds: 3},
+		{Unit: "a.service", Version: 1, MemoryBytes: u64(200), MemoryMax: u64(1048576), CPUSeconds: 2.5, OOMKills: u64(4)},
 		{Unit: "b.service", Version: 1, CPUSeconds: 0.5},
 	})
 }

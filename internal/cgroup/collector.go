@@ -23,6 +23,9 @@ var (
 	oomDesc = prometheus.NewDesc("edge_unit_oom_kills_total",
 		"Processes of the unit's cgroup killed by the OOM killer; absent when the kernel does not report it.",
 		[]string{"unit"}, nil)
+	controllerDesc = prometheus.NewDesc("edge_cgroup_controller_enabled",
+		"1 when the kernel offers the cgroup controller (memory enforces MemoryMax/MemoryHigh, cpu enforces CPUQuota/CPUWeight), 0 when it is off and systemd silently drops those limits.",
+		[]string{"controller"}, nil)
 	infoDesc = prometheus.NewDesc("edge_unit_cgroup_info",
 		"Units accounted in the slice, with the cgroup version the values come from.",
 		[]string{"unit", "version"}, nil)
@@ -34,8 +37,9 @@ type Collector struct {
 	reader Reader
 	slice  string
 
-	mu    sync.RWMutex
-	stats []Stats
+	mu          sync.RWMutex
+	stats       []Stats
+	controllers []Controller
 }
 
 // NewCollector returns a collector for slice (see Reader.Slice). It exports
@@ -47,14 +51,32 @@ func NewCollector(r Reader, slice string) *Collector {
 // Poll reads the cgroup files and replaces the values served by Collect. On
 // error the previous values are kept and the error returned.
 func (c *Collector) Poll() error {
+	controllers, err := c.reader.Detect()
+	if err != nil {
+		return err
+	}
 	stats, err := c.reader.Slice(c.slice)
 	if err != nil {
 		return err
 	}
 	c.mu.Lock()
-	c.stats = stats
+	c.stats, c.controllers = stats, controllers
 	c.mu.Unlock()
 	return nil
+}
+
+// Warnings says, for people, which limits of the stack the kernel does not
+// enforce and why, from the last successful Poll; nil when all are.
+func (c *Collector) Warnings() []string {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	var out []string
+	for _, ctl := range c.controllers {
+		if !ctl.Enabled {
+			out = append(out, ctl.Warning())
+		}
+	}
+	return out
 }
 
 // Stats returns the values of the last successful Poll.
@@ -66,7 +88,7 @@ func (c *Collector) Stats() []Stats {
 
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{memoryDesc, memoryMaxDesc, memoryHighDesc, cpuDesc, oomDesc, infoDesc} {
+	for _, d := range []*prometheus.Desc{memoryDesc, memoryMaxDesc, memoryHighDesc, cpuDesc, oomDesc, infoDesc, controllerDesc} {
 		ch <- d
 	}
 }
@@ -75,9 +97,19 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
+	for _, ctl := range c.controllers {
+		v := 0.0
+		if ctl.Enabled {
+			v = 1
+		}
+		ch <- prometheus.MustNewConstMetric(controllerDesc, prometheus.GaugeValue, v, ctl.Name)
+	}
 	for _, s := range c.stats {
 		ch <- prometheus.MustNewConstMetric(infoDesc, prometheus.GaugeValue, 1, s.Unit, strconv.Itoa(s.Version))
-		ch <- prometheus.MustNewConstMetric(memoryDesc, prometheus.GaugeValue, float64(s.MemoryBytes), s.Unit)
+		// Without memory accounting there is no value: absent, never 0.
+		if s.MemoryBytes != nil {
+			ch <- prometheus.MustNewConstMetric(memoryDesc, prometheus.GaugeValue, float64(*s.MemoryBytes), s.Unit)
+		}
 		if s.MemoryMax != nil {
 			ch <- prometheus.MustNewConstMetric(memoryMaxDesc, prometheus.GaugeValue, float64(*s.MemoryMax), s.Unit)
 		}

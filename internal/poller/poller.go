@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -56,6 +57,12 @@ type Sensor struct {
 // Updater is anything else refreshed once per poll (cgroup accounting).
 type Updater interface {
 	Poll() error
+}
+
+// Warner is an Updater with something people must know after a poll, such
+// as a budget the kernel does not enforce; the status line carries it.
+type Warner interface {
+	Warnings() []string
 }
 
 // Poller owns the sources and the cache.
@@ -106,6 +113,7 @@ type View struct {
 	Stale     int                 //
 	CPU       float64             // host CPU use ratio, -1 when unknown
 	CPUSpike  bool                //
+	Warnings  []string            // from updaters that are Warners
 	PerSource map[string]sourceStat
 	interval  time.Duration
 }
@@ -304,6 +312,11 @@ func (p *Poller) PollOnce(ctx context.Context) *View {
 		p.files.Sweep()
 	}
 	v := p.buildView(now, time.Since(start), cpu, spike)
+	for _, u := range p.updaters {
+		if w, ok := u.(Warner); ok {
+			v.Warnings = append(v.Warnings, w.Warnings()...)
+		}
+	}
 	p.view.Store(v)
 	done := time.Now()
 	p.lastPoll.Store(&done)
@@ -414,5 +427,9 @@ func (v *View) StatusLine(now time.Time) string {
 	if v.CPUSpike {
 		s += ", host CPU spike"
 	}
-	return s
+	for _, w := range v.Warnings {
+		s += "; " + w
+	}
+	// A newline would start a new sd_notify assignment.
+	return strings.ReplaceAll(s, "\n", " ")
 }

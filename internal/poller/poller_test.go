@@ -392,3 +392,26 @@ func TestKeepFilesOpen(t *testing.T) {
 		t.Fatalf("hwmon switched off: %d files open, %d before", n, all)
 	}
 }
+
+// warner is an updater with warnings that the test changes between polls.
+type warner struct{ w []string }
+
+func (w *warner) Poll() error        { return nil }
+func (w *warner) Warnings() []string { return w.w }
+
+func TestStatusLineCarriesWarnings(t *testing.T) {
+	w := &warner{}
+	p := New(quiet(), procWithStat(t, 100, 900), NewEvents(), w)
+	p.Reconfigure(config.Default(), []sensors.Source{&fakeSource{name: "fake"}})
+	v := p.PollOnce(context.Background())
+	if line := v.StatusLine(v.Time); strings.Contains(line, ";") {
+		t.Fatalf("no warnings, but the status line has some: %q", line)
+	}
+	w.w = []string{"memory budget NOT enforced (memory controller off: the kernel command line has cgroup_disable=memory)", "two\nlines"}
+	v = p.PollOnce(context.Background())
+	line := v.StatusLine(v.Time)
+	want := "0 errors, 0 stale; memory budget NOT enforced (memory controller off: the kernel command line has cgroup_disable=memory); two lines"
+	if !strings.HasSuffix(line, want) {
+		t.Fatalf("status line %q does not end with %q", line, want)
+	}
+}

@@ -120,7 +120,7 @@ scrape_configs:
 	if tg.Job != "edge-sensord" || tg.Instance != targetAddr || *tg.SuccessRatio != 1 {
 		t.Errorf("target %+v, want job edge-sensord, instance %s, success ratio 1", tg, targetAddr)
 	}
-	if len(res.rep.Units) != 3 || res.rep.Total.MemoryBytes != 138412032 {
+	if len(res.rep.Units) != 3 || res.rep.Total.MemoryBytes == nil || *res.rep.Total.MemoryBytes != 138412032 {
 		t.Errorf("units/total from the fixture: %+v %+v", res.rep.Units, res.rep.Total)
 	}
 

@@ -1,0 +1,207 @@
+package budget
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/edgeobs/edge-observability-stack/internal/cgroup"
+)
+
+const (
+	procFixtures   = "../../test/fixtures/proc"
+	rootfsFixtures = "../../test/fixtures/rootfs"
+)
+
+// piOptions is a Raspberry Pi whose kernel has the memory controller off.
+func piOptions(t *testing.T, tree, proc, rootfs string) Options {
+	o := opts(t, filepath.Join(fixtures, tree), nil, healthyProm)
+	o.Cgroup.Procfs = filepath.Join(procFixtures, proc)
+	o.Rootfs = filepath.Join(rootfsFixtures, rootfs)
+	return o
+}
+
+func TestCheckMemoryControllerOff(t *testing.T) {
+	for _, tc := range []struct{ tree, proc, rootfs, reason, file string }{
+		{"v2-nomemory", "pi-6.12", "bookworm", "the kernel command line has cgroup_disable=memory", "/boot/firmware/cmdline.txt"},
+		{"v1-nomemory", "pi-5.15", "bullseye", "/proc/cgroups lists the memory controller as disabled", "/boot/cmdline.txt"},
+	} {
+		t.Run(tc.tree, func(t *testing.T) {
+			r := Check(context.Background(), piOptions(t, tc.tree, tc.proc, tc.rootfs))
+			wantExit(t, r, ExitUnhealthy, "memory budget NOT enforced: the memory controller is off ("+tc.reason+")")
+			b := r.MemoryBudget
+			if b == nil || b.Enforced || b.Reason != tc.reason || b.Fix == nil {
+				t.Fatalf("memory budget %+v", b)
+			}
+			if b.Fix.File != tc.file || b.Fix.Append != "cgroup_enable=memory" || !b.Fix.Reboot {
+				t.Errorf("fix %+v, want %s += cgroup_enable=memory and a reboot", b.Fix, tc.file)
+			}
+			// No unit's memory is made up: it is unknown, not 0.
+			for _, u := range r.Units {
+				if !u.InCgroup || u.MemoryBytes != nil || u.CPUSeconds == 0 {
+					t.Errorf("unit %+v: want a cgroup, CPU time and no memory figure", u)
+				}
+			}
+			if r.Total.MemoryBytes != nil || r.Total.OverBudget {
+				t.Errorf("total %+v", r.Total)
+			}
+			// Only the memory problem: the units are up.
+			if len(r.Problems) != 1 {
+				t.Errorf("problems %q, want only the memory budget", r.Problems)
+			}
+		})
+	}
+}
+
+func TestCheckCgroupOnly(t *testing.T) {
+	o := piOptions(t, "v2-nomemory", "pi-6.12", "bookworm")
+	o.PrometheusURL = "http://127.0.0.1:1" // never asked
+	r := CheckCgroup(o)
+	wantExit(t, r, ExitUnhealthy, "cgroup_disable=memory")
+	if len(r.Units) != 0 || r.Prometheus != nil {
+		t.Errorf("CheckCgroup looked beyond the kernel: %+v", r)
+	}
+
+	o = piOptions(t, "v2", "pi-6.12-enabled", "bookworm")
+	r = CheckCgroup(o)
+	wantExit(t, r, ExitOK, "")
+	if r.MemoryBudget == nil || !r.MemoryBudget.Enforced || r.MemoryBudget.Fix != nil || r.CgroupVersion != 2 {
+		t.Errorf("memory budget %+v, version %d", r.MemoryBudget, r.CgroupVersion)
+	}
+
+	r = CheckCgroup(Options{Cgroup: cgroup.Reader{Root: t.TempDir()}})
+	wantExit(t, r, ExitUnknown, "reading cgroups")
+	if r.MemoryBudget != nil {
+		t.Errorf("a verdict without cgroups: %+v", r.MemoryBudget)
+	}
+}
+
+// smallTree is a v2 slice with both expected units, no limits and no OOM
+// kills, offering the given controllers.
+func smallTree(t *testing.T, controllers string) string {
+	return writeTree(t, map[string]string{
+		"cgroup.controllers":                                           controllers,
+		"edge-observability.slice/memory.current":                      "10",
+		"edge-observability.slice/edge-sensord.service/memory.current": "5",
+		"edge-observability.slice/prometheus.service/memory.current":   "5",
+	})
+}
+
+func TestCheckCPUControllerOffWarns(t *testing.T) {
+	root := smallTree(t, "memory")
+	r := Check(context.Background(), opts(t, root, allActive(), healthyProm))
+	wantExit(t, r, ExitOK, "")
+	if len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "CPU quotas NOT enforced (cpu controller off") {
+		t.Errorf("warnings %q", r.Warnings)
+	}
+}
+
+func TestMemoryFix(t *testing.T) {
+	pi612 := filepath.Join(procFixtures, "pi-6.12")
+	tests := []struct {
+		name  string
+		files map[string]string
+		proc  string
+		want  Fix
+	}{
+		{"both boot files: firmware wins", map[string]string{"boot/firmware/cmdline.txt": "root=x", "boot/cmdline.txt": "root=x"}, pi612,
+			Fix{File: "/boot/firmware/cmdline.txt", Append: "cgroup_enable=memory", Reboot: true}},
+		{"bullseye", map[string]string{"boot/cmdline.txt": "root=x"}, pi612,
+			Fix{File: "/boot/cmdline.txt", Append: "cgroup_enable=memory", Reboot: true}},
+		{"appended, not rebooted", map[string]string{"boot/firmware/cmdline.txt": "root=x cgroup_enable=memory"}, pi612,
+			Fix{File: "/boot/firmware/cmdline.txt", Reboot: true}},
+		{"grub", map[string]string{"etc/default/grub": "GRUB_CMDLINE_LINUX=\"\""}, pi612,
+			Fix{File: "/etc/default/grub", Append: "cgroup_enable=memory", Reboot: true}},
+		{"nothing known", map[string]string{"etc/hostname": "x"}, pi612,
+			Fix{Append: "cgroup_enable=memory", Reboot: true}},
+		// Enabled on the command line and still off: no boot edit helps.
+		{"kernel without memcg", map[string]string{"boot/firmware/cmdline.txt": "root=x"}, filepath.Join(procFixtures, "pi-6.12-enabled"),
+			Fix{}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := memoryFix(writeTree(t, tc.files), tc.proc)
+			if got.Text == "" {
+				t.Error("fix without words")
+			}
+			got.Text = ""
+			if got != tc.want {
+				t.Errorf("fix %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+	if f := memoryFix(writeTree(t, map[string]string{"boot/firmware/cmdline.txt": "root=x"}), pi612); !strings.Contains(f.Text, "single line of /boot/firmware/cmdline.txt, then reboot") ||
+		fixCommand(f) != "sudo sed -i '1 s/$/ cgroup_enable=memory/' /boot/firmware/cmdline.txt && sudo reboot" {
+		t.Errorf("fix %+v, command %q", f, fixCommand(f))
+	}
+}
+
+func TestCheckLoops(t *testing.T) {
+	v2 := filepath.Join(fixtures, "v2")
+	t.Run("oom-kill", func(t *testing.T) {
+		sd := allActive()
+		sd.states["prometheus.service"] = UnitState{LoadState: "loaded", ActiveState: "activating", SubState: "auto-restart", Result: "oom-kill", NRestarts: u32p(2)}
+		r := Check(context.Background(), opts(t, v2, sd, healthyProm))
+		wantExit(t, r, ExitUnhealthy, "prometheus.service was killed for lack of memory (Result=oom-kill); raise its limit (now 96.0M) with `systemctl edit prometheus.service`, adding the lines [Service] and MemoryMax=144M")
+	})
+	t.Run("restart loop", func(t *testing.T) {
+		sd := allActive()
+		sd.states["edge-sensord.service"] = running(7)
+		r := Check(context.Background(), opts(t, v2, sd, healthyProm))
+		wantExit(t, r, ExitUnhealthy, "edge-sensord.service is in a restart loop (7 automatic restarts)")
+		wantExit(t, r, ExitUnhealthy, "MemoryMax=48M")
+	})
+	t.Run("few restarts are no loop", func(t *testing.T) {
+		sd := allActive()
+		sd.states["edge-sensord.service"] = running(restartLoop - 1)
+		wantExit(t, Check(context.Background(), opts(t, v2, sd, healthyProm)), ExitOK, "")
+	})
+	t.Run("oom kills in a running service warn", func(t *testing.T) {
+		r := Check(context.Background(), opts(t, v2, allActive(), healthyProm))
+		wantExit(t, r, ExitOK, "")
+		if len(r.Warnings) != 1 || !strings.HasPrefix(r.Warnings[0], "prometheus.service: the OOM killer killed 2 of its processes since it started; raise its limit") {
+			t.Errorf("warnings %q", r.Warnings)
+		}
+	})
+	t.Run("unlimited unit", func(t *testing.T) {
+		if s := raiseLimit(Unit{Unit: "grafana-server.service"}); !strings.Contains(s, "MemoryMax=<size>") || strings.Contains(s, "now") {
+			t.Errorf("raiseLimit without a limit: %q", s)
+		}
+	})
+}
+
+func u32p(v uint32) *uint32 { return &v }
+
+type clockSystemd struct {
+	*fakeSystemd
+	synced bool
+	err    error
+}
+
+func (c clockSystemd) NTPSynchronized(context.Context) (bool, error) { return c.synced, c.err }
+
+func TestCheckClock(t *testing.T) {
+	root := smallTree(t, "cpu memory") // nothing else to warn about
+	for _, tc := range []struct {
+		name   string
+		synced bool
+		err    error
+		want   string
+	}{
+		{"synchronised", true, nil, ""},
+		{"not synchronised", false, nil, "the system clock is not synchronised (NTPSynchronized=no)"},
+		{"timedated unreachable", false, errors.New("no timedated"), "cannot tell whether the system clock is synchronised: no timedated"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := Check(context.Background(), opts(t, root, clockSystemd{allActive(), tc.synced, tc.err}, healthyProm))
+			// A wrong clock is a warning: exit 0.
+			wantExit(t, r, ExitOK, "")
+			got := strings.Join(r.Warnings, "\n")
+			if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
+				t.Errorf("warnings %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

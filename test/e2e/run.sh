@@ -279,6 +279,8 @@ check_install() {
 	for p in edge-sensord edgectl; do
 		cexec env MANWIDTH=80 man "$p" 2>&1 | grep -Eq "^ +$p +- " || fail "man $p: $(cexec env MANWIDTH=80 man "$p" 2>&1 | head -n 5)"
 	done
+	# The postinst says whether the kernel enforces the budget (edgectl status --check=cgroup).
+	grep -q '^memory budget enforced: ' "$WORK/logs/install.log" || fail "postinst printed no cgroup verdict (see install.log)"
 	# Informative: Debian's prometheus postinst may start prometheus.service
 	# with our drop-in before our conffiles are configured.
 	local early

@@ -11,9 +11,9 @@ mode=${1:-test}
 case "$mode" in
 	run) pkgs=(prometheus) ;;
 	test) pkgs=(prometheus systemd systemd-container debootstrap rpm dpkg-dev curl ca-certificates jq
-		lintian rpmlint man-db apt-utils gnupg) ;;
+		lintian rpmlint man-db apt-utils gnupg qemu-user-static) ;;
 	bench) pkgs=(prometheus systemd systemd-container debootstrap rpm dpkg-dev curl ca-certificates jq
-		lintian rpmlint man-db apt-utils gnupg
+		lintian rpmlint man-db apt-utils gnupg qemu-user-static
 		wrk stress-ng prometheus-node-exporter) ;;
 	*) echo "usage: $0 test|run|bench" >&2; exit 2 ;;
 esac

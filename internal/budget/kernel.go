@@ -69,7 +69,7 @@ func memoryFix(rootfs, procfs string) Fix {
 		procfs = "/proc"
 	}
 	cmdline, _ := fsread.File(filepath.Join(procfs, "cmdline"))
-	if arg := cgroup.CmdlineSetting(string(cmdline), cgroup.Memory); arg == enableMemory || arg == "cgroup_memory=1" {
+	if arg := cgroup.CmdlineSetting(string(cmdline), cgroup.Memory); cgroup.CmdlineEnables(arg, cgroup.Memory) {
 		return Fix{Text: "the kernel command line already has " + arg + ": this kernel lacks the memory controller (CONFIG_MEMCG); install a kernel that has it"}
 	}
 	for _, f := range []string{"/boot/firmware/cmdline.txt", "/boot/cmdline.txt"} {
@@ -77,8 +77,8 @@ func memoryFix(rootfs, procfs string) Fix {
 		if err != nil {
 			continue
 		}
-		if cgroup.CmdlineSetting(string(b), cgroup.Memory) == enableMemory {
-			return Fix{File: f, Reboot: true, Text: f + " already ends with " + enableMemory + ": reboot to apply it"}
+		if arg := cgroup.CmdlineSetting(string(b), cgroup.Memory); cgroup.CmdlineEnables(arg, cgroup.Memory) {
+			return Fix{File: f, Reboot: true, Text: f + " already has " + arg + ": reboot to apply it"}
 		}
 		if bytes.Count(bytes.TrimSpace(b), []byte("\n")) > 0 {
 			return Fix{File: f, Append: enableMemory, Reboot: true,

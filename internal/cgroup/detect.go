@@ -102,7 +102,7 @@ func (r Reader) v2Controllers() (map[string]bool, error) {
 // offReason explains a controller that is off: first the kernel command
 // line, then /proc/cgroups, then what the cgroup filesystem lacks.
 func offReason(name string, version int, cmdline, procCgroups string) string {
-	if arg := CmdlineSetting(cmdline, name); arg != "" && !cmdlineEnables(arg, name) {
+	if arg := CmdlineSetting(cmdline, name); arg != "" && !CmdlineEnables(arg, name) {
 		return "the kernel command line has " + arg
 	}
 	if enabled, ok := procCgroupsEnabled(procCgroups, name); ok && !enabled {
@@ -139,7 +139,9 @@ func CmdlineSetting(cmdline, name string) string {
 	return last
 }
 
-func cmdlineEnables(arg, name string) bool {
+// CmdlineEnables reports whether a setting CmdlineSetting returned turns
+// the controller on.
+func CmdlineEnables(arg, name string) bool {
 	return strings.HasPrefix(arg, "cgroup_enable=") || (name == Memory && arg == "cgroup_memory=1")
 }
 

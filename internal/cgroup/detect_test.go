@@ -94,7 +94,7 @@ func TestCmdlineSetting(t *testing.T) {
 			t.Errorf("CmdlineSetting(%q) = %q, want %q", tc.cmdline, got, tc.want)
 		}
 	}
-	if got := CmdlineSetting("cgroup_disable=memory cgroup_memory=0", Memory); cmdlineEnables(got, Memory) {
+	if got := CmdlineSetting("cgroup_disable=memory cgroup_memory=0", Memory); CmdlineEnables(got, Memory) {
 		t.Errorf("cgroup_memory=0 taken as enabling")
 	}
 }

@@ -20,6 +20,7 @@ check_budget() {
 	echo "$js" >"$WORK/logs/edgectl-status.json"
 	[ "$rc" = 0 ] || fail "edgectl status exited $rc on a healthy stack: problems=$(echo "$js" | jq -c '.problems, .unknown' 2>/dev/null) $(cat "$WORK/logs/edgectl.err")"
 	echo "$js" | jq -e . >/dev/null || fail "edgectl status --json printed invalid JSON: $js"
+	[ "$(echo "$js" | jq -r .memory_budget.enforced)" = true ] || fail "edgectl says the kernel does not enforce the budget: $(echo "$js" | jq -c .memory_budget)"
 	max=$(prop "$SLICE" MemoryMax)
 	used=$(echo "$js" | jq -r .total.memory_bytes)
 	[ "$used" -lt "$BUDGET" ] || fail "slice memory $(mib "$used") not under the 150M budget"

@@ -3,6 +3,7 @@ package cgroup
 import (
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -143,4 +144,29 @@ func TestCollectorWarningsNoneWhenEnforced(t *testing.T) {
 	if got := c.Warnings(); got != nil {
 		t.Errorf("Warnings() = %q, want none", got)
 	}
+}
+
+// FuzzDetect: whatever the kernel's files hold, Detect decides from
+// cgroup.controllers alone and always explains a controller that is off.
+func FuzzDetect(f *testing.F) {
+	f.Add("cpuset cpu io memory pids\n", "console=tty1 root=/dev/sda2", "#subsys_name\thierarchy\tnum_cgroups\tenabled\nmemory\t0\t1\t1\n")
+	f.Add("cpu io pids", "cgroup_disable=memory -- cgroup_enable=memory", "memory 0 1 0")
+	f.Add("", "cgroup_enable=cpu,memory cgroup_disable=cpu cgroup_memory=0", "")
+	f.Fuzz(func(t *testing.T, controllers, cmdline, procCgroups string) {
+		root := t.TempDir()
+		write(t, root, map[string]string{"cgroup.controllers": controllers, "cmdline": cmdline, "cgroups": procCgroups})
+		got, err := Reader{Root: root, Procfs: root}.Detect()
+		if err != nil {
+			t.Fatal(err)
+		}
+		offered := strings.Fields(controllers)
+		for _, c := range got {
+			if c.Enabled != slices.Contains(offered, c.Name) {
+				t.Errorf("%s: enabled %v with cgroup.controllers %q", c.Name, c.Enabled, controllers)
+			}
+			if c.Enabled != (c.Reason == "") || c.Enabled != (c.Warning() == "") {
+				t.Errorf("%+v: a reason and a warning exactly when off", c)
+			}
+		}
+	})
 }

@@ -72,5 +72,5 @@ if [ -d /run/systemd/system ]; then
 		fi
 	done
 fi
-[ -d /run/systemd/system ] && /usr/bin/edgectl status --check=cgroup || true
+[ -d /run/systemd/system ] && edgectl status --check=cgroup || true
 exit 0

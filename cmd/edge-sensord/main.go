@@ -22,10 +22,12 @@ import (
 
 	"github.com/KimMachineGun/automemlimit/memlimit"
 	"github.com/alecthomas/kingpin/v2"
+	"github.com/alecthomas/units"
 	"github.com/coreos/go-systemd/v22/activation"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/common/promslog"
 	promslogflag "github.com/prometheus/common/promslog/flag"
 	promversion "github.com/prometheus/common/version"
@@ -63,6 +65,8 @@ type flags struct {
 	gcPercent    int
 	pageout      bool
 	log          *promslog.Config
+	promURL      string
+	queries      webapi.QueryLimits
 }
 
 func parseFlags(args []string, stderr io.Writer) (*flags, error) {
@@ -90,6 +94,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 		Envar("GOGC").Default("25").SetValue(flagValue[int]{"runtime.gogc", &f.gcPercent, parseGOGC})
 	app.Flag("runtime.pageout", "Once started, give the kernel back the executable's pages that only start-up touched (MADV_PAGEOUT); those still in use are read back on demand.").
 		Default("true").BoolVar(&f.pageout)
+	f.queryFlags(app)
 	promslogflag.AddFlags(app, f.log)
 	if _, err := app.Parse(args); err != nil {
 		return nil, err
@@ -98,6 +103,24 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 		return nil, fmt.Errorf("--runtime.gomaxprocs must be >= 1, got %d", f.maxProcs)
 	}
 	return f, nil
+}
+
+// queryFlags configure the dashboard's query proxy to Prometheus.
+func (f *flags) queryFlags(app *kingpin.Application) {
+	d := webapi.DefaultQueryLimits()
+	app.Flag("prometheus.url", "Prometheus whose data the dashboard shows (its /api/v1/query and /api/v1/query_range only); empty turns history off.").
+		Default("http://127.0.0.1:9090").StringVar(&f.promURL)
+	typed(app, "dashboard.max-range", "Longest time range of a dashboard range query.", model.Duration(d.MaxRange).String(), &f.queries.MaxRange, parseDuration)
+	typed(app, "dashboard.max-points", "Most points per series of a dashboard range query ((end-start)/step+1).", strconv.Itoa(d.MaxPoints), &f.queries.MaxPoints, strconv.Atoi)
+	typed(app, "dashboard.max-queries", "Dashboard queries forwarded to Prometheus at once; more get 503 at once.", strconv.Itoa(d.MaxConcurrent), &f.queries.MaxConcurrent, strconv.Atoi)
+	typed(app, "dashboard.query-timeout", "Longest a dashboard query may run (passed to Prometheus as its timeout).", model.Duration(d.Timeout).String(), &f.queries.Timeout, parseDuration)
+	typed(app, "dashboard.max-request-size", "Largest body of a dashboard query (POST).", units.Base2Bytes(d.MaxBodyBytes).String(), &f.queries.MaxBodyBytes,
+		func(s string) (int64, error) { b, err := units.ParseBase2Bytes(s); return int64(b), err })
+}
+
+func parseDuration(s string) (time.Duration, error) {
+	d, err := model.ParseDuration(s)
+	return time.Duration(d), err
 }
 
 // parseGOGC reads GOGC's syntax: a percentage, or "off" (-1).
@@ -197,6 +220,12 @@ func run(args []string, stderr io.Writer, n notify.Notifier) int {
 		log.Debug("Go memory limit", "bytes", limit)
 	}
 
+	queries, err := webapi.NewQueryProxy(f.promURL, f.queries)
+	if err != nil {
+		log.Error("invalid dashboard query settings; refusing to start", "err", err)
+		return 1
+	}
+
 	events := poller.NewEvents()
 	// The files a poll reads stay open from poll to poll (see fsread.Handles).
 	files := fsread.NewHandles(fsread.DefaultMax)
@@ -238,6 +267,7 @@ func run(args []string, stderr io.Writer, n notify.Notifier) int {
 		Poller: p, Events: events, Gatherer: gatherers, Log: log, MaxRequests: f.maxRequests,
 		Health: serverHealth, Version: version.Version,
 		Generation: func() uint64 { return p.Polls() + events.Changes() },
+		Queries:    queries,
 	}), log)
 
 	// 3. First poll, so the first scrape already has data.

@@ -12,6 +12,7 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/edgeobs/edge-observability-stack/internal/dashboard"
 	"github.com/edgeobs/edge-observability-stack/internal/poller"
 )
 
@@ -31,10 +32,19 @@ type Options struct {
 	// changed; /metrics bodies are encoded once per generation. Nil
 	// encodes every request.
 	Generation func() uint64
+	// Queries forwards the dashboard's queries to Prometheus; nil answers
+	// them 503 (no history).
+	Queries *QueryProxy
+	// Warnings lists problems the dashboard should show (e.g. a cgroup
+	// controller that is off); nil means none.
+	Warnings func() []string
 }
 
 // NewHandler builds the router.
 func NewHandler(o Options) http.Handler {
+	if o.Queries == nil {
+		o.Queries, _ = NewQueryProxy("", DefaultQueryLimits())
+	}
 	r := mux.NewRouter()
 	r.NotFoundHandler = http.HandlerFunc(notFound)
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -42,18 +52,21 @@ func NewHandler(o Options) http.Handler {
 	})
 	metrics := newExposition(o.Gatherer, o.Generation, o.Log)
 	h := &handlers{o: o}
-	r.Handle("/metrics", metrics).Methods(http.MethodGet, http.MethodHead)
-	r.HandleFunc("/sensor", h.sensors).Methods(http.MethodGet, http.MethodHead)
-	r.HandleFunc("/sensor/{name}", h.sensor).Methods(http.MethodGet, http.MethodHead)
-	r.HandleFunc("/healthz", h.healthz).Methods(http.MethodGet, http.MethodHead)
-	r.HandleFunc("/", h.index).Methods(http.MethodGet, http.MethodHead)
-	// GET /healthz bypasses the in-flight limit: it allocates next to nothing,
-	// and a burst of scrapes must not make a health probe fail.
-	limited := limit(o.MaxRequests, r)
-	top := http.NewServeMux()
-	top.HandleFunc("GET /healthz", h.healthz)
-	top.Handle("/", limited)
-	return recoverer(o.Events, o.Log, top)
+	// Every route but /healthz counts against the in-flight limit: a health
+	// probe allocates next to nothing, and a burst of scrapes must not make
+	// it fail.
+	limited := limiter(o.MaxRequests)
+	get := []string{http.MethodGet, http.MethodHead}
+	r.Handle("/metrics", limited(metrics)).Methods(get...)
+	r.Handle("/sensor", limited(http.HandlerFunc(h.sensors))).Methods(get...)
+	r.Handle("/sensor/{name}", limited(http.HandlerFunc(h.sensor))).Methods(get...)
+	r.HandleFunc("/healthz", h.healthz).Methods(get...)
+	r.Handle("/api/dashboard", limited(http.HandlerFunc(h.dashboard))).Methods(get...)
+	// The query proxy also has its own, smaller limit (QueryLimits.MaxConcurrent).
+	r.Handle("/api/v1/query", limited(o.Queries.instant())).Methods(http.MethodGet, http.MethodPost)
+	r.Handle("/api/v1/query_range", limited(o.Queries.rangeQuery())).Methods(http.MethodGet, http.MethodPost)
+	r.Handle("/", limited(http.HandlerFunc(h.index))).Methods(get...)
+	return recoverer(o.Events, o.Log, r)
 }
 
 type handlers struct{ o Options }
@@ -107,6 +120,22 @@ func (h *handlers) healthz(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintln(w, "ok:", h.o.Poller.View().StatusLine(time.Now()))
 }
 
+func (h *handlers) dashboard(w http.ResponseWriter, r *http.Request) {
+	warnings := []string{}
+	if h.o.Warnings != nil {
+		warnings = append(warnings, h.o.Warnings()...)
+	}
+	lim := h.o.Queries.Limits()
+	b, err := json.Marshal(dashboard.Document{
+		Version: h.o.Version, History: h.o.Queries.Enabled(), RefreshSeconds: dashboard.RefreshSeconds,
+		Ranges: dashboard.Ranges(lim.MaxRange), MaxPoints: lim.MaxPoints, Warnings: warnings, Panels: dashboard.Panels(),
+	})
+	if err != nil {
+		panic(err) // plain strings and numbers: cannot fail
+	}
+	writeJSON(w, http.StatusOK, b)
+}
+
 func (h *handlers) index(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	fmt.Fprintf(w, `<!doctype html>
@@ -139,22 +168,25 @@ func recoverer(ev *poller.Events, log *slog.Logger, next http.Handler) http.Hand
 	})
 }
 
-// limit rejects requests beyond n in flight with 503.
-func limit(n int, next http.Handler) http.Handler {
+// limiter returns a middleware that rejects requests beyond n in flight,
+// across every handler it wraps, with 503.
+func limiter(n int) func(http.Handler) http.Handler {
 	if n <= 0 {
-		return next
+		return func(next http.Handler) http.Handler { return next }
 	}
 	sem := make(chan struct{}, n)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case sem <- struct{}{}:
-			defer func() { <-sem }()
-			next.ServeHTTP(w, r)
-		default:
-			w.Header().Set("Retry-After", "1")
-			http.Error(w, "too many requests in flight", http.StatusServiceUnavailable)
-		}
-	})
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case sem <- struct{}{}:
+				defer func() { <-sem }()
+				next.ServeHTTP(w, r)
+			default:
+				w.Header().Set("Retry-After", "1")
+				http.Error(w, "too many requests in flight", http.StatusServiceUnavailable)
+			}
+		})
+	}
 }
 
 // NewServer returns an http.Server with limits that keep a slow or malicious

@@ -32,6 +32,11 @@ func (src) Read(context.Context) (sensors.Result, error) {
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 func setup(t *testing.T, poll bool) (http.Handler, *poller.Events) {
+	return setupWith(t, poll, Options{MaxRequests: 4})
+}
+
+// setupWith fills o's poller, events, gatherer and log with a fake source's.
+func setupWith(t *testing.T, poll bool, o Options) (http.Handler, *poller.Events) {
 	t.Helper()
 	ev := poller.NewEvents()
 	p := poller.New(quiet(), t.TempDir(), ev)
@@ -41,7 +46,8 @@ func setup(t *testing.T, poll bool) (http.Handler, *poller.Events) {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(ev, poller.Collector{P: p})
-	return NewHandler(Options{Poller: p, Events: ev, Gatherer: reg, Log: quiet(), MaxRequests: 4}), ev
+	o.Poller, o.Events, o.Gatherer, o.Log = p, ev, reg, quiet()
+	return NewHandler(o), ev
 }
 
 func do(h http.Handler, method, path string, hdr ...string) *httptest.ResponseRecorder {
@@ -144,7 +150,7 @@ func TestPanicIsRecoveredAndCounted(t *testing.T) {
 func TestConcurrencyLimit(t *testing.T) {
 	release := make(chan struct{})
 	entered := make(chan struct{})
-	h := limit(1, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := limiter(1)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		entered <- struct{}{}
 		<-release
 	}))

@@ -45,7 +45,7 @@ const (
 const Slice = "edge-observability.slice"
 
 // Panels returns the dashboard's panels in display order, grouped by section.
-// Rates use a 5m window (1m for CPU, as the recording rule does): with 15s
+// Rates use a 5m window (1m for CPU, as its recording rule does): with 15s
 // scrapes that is enough samples at the page's coarsest step.
 func Panels() []Panel {
 	byKind := func(id, title, metric, unit string) Panel {
@@ -98,7 +98,7 @@ func Panels() []Panel {
 		{ID: "unit-memory-ratio", Title: "Memory use of limit", Section: SectionResources, Unit: "percentunit", Kind: KindTimeseries,
 			Queries: []Query{{"unit:edge_unit_memory_bytes:ratio_max", "{{unit}}"}}},
 		{ID: "unit-cpu", Title: "CPU per unit", Section: SectionResources, Unit: "short", Kind: KindTimeseries,
-			Queries:     []Query{{"unit:edge_unit_cpu_seconds:rate1m", "{{unit}}"}},
+			Queries:     []Query{{"rate(edge_unit_cpu_seconds_total[1m])", "{{unit}}"}},
 			Description: "CPU cores used (1m average); the slice's CPUQuota=150% is 1.5 cores."},
 		{ID: "oom-kills", Title: "OOM kills (12h)", Section: SectionResources, Unit: "short", Kind: KindStat,
 			Queries:     []Query{{"increase(edge_unit_oom_kills_total[12h])", "{{unit}}"}},

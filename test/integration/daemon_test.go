@@ -30,7 +30,7 @@ func repoPath(t *testing.T, rel string) string {
 
 // startDaemon runs bin/edge-sensord (built by `make build`) on a free port
 // with the repository's fixture trees and simulated sensors, and returns its
-// address once /healthz answers 200. Extra args override the defaults.
+// address once /healthz answers. Extra args override the defaults.
 func startDaemon(t *testing.T, args ...string) string {
 	t.Helper()
 	bin := repoPath(t, "bin/edge-sensord")
@@ -51,6 +51,11 @@ func startDaemon(t *testing.T, args ...string) string {
 		}
 		if !overridden {
 			argv = append(argv, d)
+		}
+	}
+	for _, a := range args {
+		if l, ok := strings.CutPrefix(a, "--web.listen-address="); ok {
+			addr = l
 		}
 	}
 	cmd := exec.Command(bin, append(argv, args...)...)
@@ -76,7 +81,8 @@ func startDaemon(t *testing.T, args ...string) string {
 	for i := 0; i < 100; i++ {
 		if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == 200 {
+			// 401: up, behind the basic auth of a --web.config.file.
+			if resp.StatusCode == 200 || resp.StatusCode == 401 {
 				return addr
 			}
 		}

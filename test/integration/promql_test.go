@@ -15,22 +15,23 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/edgeobs/edge-observability-stack/internal/dashboard"
 )
 
 // promqlExpr is one PromQL expression shipped in the rules file or the dashboard.
 type promqlExpr struct {
-	where string // e.g. "rule EdgeSensorStale", "panel Temperature/A"
-	expr  string // as evaluated (dashboard variables substituted)
+	where string // e.g. "rule EdgeSensorStale", "panel temperature/0"
+	expr  string
 	// value is the part that must return data. For alerts it is the expression without its
 	// trailing threshold comparison: on a healthy system the alert itself returns nothing.
 	value string
+	// panel expressions are queried through the daemon's proxy, as the built-in page does.
+	panel bool
 }
 
 // alertForm splits `<value> <op> <number>`; the rules file writes every alert that way.
 var alertForm = regexp.MustCompile(`^(?s)(.+)\s(==|!=|>=|<=|>|<)\s+(-?[0-9.]+(?:e[+-]?[0-9]+)?)$`)
-
-// Grafana's interval variables; 1m holds enough 1s-interval samples for rate().
-var grafanaVar = regexp.MustCompile(`\$__(rate_interval|interval|range)\b|\$\{__(rate_interval|interval|range)\}`)
 
 func rulesExprs(t *testing.T, path string) []promqlExpr {
 	t.Helper()
@@ -69,43 +70,15 @@ func rulesExprs(t *testing.T, path string) []promqlExpr {
 	return out
 }
 
-type dashPanel struct {
-	Title   string      `json:"title"`
-	Panels  []dashPanel `json:"panels"`
-	Targets []struct {
-		RefID string `json:"refId"`
-		Expr  string `json:"expr"`
-	} `json:"targets"`
-}
-
-func dashboardExprs(t *testing.T, path string) []promqlExpr {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var d struct {
-		Panels []dashPanel `json:"panels"`
-	}
-	if err := json.Unmarshal(b, &d); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
+// panelExprs are the dashboard's queries: those of the built-in page, and of the Grafana
+// dashboard, which is generated from the same list (internal/dashboard fails on drift).
+func panelExprs() []promqlExpr {
 	var out []promqlExpr
-	var walk func([]dashPanel)
-	walk = func(ps []dashPanel) {
-		for _, p := range ps {
-			for _, tg := range p.Targets {
-				e := grafanaVar.ReplaceAllString(tg.Expr, "1m")
-				if strings.Contains(e, "$") {
-					t.Errorf("panel %q/%s: unsubstituted variable in %q", p.Title, tg.RefID, e)
-					continue
-				}
-				out = append(out, promqlExpr{where: fmt.Sprintf("panel %s/%s", p.Title, tg.RefID), expr: e, value: e})
-			}
-			walk(p.Panels)
+	for _, p := range dashboard.Panels() {
+		for i, q := range p.Queries {
+			out = append(out, promqlExpr{where: fmt.Sprintf("panel %s/%d", p.ID, i), expr: q.Expr, value: q.Expr, panel: true})
 		}
 	}
-	walk(d.Panels)
 	return out
 }
 
@@ -145,17 +118,17 @@ func promInstant(base, q string) (n int, err error) {
 
 // TestShippedPromQLReturnsData: every expression of the rules file and of the dashboard is
 // valid PromQL for the real Prometheus and returns data when Prometheus scrapes the real daemon
-// with the shipped configuration, and every rule evaluates without error.
+// with the shipped configuration, and every rule evaluates without error. The dashboard's
+// queries go through the daemon's query proxy.
 func TestShippedPromQLReturnsData(t *testing.T) {
 	rulesFile := repoPath(t, "etc/prometheus/rules/edge-observability.yml")
-	exprs := append(rulesExprs(t, rulesFile), dashboardExprs(t, repoPath(t, "etc/grafana/dashboards/edge-device.json"))...)
+	exprs := append(rulesExprs(t, rulesFile), panelExprs()...)
 	if len(exprs) < 20 {
 		t.Fatalf("found only %d expressions", len(exprs))
 	}
 
-	// The fixture cgroup tree nests the slice under edge.slice; fixture sysfs has broken
-	// attributes, so read error counters exist.
-	daemon := startDaemon(t, "--cgroup.slice=edge.slice/edge-observability.slice")
+	// The daemon starts after Prometheus (it proxies to it) on an address chosen now.
+	daemon := fmt.Sprintf("127.0.0.1:%d", promFreePort(t))
 
 	// The shipped prometheus.yml, with 1s intervals, the daemon's address and the rules file
 	// of the repository.
@@ -177,6 +150,9 @@ func TestShippedPromQLReturnsData(t *testing.T) {
 		cfg = strings.ReplaceAll(cfg, old, repl)
 	}
 	prom := startPrometheus(t, cfg)
+	// The fixture cgroup tree nests the slice under edge.slice; fixture sysfs has broken
+	// attributes, so read error counters exist.
+	startDaemon(t, "--cgroup.slice=edge.slice/edge-observability.slice", "--web.listen-address="+daemon, "--prometheus.url="+prom)
 
 	// Poll until everything has data (range functions need a few scrapes, recording rules an
 	// evaluation); report what is still missing at the deadline.
@@ -188,11 +164,15 @@ func TestShippedPromQLReturnsData(t *testing.T) {
 			problems = append(problems, fmt.Sprintf("fewer than 10 scrapes of edge-sensord yet (%v)", err))
 		}
 		for _, e := range exprs {
-			if _, err := promInstant(prom, e.expr); err != nil {
+			base := prom
+			if e.panel {
+				base = "http://" + daemon
+			}
+			if _, err := promInstant(base, e.expr); err != nil {
 				problems = append(problems, fmt.Sprintf("%s: %q: %v", e.where, e.expr, err))
 				continue
 			}
-			n, err := promInstant(prom, e.value)
+			n, err := promInstant(base, e.value)
 			if err != nil {
 				problems = append(problems, fmt.Sprintf("%s: %q: %v", e.where, e.value, err))
 			} else if n == 0 {

@@ -1,0 +1,230 @@
+//go:build integration
+
+package integration
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/edgeobs/edge-observability-stack/internal/dashboard"
+)
+
+// httpDo sends a request and returns the status and body.
+func httpDo(t *testing.T, method, target, form string, user ...string) (int, []byte) {
+	t.Helper()
+	var body io.Reader
+	if form != "" {
+		body = strings.NewReader(form)
+	}
+	req, err := http.NewRequest(method, target, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if form != "" {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if len(user) == 2 {
+		req.SetBasicAuth(user[0], user[1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+type promAnswer struct {
+	Status    string          `json:"status"`
+	ErrorType string          `json:"errorType"`
+	Error     string          `json:"error"`
+	Data      json.RawMessage `json:"data"`
+}
+
+func decodeAnswer(t *testing.T, what string, b []byte) promAnswer {
+	t.Helper()
+	var a promAnswer
+	if err := json.Unmarshal(b, &a); err != nil {
+		t.Fatalf("%s: not Prometheus's JSON: %q", what, b)
+	}
+	return a
+}
+
+// promCounter reads one counter of Prometheus's own metrics.
+func promCounter(t *testing.T, prom, name, handler string) float64 {
+	t.Helper()
+	_, b := httpDo(t, "GET", prom+"/metrics", "")
+	var v float64
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, name+"{") && strings.Contains(line, `handler="`+handler+`"`) {
+			var x float64
+			fmt.Sscan(line[strings.LastIndex(line, " ")+1:], &x)
+			v += x
+		}
+	}
+	return v
+}
+
+// TestDashboardProxyAgainstPrometheus: the real daemon forwards the page's queries to the
+// real Prometheus and answers what Prometheus answers; it refuses what is over its limits
+// without asking Prometheus, and nothing else of Prometheus is reachable through it.
+func TestDashboardProxyAgainstPrometheus(t *testing.T) {
+	addr := fmt.Sprintf("127.0.0.1:%d", promFreePort(t))
+	prom := startPrometheus(t, fmt.Sprintf(`
+global:
+  scrape_interval: 1s
+scrape_configs:
+  - job_name: edge-sensord
+    static_configs:
+      - targets: [%q]
+`, addr))
+	startDaemon(t, "--web.listen-address="+addr, "--prometheus.url="+prom, "--dashboard.max-points=100")
+	base := "http://" + addr
+
+	code, b := httpDo(t, "GET", base+"/api/dashboard", "")
+	var doc dashboard.Document
+	if err := json.Unmarshal(b, &doc); err != nil || code != 200 {
+		t.Fatalf("/api/dashboard: %d %s", code, b)
+	}
+	if !doc.History || doc.MaxPoints != 100 || doc.RefreshSeconds != 15 || !reflect.DeepEqual(doc.Panels, dashboard.Panels()) {
+		t.Fatalf("/api/dashboard: %s", b)
+	}
+
+	// Wait for some scrapes, asking through the daemon.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		_, b := httpDo(t, "GET", base+"/api/v1/query?query="+url.QueryEscape(`count_over_time(up{job="edge-sensord"}[1m]) >= 10`), "")
+		if a := decodeAnswer(t, "instant query", b); a.Status == "success" && strings.Contains(string(a.Data), `"value"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no 10 scrapes through the proxy within 60s: %s", b)
+		}
+		time.Sleep(time.Second)
+	}
+
+	// A range query, as GET and as POST, answers what Prometheus answers directly. The end lies
+	// in the past, so both read the same samples.
+	end := time.Now().Add(-3 * time.Second).Unix()
+	params := url.Values{"query": {`edge_sensor_temperature_celsius{sensor="simulated_cpu_temp"}`},
+		"start": {fmt.Sprint(end - 60)}, "end": {fmt.Sprint(end)}, "step": {"1s"}}.Encode()
+	_, direct := httpDo(t, "GET", prom+"/api/v1/query_range?"+params, "")
+	want := decodeAnswer(t, "direct", direct)
+	if want.Status != "success" || !strings.Contains(string(want.Data), "simulated_cpu_temp") {
+		t.Fatalf("direct range query: %s", direct)
+	}
+	for _, method := range []string{"GET", "POST"} {
+		var code int
+		var b []byte
+		if method == "GET" {
+			code, b = httpDo(t, method, base+"/api/v1/query_range?"+params, "")
+		} else {
+			code, b = httpDo(t, method, base+"/api/v1/query_range", params)
+		}
+		if got := decodeAnswer(t, method, b); code != 200 || !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s through the daemon: %d %s\ndirect: %s", method, code, b, direct)
+		}
+	}
+
+	// Over the limits: refused by the daemon, Prometheus never asked.
+	before := promCounter(t, prom, "prometheus_http_requests_total", "/api/v1/query_range")
+	for _, q := range []string{
+		url.Values{"query": {"up"}, "start": {fmt.Sprint(end - 60)}, "end": {fmt.Sprint(end)}, "step": {"0.5"}}.Encode(), // 121 points
+		url.Values{"query": {"up"}, "start": {fmt.Sprint(end - 86400)}, "end": {fmt.Sprint(end)}, "step": {"3600"}}.Encode(),
+	} {
+		code, b := httpDo(t, "GET", base+"/api/v1/query_range?"+q, "")
+		if a := decodeAnswer(t, "over the limit", b); code != 400 || a.ErrorType != "bad_data" {
+			t.Fatalf("%s: %d %s", q, code, b)
+		}
+	}
+	if after := promCounter(t, prom, "prometheus_http_requests_total", "/api/v1/query_range"); after != before {
+		t.Fatalf("refused queries reached Prometheus (%v -> %v requests)", before, after)
+	}
+
+	// Prometheus's own verdict on bad PromQL is passed on.
+	code, b = httpDo(t, "POST", base+"/api/v1/query", "query="+url.QueryEscape("rate(up[1m]"))
+	if a := decodeAnswer(t, "bad PromQL", b); code != 400 || a.ErrorType != "bad_data" || !strings.Contains(a.Error, "parse error") {
+		t.Fatalf("bad PromQL: %d %s", code, b)
+	}
+
+	// Nothing else: the test's Prometheus runs with --web.enable-lifecycle, so a forwarded
+	// /-/quit would stop it.
+	for _, c := range []struct{ method, path string }{
+		{"POST", "/-/quit"}, {"PUT", "/-/quit"}, {"POST", "/-/reload"},
+		{"POST", "/api/v1/admin/tsdb/snapshot"}, {"POST", "/api/v1/admin/tsdb/delete_series?match[]=up"},
+		{"POST", "/api/v1/write"}, {"GET", "/api/v1/labels"}, {"GET", "/api/v1/series?match[]=up"},
+		{"GET", "/api/v1/status/flags"}, {"GET", "/federate?match[]=up"},
+	} {
+		if code, b := httpDo(t, c.method, base+c.path, ""); code != 404 {
+			t.Errorf("%s %s: %d %s", c.method, c.path, code, b)
+		}
+	}
+	if code, _ := httpDo(t, "GET", prom+"/-/ready", ""); code != 200 {
+		t.Fatalf("Prometheus not ready after the refused requests: %d", code)
+	}
+}
+
+// TestDashboardProxyWithoutPrometheus: history off answers 503, a Prometheus that is down 502,
+// both in Prometheus's error format.
+func TestDashboardProxyWithoutPrometheus(t *testing.T) {
+	for _, c := range []struct {
+		url     string
+		code    int
+		history bool
+	}{
+		{"", 503, false},
+		{fmt.Sprintf("http://127.0.0.1:%d", promFreePort(t)), 502, true},
+	} {
+		base := "http://" + startDaemon(t, "--prometheus.url="+c.url)
+		_, b := httpDo(t, "GET", base+"/api/dashboard", "")
+		var doc dashboard.Document
+		if err := json.Unmarshal(b, &doc); err != nil || doc.History != c.history {
+			t.Fatalf("--prometheus.url=%q: /api/dashboard %s", c.url, b)
+		}
+		code, b := httpDo(t, "GET", base+"/api/v1/query?query=up", "")
+		if a := decodeAnswer(t, "query", b); code != c.code || a.Status != "error" || a.ErrorType != "unavailable" {
+			t.Fatalf("--prometheus.url=%q: %d %s", c.url, code, b)
+		}
+	}
+}
+
+// TestDashboardBehindBasicAuth: the web config's basic auth covers the dashboard API and the
+// proxy as it covers /metrics.
+func TestDashboardBehindBasicAuth(t *testing.T) {
+	hash, err := bcrypt.GenerateFromPassword([]byte("s3cret"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(t.TempDir(), "web.yml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("basic_auth_users:\n  admin: %s\n", hash)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// No Prometheus: an authorized query gets 503 from the proxy, an unauthorized one 401 before it.
+	base := "http://" + startDaemon(t, "--web.config.file="+cfg, "--prometheus.url=")
+	for _, path := range []string{"/metrics", "/api/dashboard", "/api/v1/query?query=up", "/api/v1/query_range?query=up&start=0&end=60&step=15"} {
+		if code, _ := httpDo(t, "GET", base+path, ""); code != 401 {
+			t.Errorf("%s without credentials: %d", path, code)
+		}
+		if code, _ := httpDo(t, "GET", base+path, "", "admin", "wrong"); code != 401 {
+			t.Errorf("%s with a wrong password: %d", path, code)
+		}
+	}
+	if code, b := httpDo(t, "GET", base+"/api/dashboard", "", "admin", "s3cret"); code != 200 {
+		t.Fatalf("/api/dashboard with credentials: %d %s", code, b)
+	}
+	if code, b := httpDo(t, "GET", base+"/api/v1/query?query=up", "", "admin", "s3cret"); code != 503 {
+		t.Fatalf("query with credentials, history off: %d %s", code, b)
+	}
+}

@@ -68,9 +68,7 @@ rewrite "$root/lib/systemd/system/grafana-server.service.d/edge-observability.co
 verify "$units/prometheus.service"
 verify "$units/grafana-server.service"
 # The drop-in must actually be applied (verify alone would pass on an ignored file).
-for u in prometheus grafana-server; do
-	grep -q '^Slice=edge-observability.slice$' "$units/$u.service.d/edge-observability.conf" || fail "$u drop-in has no Slice="
-done
+grep -q '^Slice=edge-observability.slice$' "$units/prometheus.service.d/edge-observability.conf" || fail "prometheus drop-in has no Slice="
 
 step "budget arithmetic"
 mib() { # 64M -> 64 (units use M only)
@@ -82,7 +80,8 @@ slice_high=$(mib "$(key "$units/edge-observability.slice" MemoryHigh)")
 slice_max=$(mib "$(key "$units/edge-observability.slice" MemoryMax)")
 sum_high=0
 sum_quota=0
-for f in "$units/edge-sensord.service" "$units/prometheus.service.d/edge-observability.conf" "$units/grafana-server.service.d/edge-observability.conf"; do
+# The slice holds edge-sensord and Prometheus; Grafana stays outside it (below).
+for f in "$units/edge-sensord.service" "$units/prometheus.service.d/edge-observability.conf"; do
 	high=$(mib "$(key "$f" MemoryHigh)")
 	max=$(mib "$(key "$f" MemoryMax)")
 	quota=$(key "$f" CPUQuota)
@@ -99,6 +98,14 @@ slice_quota=$(key "$units/edge-observability.slice" CPUQuota)
 [ "$sum_high" -le "$slice_high" ] || fail "sum of unit MemoryHigh ${sum_high}M exceeds the slice's MemoryHigh ${slice_high}M"
 [ "$sum_quota" -le "${slice_quota%\%}" ] || fail "sum of unit CPUQuota ${sum_quota}% exceeds the slice's $slice_quota"
 ok "sum MemoryHigh ${sum_high}M <= slice MemoryHigh ${slice_high}M < MemoryMax ${slice_max}M; CPUQuota ${sum_quota}% <= $slice_quota"
+# Grafana documents a minimum of 512 MB of memory: outside the 150M slice, no limit below that.
+graf=$units/grafana-server.service.d/edge-observability.conf
+! grep -q '^Slice=' "$graf" || fail "grafana drop-in sets Slice=: Grafana does not fit the stack's budget"
+g_high=$(mib "$(key "$graf" MemoryHigh)")
+g_max=$(mib "$(key "$graf" MemoryMax)")
+[ "$g_high" -ge 512 ] && [ "$g_max" -gt "$g_high" ] || fail "grafana MemoryHigh ${g_high}M / MemoryMax ${g_max}M: below Grafana's documented 512 MB minimum"
+! grep -q '^CPUQuota=' "$graf" || fail "grafana drop-in sets a CPUQuota below Grafana's documented one core"
+ok "grafana outside the slice, MemoryHigh ${g_high}M MemoryMax ${g_max}M"
 
 step "systemd-analyze security edge-sensord.service"
 exposure() { sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p'; } # the score in systemd-analyze security's output

@@ -39,7 +39,7 @@ trap on_signal INT TERM
 trap '$stopping || stop' EXIT
 
 # Sensors: simulate them when the machine has none (VMs, containers, CI).
-sensord_args=(--web.listen-address="127.0.0.1:$SENSORD_PORT" --path.sysfs="$SYSFS")
+sensord_args=(--web.listen-address="127.0.0.1:$SENSORD_PORT" --path.sysfs="$SYSFS" --prometheus.url="http://127.0.0.1:$PROM_PORT")
 have_sensors=false
 for p in "$SYSFS"/class/hwmon/hwmon* "$SYSFS"/class/thermal/thermal_zone* "$SYSFS"/bus/iio/devices/iio:device* "$SYSFS"/bus/w1/devices/*; do
 	case "$p" in *w1_bus_master* | *'*'*) continue ;; esac
@@ -119,7 +119,7 @@ $ready || { log "edge-sensord or Prometheus did not become ready"; exit 1; }
 
 cat <<MSG
 edge observability stack running (Ctrl-C stops it)
-  edge-sensord  http://127.0.0.1:$SENSORD_PORT/metrics  /sensor  /healthz
+  edge-sensord  http://127.0.0.1:$SENSORD_PORT/  (dashboard)  /metrics  /sensor  /healthz
   Prometheus    http://127.0.0.1:$PROM_PORT  (config $cfg)
   Grafana       ${grafana_url:-not installed}
 MSG

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -135,4 +136,54 @@ func BenchmarkSensorJSON(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkQueryProxy forwards a range query whose answer is size bytes (a
+// panel of 10 series at 1,000 points is about 400 KB) from an in-process
+// Prometheus stand-in: what the daemon allocates per dashboard query.
+func BenchmarkQueryProxy(b *testing.B) {
+	for _, size := range []int{4 << 10, 400 << 10} {
+		b.Run(fmt.Sprintf("answer=%dKB", size>>10), func(b *testing.B) {
+			answer := []byte(`{"status":"success","data":{"resultType":"matrix","result":[` +
+				strings.Repeat(`[1700000000,"1"],`, size/17) + `]}}`)
+			up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				w.Write(answer)
+			}))
+			defer up.Close()
+			q, err := NewQueryProxy(up.URL, DefaultQueryLimits())
+			if err != nil {
+				b.Fatal(err)
+			}
+			h := NewHandler(Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), MaxRequests: 16, Queries: q})
+			req := httptest.NewRequest("GET", "/api/v1/query_range?query=up&start=0&end=43200&step=44", nil)
+			b.SetBytes(int64(len(answer)))
+			b.ReportAllocs()
+			for b.Loop() {
+				w := &discardWriter{h: http.Header{}}
+				h.ServeHTTP(w, req)
+				if w.code != 200 || w.n != len(answer) {
+					b.Fatalf("%d, %d bytes", w.code, w.n)
+				}
+			}
+		})
+	}
+}
+
+// discardWriter counts the body instead of keeping it, as a network
+// connection would.
+type discardWriter struct {
+	h    http.Header
+	code int
+	n    int
+}
+
+func (w *discardWriter) Header() http.Header { return w.h }
+func (w *discardWriter) WriteHeader(c int)   { w.code = c }
+func (w *discardWriter) Write(p []byte) (int, error) {
+	if w.code == 0 {
+		w.code = 200
+	}
+	w.n += len(p)
+	return len(p), nil
 }

@@ -184,7 +184,8 @@ func (p *QueryProxy) timeout(form url.Values) (time.Duration, *apiError) {
 		}
 		t = min(t, d)
 	}
-	return t, nil
+	// Prometheus reads the timeout in milliseconds at best.
+	return max(t.Truncate(time.Millisecond), time.Millisecond), nil
 }
 
 func (p *QueryProxy) instantParams(form url.Values) (url.Values, *apiError) {

@@ -104,8 +104,11 @@ func TestQueryForwardsOnlyQueryParameters(t *testing.T) {
 	if w.Code != 200 {
 		t.Fatalf("POST query_range: %d %s", w.Code, w.Body)
 	}
+	if w = send(h, "GET", "/api/v1/query?query=1&timeout=0.0001", ""); w.Code != 200 {
+		t.Fatalf("sub-millisecond timeout: %d %s", w.Code, w.Body)
+	}
 	reqs, forms := up.requests()
-	if len(reqs) != 2 {
+	if len(reqs) != 3 {
 		t.Fatalf("%d upstream requests", len(reqs))
 	}
 	for i, want := range []struct {
@@ -116,6 +119,8 @@ func TestQueryForwardsOnlyQueryParameters(t *testing.T) {
 		// the timeout is capped at the limit (20s)
 		{"/prefix/api/v1/query_range", url.Values{"query": {"rate(x[5m])"}, "start": {"1700000000"},
 			"end": {"2023-11-14T23:13:20Z"}, "step": {"15s"}, "timeout": {"20s"}}},
+		// Prometheus reads milliseconds: a smaller timeout is not sent as 0s
+		{"/prefix/api/v1/query", url.Values{"query": {"1"}, "timeout": {"1ms"}}},
 	} {
 		r := reqs[i]
 		if r.Method != "POST" || r.URL.Path != want.path || r.URL.RawQuery != "" {

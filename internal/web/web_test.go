@@ -196,15 +196,31 @@ func FuzzHandler(f *testing.F) {
 	}
 	f.Add("POST", "/metrics", "application/openmetrics-text;version=1.0.0")
 	f.Add("HEAD", "/sensor/x", "*/*;q=abc")
+	f.Add("GET", "/api/dashboard", "gzip")
+	f.Add("GET", "/api/v1/query?query=up&time=1e9&timeout=0.0001", "gzip")
+	f.Add("POST", "/api/v1/query_range?query=up&start=0&end=3600&step=15s", "")
 	ev := poller.NewEvents()
 	p := poller.New(quiet(), f.TempDir(), ev)
 	p.Reconfigure(config.Default(), []sensors.Source{src{}})
 	p.PollOnce(context.Background())
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(ev, poller.Collector{P: p})
-	h := NewHandler(Options{Poller: p, Events: ev, Gatherer: reg, Log: quiet()})
+	// A Prometheus that answers every query, so a 5xx can only come from the proxy.
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"status":"success","data":{"resultType":"vector","result":[]}}`)
+	}))
+	defer up.Close()
+	proxy := func() *QueryProxy {
+		q, err := NewQueryProxy(up.URL, DefaultQueryLimits())
+		if err != nil {
+			f.Fatal(err)
+		}
+		return q
+	}
+	h := NewHandler(Options{Poller: p, Events: ev, Gatherer: reg, Log: quiet(), Queries: proxy()})
 	// The same, with /metrics bodies cached per generation as in the daemon.
-	cachedH := NewHandler(Options{Poller: p, Events: ev, Gatherer: reg, Log: quiet(), Generation: p.Polls})
+	cachedH := NewHandler(Options{Poller: p, Events: ev, Gatherer: reg, Log: quiet(), Generation: p.Polls, Queries: proxy()})
 	f.Fuzz(func(t *testing.T, method, path, accept string) {
 		r, err := http.NewRequest(method, "http://x"+path, nil)
 		if err != nil {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks of edge-sensord (`make bench`; not part of `make test`).
-#   test/bench/run.sh [footprint|shipped|scaling|abuse|faults|fuzz]...   (default: all, in that order)
+#   test/bench/run.sh [footprint|shipped|scaling|abuse|dashboard|faults|fuzz]...   (default: all, in that order)
 # Raw results go to test/bench/results/<part>/, a markdown summary to
 # test/bench/results/<part>.md and stdout. All traffic stays on 127.0.0.1 and
 # every load is bounded in count and time. Knobs (environment):
@@ -12,6 +12,7 @@
 #   WRK_RUNS=3 WRK_DURATION=10s WRK_CONNS=4   wrk runs per exporter
 #   SCALING_SCRAPES=2000  BENCH_COUNT=5  (go test -count, benchstat-friendly)
 #   CONNS=1000        connections for the abuse part
+#   DASH_WARMUP=60 DASH_DURATION=60s  seconds of scrapes before, and length of, each dashboard load
 #   FUZZTIME=2m       per fuzz target
 #   BENCH_RESULTS=dir instead of test/bench/results
 set -euo pipefail
@@ -41,26 +42,26 @@ PROM_ACCEPT='application/openmetrics-text;version=1.0.0,application/openmetrics-
 
 parts=("$@")
 if [ ${#parts[@]} -eq 0 ]; then
-	parts=(footprint shipped scaling abuse faults fuzz)
+	parts=(footprint shipped scaling abuse dashboard faults fuzz)
 fi
 for p in "${parts[@]}"; do
 	case "$p" in
-	footprint | shipped | scaling | abuse | faults | fuzz) ;;
+	footprint | shipped | scaling | abuse | dashboard | faults | fuzz) ;;
 	stack) [ ${#parts[@]} -eq 1 ] || { echo "$0: stack runs alone" >&2; exit 2; }; exec "$ROOT/test/bench/stack.sh" ;;
-	*) echo "usage: $0 [footprint|shipped|scaling|abuse|faults|fuzz]..." >&2; exit 2 ;;
+	*) echo "usage: $0 [footprint|shipped|scaling|abuse|dashboard|faults|fuzz]..." >&2; exit 2 ;;
 	esac
 done
 
 # ---------------------------------------------------------------- setup
 scripts/deps.sh bench || true
 missing=()
-for pkg in wrk stress-ng prometheus-node-exporter curl jq; do
+for pkg in wrk stress-ng prometheus-node-exporter prometheus curl jq; do
 	if [ "$(dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null)" != "ii " ]; then
 		missing+=("$pkg")
 	fi
 done
 if [ ${#missing[@]} -gt 0 ]; then
-	# prometheus-node-exporter ships a service; it must not start here.
+	# prometheus-node-exporter and prometheus ship services; they must not start here.
 	policy_added=false
 	if [ ! -e /usr/sbin/policy-rc.d ]; then
 		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 0755 /usr/sbin/policy-rc.d && policy_added=true
@@ -449,6 +450,54 @@ abuse() {
 	cat "$md"
 }
 
+# ---------------------------------------------------------------- dashboard
+# Browsers on the built-in dashboard: every panel query over the longest range at the most points,
+# through the daemon's proxy to the real Prometheus, first within --dashboard.max-queries (2
+# clients), then 4 times over it (8 clients).
+dashboard() {
+	local d=$RESULTS/dashboard md=$RESULTS/dashboard.md
+	rm -rf "$d" && mkdir -p "$d"
+	local lb p pp pid ppid
+	lb=$(load)
+	p=$($BT freeport)
+	pp=$($BT freeport)
+	printf 'global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: edge-sensord\n    static_configs:\n      - targets: ["127.0.0.1:%s"]\n' "$p" >"$TMP/dash-prom.yml"
+	start "$d/prometheus.log" prometheus --config.file="$TMP/dash-prom.yml" --storage.tsdb.path="$TMP/dash-tsdb" \
+		--web.listen-address=127.0.0.1:"$pp" --query.max-concurrency=2 --query.timeout=30s
+	ppid=$STARTED
+	start "$d/edge.log" "$EDGE" $(edge_args "$p") --prometheus.url=http://127.0.0.1:"$pp"
+	pid=$STARTED
+	wait_200 "http://127.0.0.1:$p/metrics"
+	wait_200 "http://127.0.0.1:$pp/-/ready"
+	sleep "${DASH_WARMUP:-60}"
+	"$BT" dashboard -url http://127.0.0.1:"$p" -pid "$pid" -clients 2 -duration "${DASH_DURATION:-60s}" >"$d/clients2.kv"
+	"$BT" dashboard -url http://127.0.0.1:"$p" -pid "$pid" -clients 8 -duration "${DASH_DURATION:-60s}" >"$d/clients8.kv"
+	local code
+	code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$p/healthz")
+	stop "$pid"
+	stop "$ppid"
+	local la
+	la=$(load)
+	{
+		echo "### Dashboard queries"
+		echo
+		echo "Load average before: $lb; after: $la. edge-sensord (fixture + simulated sensors) scraped every 1 s by Prometheus $(prometheus --version 2>&1 | awk 'NR == 1 { print $3 }') for ${DASH_WARMUP:-60} s first; each client runs the $(kv "$d/clients2.kv" queries) panel queries in turn over $(kv "$d/clients2.kv" range_s) s at a $(kv "$d/clients2.kv" step_s) s step for ${DASH_DURATION:-60s}, through the daemon's proxy (--dashboard.max-queries=2)."
+		echo
+		echo "| Clients | Answers by status | Answered KiB | p50 / p99 ms (200s) | daemon RSS before / peak / after MiB |"
+		echo "|---|---|---|---|---|"
+		local f
+		for f in "$d/clients2.kv" "$d/clients8.kv"; do
+			printf '| %s | %s | %s | %s / %s | %s / %s / %s |\n' "$(kv "$f" clients)" \
+				"$(awk '$1 ~ /^status_/ { sub(/^status_/, "", $1); printf "%s%s×%s", sep, $2, $1; sep = ", " }' "$f")" \
+				"$(kv "$f" response_kib)" "$(kv "$f" ok_p50_ms)" "$(kv "$f" ok_p99_ms)" \
+				"$(mib "$(kv "$f" before_rss_kib)")" "$(mib "$(kv "$f" peak_rss_kib)")" "$(mib "$(kv "$f" after_rss_kib)")"
+		done
+		echo
+		echo "/healthz after: $code."
+	} >"$md"
+	cat "$md"
+}
+
 # ---------------------------------------------------------------- faults
 faults() {
 	local d=$RESULTS/faults md=$RESULTS/faults.md
@@ -621,7 +670,7 @@ for p in "${parts[@]}"; do
 	"$p"
 	echo
 done
-for p in footprint shipped scaling abuse faults fuzz; do
+for p in footprint shipped scaling abuse dashboard faults fuzz; do
 	if [ -f "$RESULTS/$p.md" ]; then cat "$RESULTS/$p.md"; echo; fi
 done >"$RESULTS/summary.md"
 echo "summary: $RESULTS/summary.md" >&2

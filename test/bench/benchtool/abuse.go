@@ -288,10 +288,9 @@ func abuse(args []string) error {
 		{"malformed_binary", "\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03\r\n\r\n", 400},
 		{"unknown_path", "GET /nope HTTP/1.1\r\nHost: bench\r\n\r\n", 404},
 		{"unknown_path_under_metrics", "GET /metrics/x HTTP/1.1\r\nHost: bench\r\n\r\n", 404},
-		// net/http's ServeMux (in front, so /healthz bypasses the request
-		// limit) redirects to the cleaned path with a 307, which keeps the
-		// method; nothing outside the routes is served.
-		{"traversal", "GET /../../etc/passwd HTTP/1.1\r\nHost: bench\r\n\r\n", 307},
+		// The router redirects to the cleaned path with a 301; nothing
+		// outside the routes is served.
+		{"traversal", "GET /../../etc/passwd HTTP/1.1\r\nHost: bench\r\n\r\n", 301},
 		{"method_POST_metrics", "POST /metrics HTTP/1.1\r\nHost: bench\r\nContent-Length: 0\r\n\r\n", 405},
 		{"method_DELETE_healthz", "DELETE /healthz HTTP/1.1\r\nHost: bench\r\n\r\n", 405},
 		{"method_PUT_sensor", "PUT /sensor HTTP/1.1\r\nHost: bench\r\nContent-Length: 0\r\n\r\n", 405},

@@ -11,6 +11,7 @@
 //	benchtool hold -addr HOST:PORT -pid PID [-n N] [-hold DUR]
 //	benchtool burst -addr HOST:PORT -pid PID [-n N]
 //	benchtool abuse -addr HOST:PORT -pid PID
+//	benchtool dashboard -url URL -pid PID [-clients N] [-duration DUR]
 //	benchtool freeport
 //	benchtool stats KEY < numbers
 package main
@@ -49,6 +50,8 @@ func main() {
 		err = burst(args)
 	case "abuse":
 		err = abuse(args)
+	case "dashboard":
+		err = dashboard(args)
 	case "freeport":
 		err = freePort()
 	case "stats":
@@ -63,7 +66,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: benchtool gen-hwmon|ready|footprint|procstat|hold|burst|abuse ...")
+	fmt.Fprintln(os.Stderr, "usage: benchtool gen-hwmon|ready|footprint|procstat|hold|burst|abuse|dashboard ...")
 	os.Exit(2)
 }
 

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Checks 4-8 of the end-to-end test; sourced by run.sh, which provides the
+# Checks 4-9 of the end-to-end test; sourced by run.sh, which provides the
 # helpers (cexec, cnet, prop, prom_query, wait_for, fail, detail, ...).
 # dpkg-query formats and scripts run in the container are single-quoted on purpose:
 # shellcheck disable=SC2016
@@ -68,6 +68,35 @@ check_budget() {
 	wait_for 30 "edge-sensord active again" is_active edge-sensord.service
 	wait_for 30 "target edge-sensord up again" target_up edge-sensord
 	detail "${info}edgectl=0 over_budget_exit=1 stopped_unit_exit=1"
+}
+
+check_dashboard() {
+	requires 2
+	wait_for 30 "target edge-sensord up" target_up edge-sensord
+	local js n expr end code ok=0 cur high
+	js=$(cnet curl -sf --max-time 5 "$SENSORD/api/dashboard") || fail "GET /api/dashboard failed"
+	echo "$js" >"$WORK/logs/dashboard.json"
+	[ "$(echo "$js" | jq -r .history)" = true ] || fail "/api/dashboard: history is not true under systemd: $(echo "$js" | jq -c 'del(.panels)')"
+	n=$(echo "$js" | jq '[.panels[].queries[]] | length')
+	[ "$n" -gt 20 ] || fail "/api/dashboard lists only $n queries"
+	# Every panel query over the last 12 hours at the page's resolution, three rounds, through
+	# the daemon's proxy to Prometheus under the units' hardening.
+	end=$(date +%s)
+	for _ in 1 2 3; do
+		while IFS= read -r expr; do
+			cnet curl -sf --max-time 30 "$SENSORD/api/v1/query_range" --data-urlencode "query=$expr" \
+				--data-urlencode "start=$((end - 43200))" --data-urlencode "end=$end" --data-urlencode step=44 |
+				jq -e '.status == "success"' >/dev/null || fail "query_range through edge-sensord failed: $expr"
+			ok=$((ok + 1))
+		done < <(echo "$js" | jq -r '.panels[].queries[].expr')
+	done
+	code=$(cnet curl -s -o /dev/null -w '%{http_code}' -X POST "$SENSORD/-/quit")
+	[ "$code" = 404 ] || fail "POST /-/quit through edge-sensord answered $code, want 404"
+	is_active prometheus.service || fail "prometheus.service not active after the dashboard queries"
+	cur=$(prop edge-sensord.service MemoryCurrent)
+	high=$(prop edge-sensord.service MemoryHigh)
+	[ "$cur" -lt "$high" ] || fail "edge-sensord uses $(mib "$cur") after the queries, over its MemoryHigh $(mib "$high")"
+	detail "queries=$ok edge-sensord=$(mib "$cur")/$(mib "$high") quit=404"
 }
 
 check_watchdog() {

@@ -98,7 +98,7 @@ PASSED=0
 FAILED=0
 declare -A RESULT=()
 
-ALL_CHECKS="1 2 3 4 5 6 8 7"
+ALL_CHECKS="1 2 3 4 9 5 6 8 7"
 SUMMARY_DONE=0
 
 summary() {
@@ -448,6 +448,7 @@ main() {
 	start_upgrade_build
 	run_check 3 "$SCRAPES scrapes of edge-sensord, none failed" check_scrapes
 	run_check 4 "memory under budget, edgectl agrees with the cgroups" check_budget
+	run_check 9 "dashboard queries through edge-sensord's proxy, daemon under its MemoryHigh" check_dashboard
 	run_check 5 "watchdog restarts a stopped daemon" check_watchdog
 	run_check 6 "the slice's memory cap kills a hog, the stack survives" check_memcap
 	run_check 8 "systemctl reload (SIGHUP) of both services" check_reload

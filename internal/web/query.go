@@ -147,15 +147,6 @@ func (p *QueryProxy) handler(path string, params func(url.Values) (url.Values, *
 			writeAPIError(w, &apiError{http.StatusServiceUnavailable, "unavailable", "history is off: edge-sensord runs without --prometheus.url"})
 			return
 		}
-		select {
-		case p.slots <- struct{}{}:
-			defer func() { <-p.slots }()
-		default:
-			w.Header().Set("Retry-After", "1")
-			writeAPIError(w, &apiError{http.StatusServiceUnavailable, "unavailable",
-				fmt.Sprintf("too many dashboard queries in flight (limit %d)", p.limits.MaxConcurrent)})
-			return
-		}
 		r.Body = http.MaxBytesReader(w, r.Body, p.limits.MaxBodyBytes)
 		if err := r.ParseForm(); err != nil {
 			if mb := (*http.MaxBytesError)(nil); errors.As(err, &mb) {
@@ -168,6 +159,16 @@ func (p *QueryProxy) handler(path string, params func(url.Values) (url.Values, *
 		q, e := params(r.Form)
 		if e != nil {
 			writeAPIError(w, e)
+			return
+		}
+		// Only queries that will be sent take a slot: a bad one is told so even when all are busy.
+		select {
+		case p.slots <- struct{}{}:
+			defer func() { <-p.slots }()
+		default:
+			w.Header().Set("Retry-After", "1")
+			writeAPIError(w, &apiError{http.StatusServiceUnavailable, "unavailable",
+				fmt.Sprintf("too many dashboard queries in flight (limit %d)", p.limits.MaxConcurrent)})
 			return
 		}
 		p.forward(w, r, path, q)

@@ -251,6 +251,10 @@ func TestQueryConcurrencyLimit(t *testing.T) {
 	if typ, _ := promError(t, w); typ != "unavailable" {
 		t.Fatalf("errorType %q", typ)
 	}
+	// A bad query is told what is wrong, busy or not.
+	if w := send(h, "GET", "/api/v1/query", ""); w.Code != 400 {
+		t.Fatalf("bad query while busy: %d", w.Code)
+	}
 	// The rest of the API still answers while the query slots are taken.
 	if w := send(h, "GET", "/sensor", ""); w.Code != 200 {
 		t.Fatalf("/sensor while queries run: %d", w.Code)

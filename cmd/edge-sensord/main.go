@@ -267,7 +267,7 @@ func run(args []string, stderr io.Writer, n notify.Notifier) int {
 		Poller: p, Events: events, Gatherer: gatherers, Log: log, MaxRequests: f.maxRequests,
 		Health: serverHealth, Version: version.Version,
 		Generation: func() uint64 { return p.Polls() + events.Changes() },
-		Queries:    queries,
+		Queries:    queries, Warnings: cg.Warnings,
 	}), log)
 
 	// 3. First poll, so the first scrape already has data.

@@ -228,3 +228,26 @@ func TestDashboardBehindBasicAuth(t *testing.T) {
 		t.Fatalf("query with credentials, history off: %d %s", code, b)
 	}
 }
+
+// TestDashboardWarnsWhenBudgetNotEnforced: the cgroup problems the daemon detects reach the
+// page through /api/dashboard.
+func TestDashboardWarnsWhenBudgetNotEnforced(t *testing.T) {
+	for _, c := range []struct {
+		cgroup, proc string
+		warn         bool
+	}{
+		{"test/fixtures/cgroup/v2-nomemory", "test/fixtures/proc/pi-6.12", true},
+		{"test/fixtures/cgroup/v2", "test/fixtures/proc/pi-6.12-enabled", false},
+	} {
+		base := "http://" + startDaemon(t, "--path.cgroupfs="+repoPath(t, c.cgroup), "--path.procfs="+repoPath(t, c.proc))
+		_, b := httpDo(t, "GET", base+"/api/dashboard", "")
+		var doc dashboard.Document
+		if err := json.Unmarshal(b, &doc); err != nil || doc.Warnings == nil {
+			t.Fatalf("%s: /api/dashboard %s", c.cgroup, b)
+		}
+		got := strings.Join(doc.Warnings, "; ")
+		if c.warn != strings.Contains(got, "memory budget NOT enforced") {
+			t.Errorf("%s, %s: warnings %q", c.cgroup, c.proc, doc.Warnings)
+		}
+	}
+}

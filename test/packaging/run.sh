@@ -282,7 +282,8 @@ for rpm in "${rpms[@]}"; do
 	for s in 'postinstall scriptlet' 'preuninstall scriptlet' 'postuninstall scriptlet'; do
 		printf '%s\n' "$scripts" | grep -q "$s" || fail "$rpm: no $s"
 	done
-	rpm -qp --changelog "$rpm" 2>/dev/null | grep -q -- "- $version\$" || fail "$rpm: no %changelog entry for $version"
+	# grep reads it all: with -q it would stop at the match, and rpm, still writing, gets SIGPIPE (pipefail).
+	rpm -qp --changelog "$rpm" 2>/dev/null | grep -- "- $version\$" >/dev/null || fail "$rpm: no %changelog entry for $version"
 	ok "$(basename "$rpm"): $version $arch"
 done
 

@@ -6,13 +6,13 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 
-	"github.com/klauspost/compress/gzip"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
+
+	"github.com/edgeobs/edge-observability-stack/internal/httpgzip"
 )
 
 // exposition serves /metrics from bodies encoded (and gzipped) at most once
@@ -52,7 +52,7 @@ func newExposition(g prometheus.Gatherer, gen func() uint64, log *slog.Logger) *
 
 func (e *exposition) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	format := expfmt.NegotiateAccept(r.Header, e.accept...)
-	gz := acceptsGzip(r.Header.Get("Accept-Encoding"))
+	gz := httpgzip.Accepts(r.Header.Get("Accept-Encoding"))
 	var names map[string]bool
 	if r.URL != nil {
 		if q := r.URL.Query()["name[]"]; len(q) > 0 {
@@ -104,7 +104,7 @@ func (s *snapshot) body(format expfmt.Format, gz bool, names map[string]bool) ([
 	if gz {
 		var plain []byte
 		if plain, err = s.body(format, false, names); err == nil {
-			b, err = gzipped(plain)
+			b, err = httpgzip.Compress(plain)
 		}
 	} else {
 		b, err = encode(s.mfs, format, names)
@@ -116,20 +116,6 @@ func (s *snapshot) body(format expfmt.Format, gz bool, names map[string]bool) ([
 		s.bodies[key] = b
 	}
 	return b, nil
-}
-
-// gzipped compresses statelessly: no compressor state to allocate or keep
-// (the standard library's holds about 1.5 MB), at a ratio close to level 1
-// for one write of a whole body.
-func gzipped(plain []byte) ([]byte, error) {
-	var buf bytes.Buffer
-	buf.Grow(len(plain) / 4)
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.StatelessCompression)
-	zw.Write(plain)
-	if err := zw.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
 }
 
 // snapshot returns the current generation's gathered families, gathering
@@ -173,36 +159,4 @@ func encode(mfs []*dto.MetricFamily, format expfmt.Format, names map[string]bool
 		}
 	}
 	return buf.Bytes(), nil
-}
-
-// acceptsGzip reports whether an Accept-Encoding header allows gzip: listed
-// (or covered by "*") with a q-value above zero.
-func acceptsGzip(header string) bool {
-	star, gzip := false, -1
-	for _, part := range strings.Split(header, ",") {
-		coding, params, _ := strings.Cut(part, ";")
-		coding = strings.ToLower(strings.TrimSpace(coding))
-		ok := true
-		for _, p := range strings.Split(params, ";") {
-			k, v, found := strings.Cut(strings.TrimSpace(p), "=")
-			if found && strings.EqualFold(strings.TrimSpace(k), "q") {
-				q, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-				ok = err == nil && q > 0
-			}
-		}
-		switch coding {
-		case "gzip", "x-gzip":
-			if ok {
-				gzip = 1
-			} else {
-				gzip = 0
-			}
-		case "*":
-			star = ok
-		}
-	}
-	if gzip >= 0 {
-		return gzip == 1
-	}
-	return star
 }

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/prometheus/common/model"
+
+	"github.com/edgeobs/edge-observability-stack/internal/httpgzip"
 )
 
 // QueryLimits bound what one query may cost.
@@ -288,7 +290,7 @@ func (p *QueryProxy) forward(w http.ResponseWriter, r *http.Request, path string
 		return
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	gzipOK := acceptsGzip(r.Header.Get("Accept-Encoding"))
+	gzipOK := httpgzip.Accepts(r.Header.Get("Accept-Encoding"))
 	if gzipOK {
 		req.Header.Set("Accept-Encoding", "gzip")
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/edgeobs/edge-observability-stack/internal/dashboard"
 	"github.com/edgeobs/edge-observability-stack/internal/poller"
+	"github.com/edgeobs/edge-observability-stack/internal/ui"
 )
 
 // Options configure the handler.
@@ -65,7 +66,9 @@ func NewHandler(o Options) http.Handler {
 	// The query proxy also has its own, smaller limit (QueryLimits.MaxConcurrent).
 	r.Handle("/api/v1/query", limited(o.Queries.instant())).Methods(http.MethodGet, http.MethodPost)
 	r.Handle("/api/v1/query_range", limited(o.Queries.rangeQuery())).Methods(http.MethodGet, http.MethodPost)
-	r.Handle("/", limited(http.HandlerFunc(h.index))).Methods(get...)
+	page := limited(ui.Handler())
+	r.Handle("/", page).Methods(get...)
+	r.PathPrefix("/static/").Handler(page).Methods(get...)
 	return recoverer(o.Events, o.Log, r)
 }
 
@@ -134,20 +137,6 @@ func (h *handlers) dashboard(w http.ResponseWriter, r *http.Request) {
 		panic(err) // plain strings and numbers: cannot fail
 	}
 	writeJSON(w, http.StatusOK, b)
-}
-
-func (h *handlers) index(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	fmt.Fprintf(w, `<!doctype html>
-<html><head><title>edge-sensord</title></head><body>
-<h1>edge-sensord</h1>
-<p>Version %s</p>
-<ul>
-<li><a href="metrics">/metrics</a>: Prometheus and OpenMetrics exposition</li>
-<li><a href="sensor">/sensor</a>: latest readings as JSON; /sensor/NAME for one</li>
-<li><a href="healthz">/healthz</a>: 200 when healthy, 503 with reasons</li>
-</ul></body></html>
-`, h.o.Version)
 }
 
 // recoverer turns a handler panic into a 500 and counts it, so a bug in one

@@ -249,3 +249,23 @@ func FuzzHandler(f *testing.F) {
 		}
 	})
 }
+
+// The dashboard page and its assets are served at / and /static/, read-only.
+func TestDashboardPageRoutes(t *testing.T) {
+	h, _ := setup(t, true)
+	page := do(h, "GET", "/")
+	if page.Code != 200 || !strings.Contains(page.Body.String(), `src="static/app.js?v=`) {
+		t.Fatalf("GET / = %d:\n%s", page.Code, page.Body)
+	}
+	if w := do(h, "GET", "/static/app.js"); w.Code != 200 || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/javascript") {
+		t.Errorf("GET /static/app.js = %d %q", w.Code, w.Header().Get("Content-Type"))
+	}
+	for _, c := range []struct {
+		method, path string
+		want         int
+	}{{"POST", "/", 405}, {"PUT", "/static/app.js", 405}, {"GET", "/static/none.js", 404}, {"GET", "/index.html", 404}} {
+		if w := do(h, c.method, c.path); w.Code != c.want {
+			t.Errorf("%s %s = %d, want %d", c.method, c.path, w.Code, c.want)
+		}
+	}
+}

@@ -8,7 +8,7 @@
   var RANGES = { '15m': 900, '1h': 3600, '6h': 21600, '12h': 43200 };
   var PALETTE = ['#4e79a7', '#f28e2b', '#e15759', '#59a14f', '#b07aa1', '#76b7b2', '#edc948', '#ff9da7', '#9c755f', '#8c8c8c'];
   var SENSOR_UNITS = { celsius: 'celsius', volts: 'volt', amperes: 'amp', watts: 'watt', rpm: 'rpm', ratio: 'percentunit', pascals: 'pressurepa', lux: 'lux' };
-  var QUERY_WORKERS = 3; // the proxy and Prometheus run few queries at a time
+  var QUERY_WORKERS = 2; // the proxy forwards few queries at once (--dashboard.max-queries)
   var TIMEOUT_MS = 15000;
 
   var state = {
@@ -18,7 +18,7 @@
     sectionsKey: ''
   };
   // Read by the browser test: what every panel holds.
-  var exposed = window.edgeDashboard = { charts: {}, stats: {}, errors: {}, refreshes: 0, history: null };
+  var exposed = window.edgeDashboard = { charts: {}, stats: {}, errors: {}, refreshes: 0, history: null, busy: false };
 
   function $(id) { return document.getElementById(id); }
   function el(tag, cls, text) {
@@ -105,6 +105,7 @@
         if (!resp.ok || json == null || json.status === 'error') {
           var err = new Error((json && json.error) || text.trim() || resp.statusText || 'request failed');
           err.status = resp.status;
+          err.retryAfter = parseInt(resp.headers.get('Retry-After'), 10);
           throw err;
         }
         return json;
@@ -115,20 +116,24 @@
       throw err;
     }).finally(function () { clearTimeout(t); });
   }
-  function deviceNow() { return Date.now() + state.skew; }
-
-  // A small queue: at most QUERY_WORKERS queries in flight, in page order.
-  function pool(jobs) {
-    var i = 0;
-    function worker() {
-      if (i >= jobs.length) return Promise.resolve();
-      var job = jobs[i++];
-      return job().then(worker, worker);
-    }
-    var ws = [];
-    for (var w = 0; w < QUERY_WORKERS; w++) ws.push(worker());
-    return Promise.all(ws);
+  // query sends a query when one of QUERY_WORKERS slots is free, in the
+  // order asked, and retries one the proxy turned away as busy (another
+  // page is open too) after the pause it asks for.
+  var slots = { free: QUERY_WORKERS, queue: [] };
+  function nextSlot() {
+    while (slots.free > 0 && slots.queue.length) { slots.free--; slots.queue.shift()(); }
   }
+  function query(url, body, tries) {
+    var sent = new Promise(function (ok) { slots.queue.push(ok); nextSlot(); })
+      .then(function () { return request(url, body); })
+      .finally(function () { slots.free++; nextSlot(); });
+    return sent.catch(function (err) {
+      if (err.status !== 503 || !(err.retryAfter >= 0) || (tries || 0) >= 3) throw err;
+      return new Promise(function (ok) { setTimeout(ok, err.retryAfter * 1000 + Math.random() * 500); })
+        .then(function () { return query(url, body, (tries || 0) + 1); });
+    });
+  }
+  function deviceNow() { return Date.now() + state.skew; }
 
   // ---- banners ----
   function banners(list) {
@@ -285,7 +290,7 @@
     var p = st.panel;
     var w = window_(st);
     return Promise.all(p.queries.map(function (q) {
-      return request('api/v1/query_range', { query: q.expr, start: w.start, end: w.end, step: w.step });
+      return query('api/v1/query_range', { query: q.expr, start: w.start, end: w.end, step: w.step });
     })).then(function (results) {
       var n = Math.round((w.end - w.start) / w.step) + 1;
       var xs = new Array(n);
@@ -311,7 +316,7 @@
     var p = st.panel;
     var t = Math.floor(deviceNow() / 1000);
     return Promise.all(p.queries.map(function (q) {
-      return request('api/v1/query', { query: q.expr, time: t });
+      return query('api/v1/query', { query: q.expr, time: t });
     })).then(function (results) {
       var items = [];
       results.forEach(function (r, qi) {
@@ -396,33 +401,29 @@
   }
 
   function historyDown(err) {
-    if (err.status === 502) return 'History unavailable: Prometheus is not answering (' + err.message + '). Current readings are still live.';
-    if (err.status === 503) return 'History unavailable: ' + err.message + '. Current readings are still live.';
+    if (err.status === 502 || err.status === 503) return 'History unavailable: ' + err.message + '. Current readings are still live.';
     if (err.status === 0) return 'History unavailable: ' + err.message + '.';
     return '';
   }
 
   function loadPanels() {
     var down = '';
-    var jobs = Object.keys(state.panels).map(function (id) {
+    return Promise.all(Object.keys(state.panels).map(function (id) {
       var st = state.panels[id];
-      return function () {
-        var load = st.panel.kind === 'stat' ? loadStat : loadTimeseries;
-        return load(st).catch(function (err) {
-          dropChart(st);
-          if (st.panel.kind === 'stat') { st.body.replaceChildren(); delete exposed.stats[id]; }
-          setMessage(st, 'No history: ' + err.message, true);
-          down = down || historyDown(err);
-        });
-      };
-    });
-    return pool(jobs).then(function () { return down; });
+      var load = st.panel.kind === 'stat' ? loadStat : loadTimeseries;
+      return load(st).catch(function (err) {
+        dropChart(st);
+        if (st.panel.kind === 'stat') { st.body.replaceChildren(); delete exposed.stats[id]; }
+        setMessage(st, 'No history: ' + err.message, true);
+        down = down || historyDown(err);
+      });
+    })).then(function () { return down; });
   }
 
   // ---- refresh loop ----
   function refresh() {
     if (state.busy) { state.again = true; return; }
-    state.busy = true;
+    state.busy = exposed.busy = true;
     clearTimeout(state.timer);
     var notes = [];
     var sensors = request('sensor').then(renderSensors, function (err) {
@@ -451,10 +452,12 @@
     });
     Promise.all([sensors, hist]).then(function () {
       banners(notes);
+      // Time from navigation to the first complete page, for the benchmark.
+      if (!exposed.refreshes) exposed.firstRenderMs = performance.now();
       exposed.refreshes++;
       $('updated').textContent = 'Updated ' + new Date().toLocaleTimeString();
     }).finally(function () {
-      state.busy = false;
+      state.busy = exposed.busy = false;
       if (state.again) { state.again = false; refresh(); return; }
       schedule();
     });

@@ -1,6 +1,6 @@
 # edge-observability-stack
 #   make run      run the stack in the foreground (no systemd needed)
-#   make test     everything CI runs: unit, integration (real Prometheus), packaging, e2e (real systemd)
+#   make test     everything CI runs: unit, integration (real Prometheus), dashboard in Chromium, packaging, e2e (real systemd)
 #   make bench    benchmarks and soaks; results go to docs/BENCHMARKS.md
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.0.0-dev)
@@ -10,7 +10,7 @@ LDFLAGS := -s -w -X $(PKG)/internal/version.Version=$(VERSION) -X $(PKG)/interna
 GO ?= go
 export CGO_ENABLED = 0
 
-.PHONY: all build deps test test-unit test-fuzz test-integration test-arm test-packaging e2e package apt-repo run bench lint clean
+.PHONY: all build deps test test-unit test-fuzz test-integration test-arm test-browser screenshots test-packaging e2e package apt-repo run bench lint clean
 
 all: build
 
@@ -40,6 +40,14 @@ test-integration: build
 test-arm:
 	$(GO) test -count=1 -timeout 30m -tags armemu ./test/arm/...
 
+# The dashboard page in headless Chromium against the real daemon and Prometheus.
+test-browser: build
+	$(GO) test -count=1 -timeout 20m -tags integration,browser -run '^TestBrowser' ./test/integration/...
+
+# Re-takes the dashboard screenshots in docs/ (the same test, keeping its screenshots).
+screenshots: build
+	BROWSER_SCREENSHOTS=$(CURDIR)/docs $(GO) test -count=1 -timeout 20m -tags integration,browser -run '^TestBrowserDashboard$$' ./test/integration/...
+
 package:
 	scripts/package.sh
 
@@ -56,7 +64,7 @@ test-packaging: package
 e2e: package
 	test/e2e/run.sh
 
-test: deps lint test-unit test-fuzz test-integration test-arm test-packaging e2e
+test: deps lint test-unit test-fuzz test-integration test-arm test-browser test-packaging e2e
 
 run: build
 	scripts/run.sh

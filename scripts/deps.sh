@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the apt packages a task needs; idempotent (apt-get update only when something is missing).
-#   scripts/deps.sh test    unit/integration/packaging/e2e tests
+#   scripts/deps.sh test    unit/integration/browser/packaging/e2e tests
 #   scripts/deps.sh run     `make run`
 #   scripts/deps.sh bench   benchmarks (test + load generators)
 # Services of installed packages are not started (policy-rc.d), so nothing is left running.
@@ -11,9 +11,9 @@ mode=${1:-test}
 case "$mode" in
 	run) pkgs=(prometheus) ;;
 	test) pkgs=(prometheus systemd systemd-container debootstrap rpm dpkg-dev curl ca-certificates jq
-		lintian rpmlint man-db apt-utils gnupg qemu-user-static) ;;
+		lintian rpmlint man-db apt-utils gnupg qemu-user-static chromium fonts-dejavu-core) ;;
 	bench) pkgs=(prometheus systemd systemd-container debootstrap rpm dpkg-dev curl ca-certificates jq
-		lintian rpmlint man-db apt-utils gnupg qemu-user-static
+		lintian rpmlint man-db apt-utils gnupg qemu-user-static chromium fonts-dejavu-core
 		wrk stress-ng prometheus-node-exporter) ;;
 	*) echo "usage: $0 test|run|bench" >&2; exit 2 ;;
 esac

@@ -119,7 +119,8 @@ $ready || { log "edge-sensord or Prometheus did not become ready"; exit 1; }
 
 cat <<MSG
 edge observability stack running (Ctrl-C stops it)
-  edge-sensord  http://127.0.0.1:$SENSORD_PORT/  (dashboard)  /metrics  /sensor  /healthz
+  Dashboard     http://127.0.0.1:$SENSORD_PORT/
+  edge-sensord  http://127.0.0.1:$SENSORD_PORT/metrics  /sensor  /healthz
   Prometheus    http://127.0.0.1:$PROM_PORT  (config $cfg)
   Grafana       ${grafana_url:-not installed}
 MSG

@@ -35,11 +35,30 @@ func startPrometheus(t *testing.T, cfg string) (url string) {
 // reading Prometheus's log so far.
 func startPrometheusWithLog(t *testing.T, cfg string) (url string, logText func() string) {
 	t.Helper()
+	url, logText, _ = startPrometheusStoppable(t, cfg)
+	return url, logText
+}
+
+// startPrometheusStoppable is startPrometheusWithLog that also returns a
+// function stopping Prometheus before the test ends.
+func startPrometheusStoppable(t *testing.T, cfg string) (url string, logText func() string, stop func()) {
+	t.Helper()
+	return startPrometheusData(t, cfg, "")
+}
+
+// startPrometheusData is startPrometheusStoppable with the TSDB in dataDir
+// (a new temporary directory when empty), so a test can start Prometheus on
+// blocks it wrote.
+func startPrometheusData(t *testing.T, cfg, dataDir string) (url string, logText func() string, stop func()) {
+	t.Helper()
 	if _, err := os.Stat(promLauncherBinary); err != nil {
 		t.Fatalf("%s is required for integration tests (apt-get install -y --no-install-recommends prometheus, or `make deps`): %v", promLauncherBinary, err)
 	}
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "prometheus.yml")
+	if dataDir == "" {
+		dataDir = filepath.Join(dir, "data")
+	}
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +73,7 @@ func startPrometheusWithLog(t *testing.T, cfg string) (url string, logText func(
 		cmd := exec.Command(promLauncherBinary,
 			"--config.file="+cfgPath,
 			"--web.listen-address="+addr,
-			"--storage.tsdb.path="+filepath.Join(dir, "data"),
+			"--storage.tsdb.path="+dataDir,
 			"--web.enable-lifecycle",
 			"--log.level=info",
 		)
@@ -69,7 +88,7 @@ func startPrometheusWithLog(t *testing.T, cfg string) (url string, logText func(
 
 		base := "http://" + addr
 		if promWaitReady(base, exited, 60*time.Second) {
-			t.Cleanup(func() {
+			stop := sync.OnceFunc(func() {
 				_ = cmd.Process.Signal(syscall.SIGTERM)
 				select {
 				case <-exited:
@@ -77,18 +96,21 @@ func startPrometheusWithLog(t *testing.T, cfg string) (url string, logText func(
 					_ = cmd.Process.Kill()
 					<-exited
 				}
+			})
+			t.Cleanup(func() {
+				stop()
 				if t.Failed() {
 					t.Logf("prometheus log (%s):\n%s", base, log.String())
 				}
 			})
-			return base, log.String
+			return base, log.String, stop
 		}
 		_ = cmd.Process.Kill()
 		<-exited
 		lastLog = log.String()
 	}
 	t.Fatalf("prometheus did not become ready; last log:\n%s", lastLog)
-	return "", nil
+	return "", nil, nil
 }
 
 func promFreePort(t *testing.T) int {

@@ -1,0 +1,412 @@
+//go:build integration && browser
+
+package integration
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/emulation"
+	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+)
+
+// chromiumBinary is Debian's chromium package.
+const chromiumBinary = "/usr/bin/chromium"
+
+// TestBrowserDashboard opens the daemon's page in headless Chromium, with the
+// real daemon serving it and its query proxy in front of a real Prometheus
+// that has scraped the daemon, and checks what a person would see: every
+// panel drawn with data, no errors, nothing fetched from elsewhere, a page
+// that fits a phone, and current readings that survive Prometheus stopping.
+// BROWSER_SCREENSHOTS=dir writes the screenshots there (docs/ in the repo).
+func TestBrowserDashboard(t *testing.T) {
+	// An hour of history (so the charts have a shape to look at), then
+	// Prometheus scraping the daemon every second on top of it.
+	daemonAddr := fmt.Sprintf("127.0.0.1:%d", promFreePort(t))
+	data := t.TempDir()
+	end := time.Now().Add(-time.Minute).Truncate(15 * time.Second)
+	backfill(t, "http://"+startDaemon(t, "--prometheus.url="), daemonAddr, data, end.Add(-time.Hour), end)
+	prom, _, stopProm := startPrometheusData(t, fmt.Sprintf(`
+global: {scrape_interval: 1s, evaluation_interval: 1s}
+rule_files: [%q]
+scrape_configs:
+  - job_name: edge-sensord
+    static_configs: [{targets: [%q]}]
+`, repoPath(t, "etc/prometheus/rules/edge-observability.yml"), daemonAddr), data)
+	base := "http://" + startDaemon(t, "--web.listen-address="+daemonAddr, "--prometheus.url="+prom)
+	doc := dashboardDoc(t, base)
+	if !doc.History || len(doc.Panels) == 0 {
+		t.Fatalf("/api/dashboard: history %v, %d panels", doc.History, len(doc.Panels))
+	}
+	waitForPanelData(t, base, doc)
+	checkProxyRefusesWrites(t, base)
+
+	b := newBrowser(t, base)
+	b.viewport(1280, 900, false)
+	b.run(chromedp.Navigate(base + "/"))
+	b.waitAllPanels(doc)
+	b.assertClean(false)
+	b.screenshot("dashboard-desktop.png")
+
+	// A range button redraws every chart over its range.
+	b.run(chromedp.Click(chromedp.CSS(`#ranges button[data-range="15m"]`)))
+	poll[map[string]float64](b, `(() => { const c = edgeDashboard.charts, o = {};
+		for (const id in c) o[id] = c[id].data[0].at(-1) - c[id].data[0][0];
+		return document.querySelector('#ranges [aria-pressed="true"]').dataset.range === '15m' &&
+			Object.values(o).every(s => s > 800 && s <= 900) ? o : null })()`)
+
+	// Hidden tabs do not refresh; becoming visible refreshes at once.
+	checkVisibility(t, b, doc.RefreshSeconds)
+
+	// At phone width: one column, nothing wider than the screen, buttons
+	// big enough to touch; in dark mode too.
+	b.viewport(390, 844, true)
+	b.waitAllPanels(doc)
+	phone := eval[struct {
+		Overflow  int
+		MinButton float64
+		Columns   string
+	}](b, `({overflow: document.documentElement.scrollWidth - innerWidth,
+		minButton: Math.min(...[...document.querySelectorAll('#ranges button')].map(e => e.getBoundingClientRect().height)),
+		columns: getComputedStyle(document.querySelector('.panels')).gridTemplateColumns})`)
+	if phone.Overflow > 0 || phone.MinButton < 40 || strings.Contains(strings.TrimSpace(phone.Columns), " ") {
+		t.Errorf("phone width: %d px wider than the screen, smallest range button %.0f px, panel columns %q", phone.Overflow, phone.MinButton, phone.Columns)
+	}
+	b.screenshot("dashboard-phone.png")
+	if _, err := chromedp.Call(b.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+		Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}}); err != nil {
+		t.Fatal(err)
+	}
+	poll[bool](b, `getComputedStyle(document.body).backgroundColor === 'rgb(17, 20, 24)' &&
+		Object.values(edgeDashboard.charts).every(u => u.axes[1].stroke(u, 1) === '#9aa3ae')`)
+	eval[bool](b, `(window.scrollTo(0, document.getElementById("sections").offsetTop - 8), true)`)
+	b.screenshot("dashboard-phone-dark.png") // the charts
+	eval[bool](b, `(window.scrollTo(0, 0), true)`)
+	b.assertClean(false)
+
+	// Prometheus stopped: readings stay, the page says why history is gone.
+	stopProm()
+	b.run(chromedp.Click(chromedp.CSS(`#ranges button[data-range="1h"]`)))
+	down := poll[struct {
+		Banner   string
+		Sensors  int
+		Readings string
+	}](b, `edgeDashboard.history === false && !edgeDashboard.busy && ({banner: document.getElementById('banners').textContent,
+		sensors: document.querySelectorAll('#sensors .row').length, readings: document.getElementById('readings-summary').textContent})`)
+	if !strings.Contains(down.Banner, "History unavailable") || !strings.Contains(down.Banner, "Prometheus") {
+		t.Errorf("banner with Prometheus stopped: %q", down.Banner)
+	}
+	if down.Sensors == 0 || !strings.Contains(down.Readings, "ok") {
+		t.Errorf("current readings with Prometheus stopped: %d rows, %q", down.Sensors, down.Readings)
+	}
+	b.assertClean(true)
+	b.screenshot("dashboard-prometheus-down.png")
+}
+
+// TestBrowserDashboardWithoutHistory: a daemon without --prometheus.url
+// shows current readings and says that there is no history.
+func TestBrowserDashboardWithoutHistory(t *testing.T) {
+	base := "http://" + startDaemon(t, "--prometheus.url=")
+	b := newBrowser(t, base)
+	b.viewport(1280, 900, false)
+	b.run(chromedp.Navigate(base + "/"))
+	got := poll[struct {
+		Banner   string
+		Sensors  int
+		Sections bool
+	}](b, `edgeDashboard.refreshes > 0 && ({banner: document.getElementById('banners').textContent,
+		sensors: document.querySelectorAll('#sensors .row').length, sections: document.getElementById('sections').hidden})`)
+	if !strings.Contains(got.Banner, "History unavailable") || got.Sensors == 0 || !got.Sections {
+		t.Errorf("without history: banner %q, %d readings, charts hidden %v", got.Banner, got.Sensors, got.Sections)
+	}
+	b.assertClean(false)
+}
+
+type dashboardPanel struct {
+	ID      string
+	Kind    string
+	Queries []struct{ Expr string }
+}
+
+type dashboardDocument struct {
+	History        bool
+	RefreshSeconds int `json:"refresh_seconds"`
+	Panels         []dashboardPanel
+}
+
+func dashboardDoc(t *testing.T, base string) dashboardDocument {
+	t.Helper()
+	resp, err := http.Get(base + "/api/dashboard")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var d dashboardDocument
+	if err := json.NewDecoder(resp.Body).Decode(&d); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("/api/dashboard: %d %v", resp.StatusCode, err)
+	}
+	return d
+}
+
+// waitForPanelData waits until every query of every panel has a result
+// through the proxy, so that the page has something to draw.
+func waitForPanelData(t *testing.T, base string, doc dashboardDocument) {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Minute)
+	for _, p := range doc.Panels {
+		for _, q := range p.Queries {
+			for {
+				resp, err := http.PostForm(base+"/api/v1/query", url.Values{"query": {q.Expr}})
+				var r struct {
+					Data struct{ Result []json.RawMessage }
+				}
+				if err == nil {
+					json.NewDecoder(resp.Body).Decode(&r)
+					resp.Body.Close()
+				}
+				if len(r.Data.Result) > 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("panel %s: no data for %q through the proxy (last error %v)", p.ID, q.Expr, err)
+				}
+				time.Sleep(500 * time.Millisecond)
+			}
+		}
+	}
+}
+
+// checkProxyRefusesWrites: the page's origin answers Prometheus's query API
+// only, never its admin, write or lifecycle endpoints, whatever the method.
+func checkProxyRefusesWrites(t *testing.T, base string) {
+	t.Helper()
+	for _, p := range []string{"/api/v1/admin/tsdb/delete_series?match[]=up", "/api/v1/admin/tsdb/snapshot",
+		"/api/v1/admin/tsdb/clean_tombstones", "/api/v1/write", "/api/v1/otlp/v1/metrics", "/-/quit", "/-/reload",
+		"/api/v1/query/../admin/tsdb/snapshot"} {
+		for _, m := range []string{"GET", "POST", "PUT", "DELETE"} {
+			if code, _ := httpDo(t, m, base+p, ""); code != http.StatusNotFound && code != http.StatusMethodNotAllowed {
+				t.Errorf("%s %s = %d, want 404 or 405", m, p, code)
+			}
+		}
+	}
+	for _, m := range []string{"PUT", "DELETE"} {
+		if code, _ := httpDo(t, m, base+"/api/v1/query?query=up", ""); code != http.StatusMethodNotAllowed {
+			t.Errorf("%s /api/v1/query = %d, want 405", m, code)
+		}
+	}
+}
+
+func checkVisibility(t *testing.T, b *browser, refreshSeconds int) {
+	t.Helper()
+	setHidden := func(hidden bool) string {
+		return fmt.Sprintf(`Object.defineProperty(document, 'hidden', {configurable: true, get: () => %v});
+			document.dispatchEvent(new Event('visibilitychange')); edgeDashboard.refreshes`, hidden)
+	}
+	poll[bool](b, `!edgeDashboard.busy`)
+	before := eval[int](b, setHidden(true))
+	time.Sleep(time.Duration(refreshSeconds)*time.Second + 3*time.Second)
+	if after := eval[int](b, `edgeDashboard.refreshes`); after != before {
+		t.Errorf("hidden for %d s: %d refreshes, want none", refreshSeconds+3, after-before)
+	}
+	eval[int](b, setHidden(false))
+	poll[bool](b, fmt.Sprintf(`edgeDashboard.refreshes > %d`, before))
+}
+
+type browser struct {
+	t    *testing.T
+	ctx  context.Context
+	base string
+
+	mu       sync.Mutex
+	problems []string // console errors, exceptions, error log entries
+	netErrs  []string // failed requests Chromium logged, allowed when history is down
+	foreign  []string // requests that left the origin
+}
+
+func newBrowser(t *testing.T, base string) *browser {
+	t.Helper()
+	if _, err := os.Stat(chromiumBinary); err != nil {
+		t.Fatalf("%s is required (apt-get install chromium, or `make deps`): %v", chromiumBinary, err)
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromiumBinary),
+		chromedp.Headless,
+		chromedp.NoSandbox, // as root
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 5*time.Minute)
+	t.Cleanup(func() { cancelTimeout(); cancel(); cancelAlloc() })
+	b := &browser{t: t, ctx: ctx, base: base}
+	if err := chromedp.Listen(ctx, b.listen); err != nil {
+		t.Fatalf("starting chromium: %v", err)
+	}
+	return b
+}
+
+func (b *browser) listen(ev any) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch ev := ev.(type) {
+	case *runtime.EventConsoleAPICalled:
+		if ev.Type == runtime.ConsoleAPICalledTypeError || ev.Type == runtime.ConsoleAPICalledTypeWarning || ev.Type == runtime.ConsoleAPICalledTypeAssert {
+			var args []string
+			for _, a := range ev.Args {
+				args = append(args, string(a.Value)+a.Description)
+			}
+			b.problems = append(b.problems, fmt.Sprintf("console.%s: %s", ev.Type, strings.Join(args, " ")))
+		}
+	case *runtime.EventExceptionThrown:
+		d := ev.ExceptionDetails
+		desc := d.Text
+		if d.Exception != nil {
+			desc += " " + d.Exception.Description
+		}
+		b.problems = append(b.problems, fmt.Sprintf("exception at %s:%d: %s", d.URL, d.LineNumber+1, desc))
+	case *cdplog.EventEntryAdded:
+		e := ev.Entry
+		if e.Level != cdplog.EntryLevelError && e.Level != cdplog.EntryLevelWarning {
+			return
+		}
+		msg := fmt.Sprintf("%s %s: %s %s", e.Source, e.Level, e.Text, e.URL)
+		if e.Source == cdplog.EntrySourceNetwork && strings.Contains(e.URL, "/api/v1/query") {
+			b.netErrs = append(b.netErrs, msg)
+		} else {
+			b.problems = append(b.problems, msg)
+		}
+	case *network.EventRequestWillBeSent:
+		u := ev.Request.URL
+		if u != b.base && !strings.HasPrefix(u, b.base+"/") && !strings.HasPrefix(u, "data:") {
+			b.foreign = append(b.foreign, u)
+		}
+	}
+}
+
+// assertClean fails the test for console errors, exceptions, requests that
+// left the origin, and, unless history is down, failed queries.
+func (b *browser) assertClean(historyDown bool) {
+	b.t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, p := range b.problems {
+		b.t.Errorf("browser: %s", p)
+	}
+	if !historyDown {
+		for _, p := range b.netErrs {
+			b.t.Errorf("browser: %s", p)
+		}
+	}
+	for _, u := range b.foreign {
+		b.t.Errorf("request left the origin %s: %s", b.base, u)
+	}
+	b.problems, b.netErrs, b.foreign = nil, nil, nil
+}
+
+func (b *browser) run(actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, actions...); err != nil {
+		b.t.Fatalf("chromium: %v", err)
+	}
+}
+
+func (b *browser) viewport(width, height int64, mobile bool) {
+	b.t.Helper()
+	if _, err := chromedp.Call(b.ctx, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{
+		Width: width, Height: height, DeviceScaleFactor: 1, Mobile: mobile}); err != nil {
+		b.t.Fatalf("chromium: %v", err)
+	}
+}
+
+func eval[T any](b *browser, js string) T {
+	b.t.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[T](js))
+	if err != nil {
+		b.t.Fatalf("chromium: evaluating %s: %v", js, err)
+	}
+	return v
+}
+
+// poll waits until js is truthy and returns its value.
+func poll[T any](b *browser, js string) T {
+	b.t.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Poll[T](js, chromedp.WithPollingInterval(200*time.Millisecond),
+		chromedp.WithPollingTimeout(90*time.Second)))
+	if err != nil {
+		b.assertClean(true)
+		state, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](
+			`JSON.stringify({errors: edgeDashboard.errors, banners: document.getElementById('banners').textContent})`))
+		b.t.Fatalf("waiting for %s: %v; page: %s", js, err, state)
+	}
+	return v
+}
+
+// waitAllPanels waits until every panel of the document holds data: for a
+// chart, the series uPlot holds (not only the DOM); for a stat, its values.
+func (b *browser) waitAllPanels(doc dashboardDocument) {
+	b.t.Helper()
+	var ids []string
+	for _, p := range doc.Panels {
+		ids = append(ids, p.ID)
+	}
+	want, _ := json.Marshal(ids)
+	got := poll[map[string]struct {
+		Kind   string
+		Points []int
+	}](b, `(() => { const ids = `+string(want)+`, out = {};
+		if (edgeDashboard.busy) return null;
+		for (const id of ids) {
+			const u = edgeDashboard.charts[id], s = edgeDashboard.stats[id];
+			if (u) out[id] = {kind: 'timeseries', points: u.data.slice(1).map(col => col.filter(v => v != null).length)};
+			else if (s) out[id] = {kind: 'stat', points: s.map(v => v.value == null ? 0 : 1)};
+			else return null;
+		}
+		return out })()`)
+	for _, p := range doc.Panels {
+		g := got[p.ID]
+		if g.Kind != p.Kind || len(g.Points) == 0 {
+			b.t.Errorf("panel %s: drawn as %q with %d series, want %s with data", p.ID, g.Kind, len(g.Points), p.Kind)
+		}
+		for i, n := range g.Points {
+			if n == 0 {
+				b.t.Errorf("panel %s: series %d holds no points", p.ID, i)
+			}
+		}
+	}
+}
+
+// screenshot saves the viewport once the layout and every chart fit it.
+func (b *browser) screenshot(name string) {
+	b.t.Helper()
+	poll[bool](b, `Object.values(edgeDashboard.charts).every(u => Math.abs(u.width - u.root.parentNode.clientWidth) < 2)`)
+	time.Sleep(300 * time.Millisecond) // a frame or two after the last resize
+	png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		b.t.Fatalf("chromium: %v", err)
+	}
+	dir := os.Getenv("BROWSER_SCREENSHOTS")
+	if dir == "" {
+		dir = b.t.TempDir()
+	}
+	if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+}

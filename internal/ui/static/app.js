@@ -289,6 +289,11 @@
   function loadTimeseries(st) {
     var p = st.panel;
     var w = window_(st);
+    // Until the window moves by a step there is no new point to draw: long
+    // ranges re-query once per step, not on every refresh.
+    var at = w.start + '/' + w.step;
+    if (st.window === at) return Promise.resolve();
+    st.window = '';
     return Promise.all(p.queries.map(function (q) {
       return query('api/v1/query_range', { query: q.expr, start: w.start, end: w.end, step: w.step });
     })).then(function (results) {
@@ -309,6 +314,7 @@
       });
       drawChart(st, labels, [xs].concat(cols));
       setMessage(st, cols.length ? '' : 'No data in this range.', false);
+      st.window = at;
     });
   }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks of edge-sensord (`make bench`; not part of `make test`).
-#   test/bench/run.sh [footprint|shipped|scaling|abuse|dashboard|faults|fuzz]...   (default: all, in that order)
+#   test/bench/run.sh [footprint|shipped|scaling|abuse|dashboard|page|faults|fuzz]...   (default: all, in that order)
 # Raw results go to test/bench/results/<part>/, a markdown summary to
 # test/bench/results/<part>.md and stdout. All traffic stays on 127.0.0.1 and
 # every load is bounded in count and time. Knobs (environment):
@@ -13,6 +13,7 @@
 #   SCALING_SCRAPES=2000  BENCH_COUNT=5  (go test -count, benchstat-friendly)
 #   CONNS=1000        connections for the abuse part
 #   DASH_WARMUP=60 DASH_DURATION=60s  seconds of scrapes before, and length of, each dashboard load
+#   DASH_BENCH_WINDOW=3m DASH_BENCH_RUNS=5  page: RSS/CPU windows, first loads per range
 #   FUZZTIME=2m       per fuzz target
 #   BENCH_RESULTS=dir instead of test/bench/results
 set -euo pipefail
@@ -42,13 +43,13 @@ PROM_ACCEPT='application/openmetrics-text;version=1.0.0,application/openmetrics-
 
 parts=("$@")
 if [ ${#parts[@]} -eq 0 ]; then
-	parts=(footprint shipped scaling abuse dashboard faults fuzz)
+	parts=(footprint shipped scaling abuse dashboard page faults fuzz)
 fi
 for p in "${parts[@]}"; do
 	case "$p" in
-	footprint | shipped | scaling | abuse | dashboard | faults | fuzz) ;;
+	footprint | shipped | scaling | abuse | dashboard | page | faults | fuzz) ;;
 	stack) [ ${#parts[@]} -eq 1 ] || { echo "$0: stack runs alone" >&2; exit 2; }; exec "$ROOT/test/bench/stack.sh" ;;
-	*) echo "usage: $0 [footprint|shipped|scaling|abuse|dashboard|faults|fuzz]..." >&2; exit 2 ;;
+	*) echo "usage: $0 [footprint|shipped|scaling|abuse|dashboard|page|faults|fuzz]..." >&2; exit 2 ;;
 	esac
 done
 
@@ -498,6 +499,39 @@ dashboard() {
 	cat "$md"
 }
 
+# ---------------------------------------------------------------- page
+# The dashboard page in headless Chromium over 12 h of backfilled history (test/integration/dashboard_bench_test.go).
+page() {
+	local d=$RESULTS/page md=$RESULTS/page.md
+	rm -rf "$d" && mkdir -p "$d"
+	local lb
+	lb=$(load)
+	DASH_BENCH_OUT="$d/page.kv" go test -count=1 -timeout 60m -tags integration,browser,dashbench \
+		-run '^TestDashboardBench$' -v ./test/integration/ >"$d/test.log" 2>&1 || { tail -n 50 "$d/test.log" >&2; return 1; }
+	local k=$d/page.kv
+	{
+		echo "### Dashboard page in Chromium"
+		echo
+		echo "\`test/bench/run.sh page\` ($(date -u +%Y-%m-%d), load average before: $lb). $(machine_md) $(chromium --version 2>/dev/null | head -n 1)."
+		echo
+		echo "| figure | 1 h range | 12 h range | goal |"
+		echo "|---|---|---|---|"
+		echo "| first visit, page and assets, gzipped on the wire (bytes) | $(kv "$k" transfer_static_gzip_bytes_1h) | $(kv "$k" transfer_static_gzip_bytes_12h) | ≤ 150 KB |"
+		echo "| first visit, data (API, readings, queries) on the wire (bytes) | $(kv "$k" transfer_data_gzip_bytes_1h) | $(kv "$k" transfer_data_gzip_bytes_12h) | |"
+		echo "| navigation to every panel drawn, median of ${DASH_BENCH_RUNS:-5} cold loads (ms) | $(kv "$k" first_render_ms_median_1h) | $(kv "$k" first_render_ms_median_12h) | ≤ 1000 |"
+		echo "| the same, slowest (ms) | $(kv "$k" first_render_ms_max_1h) | $(kv "$k" first_render_ms_max_12h) | |"
+		echo
+		echo "| figure (page on the 1 h range, ${DASH_BENCH_WINDOW:-3m} windows) | without the page | with the page open |"
+		echo "|---|---|---|"
+		echo "| edge-sensord VmRSS, highest in the window (KiB) | $(kv "$k" daemon_rss_kib_max_without_page) | $(kv "$k" daemon_rss_kib_max_with_page) |"
+		echo "| edge-sensord VmRSS at the end (KiB) | $(kv "$k" daemon_rss_kib_without_page) | $(kv "$k" daemon_rss_kib_with_page) |"
+		echo "| Prometheus CPU in the window (ms) | $(kv "$k" prometheus_cpu_ms_window_without_page) | $(kv "$k" prometheus_cpu_ms_window_with_page) |"
+		echo "| page refreshes in the window | | $(kv "$k" page_refreshes_in_window) |"
+		echo "| Prometheus CPU per refresh (ms) | | $(kv "$k" prometheus_cpu_ms_per_refresh) |"
+	} >"$md"
+	cat "$md"
+}
+
 # ---------------------------------------------------------------- faults
 faults() {
 	local d=$RESULTS/faults md=$RESULTS/faults.md
@@ -670,7 +704,7 @@ for p in "${parts[@]}"; do
 	"$p"
 	echo
 done
-for p in footprint shipped scaling abuse dashboard faults fuzz; do
+for p in footprint shipped scaling abuse dashboard page faults fuzz; do
 	if [ -f "$RESULTS/$p.md" ]; then cat "$RESULTS/$p.md"; echo; fi
 done >"$RESULTS/summary.md"
 echo "summary: $RESULTS/summary.md" >&2

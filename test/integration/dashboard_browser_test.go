@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -59,6 +60,16 @@ scrape_configs:
 	b.waitAllPanels(doc)
 	b.assertClean(false)
 	b.screenshot("dashboard-desktop.png")
+
+	// Under the pointer the legend shows that moment's time and values.
+	hover := eval[[]string](b, `(() => { const u = Object.values(edgeDashboard.charts)[0];
+		u.setCursor({left: u.over.clientWidth / 2, top: 10});
+		const vals = [...u.root.querySelectorAll('.u-legend .u-value')].map(e => e.textContent);
+		u.setCursor({left: -10, top: -10});
+		return vals })()`)
+	if len(hover) < 2 || !regexp.MustCompile(`^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$`).MatchString(hover[0]) || hover[1] == "" {
+		t.Errorf("legend under the pointer: %q", hover)
+	}
 
 	// A range button redraws every chart over its range.
 	b.run(chromedp.Click(chromedp.CSS(`#ranges button[data-range="15m"]`)))

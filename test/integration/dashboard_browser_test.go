@@ -123,7 +123,6 @@ scrape_configs:
 		t.Errorf("current readings with Prometheus stopped: %d rows, %q", down.Sensors, down.Readings)
 	}
 	b.assertClean(true)
-	b.screenshot("dashboard-prometheus-down.png")
 }
 
 // TestBrowserDashboardWithoutHistory: a daemon without --prometheus.url

@@ -31,11 +31,11 @@ type scripts struct {
 }
 
 type nfpmConfig struct {
-	Changelog  string    `yaml:"changelog"`
-	Depends    []string  `yaml:"depends"`
-	Recommends []string  `yaml:"recommends"`
-	Contents   []content `yaml:"contents"`
-	Scripts    scripts   `yaml:"scripts"`
+	Changelog string    `yaml:"changelog"`
+	Depends   []string  `yaml:"depends"`
+	Suggests  []string  `yaml:"suggests"`
+	Contents  []content `yaml:"contents"`
+	Scripts   scripts   `yaml:"scripts"`
 }
 
 type goreleaserConfig struct {
@@ -52,7 +52,7 @@ type goreleaserConfig struct {
 		Formats      []string  `yaml:"formats"`
 		Changelog    string    `yaml:"changelog"`
 		Dependencies []string  `yaml:"dependencies"`
-		Recommends   []string  `yaml:"recommends"`
+		Suggests     []string  `yaml:"suggests"`
 		Contents     []content `yaml:"contents"`
 		Scripts      scripts   `yaml:"scripts"`
 	} `yaml:"nfpms"`
@@ -115,8 +115,8 @@ func TestGoreleaserMatchesNfpm(t *testing.T) {
 	if !reflect.DeepEqual(built, binaries) {
 		t.Errorf("goreleaser builds %v, nfpm.yaml packages binaries %v", built, binaries)
 	}
-	if !reflect.DeepEqual(n.Depends, gn.Dependencies) || !reflect.DeepEqual(n.Recommends, gn.Recommends) {
-		t.Errorf("depends/recommends differ: nfpm %v/%v goreleaser %v/%v", n.Depends, n.Recommends, gn.Dependencies, gn.Recommends)
+	if !reflect.DeepEqual(n.Depends, gn.Dependencies) || !reflect.DeepEqual(n.Suggests, gn.Suggests) {
+		t.Errorf("depends/suggests differ: nfpm %v/%v goreleaser %v/%v", n.Depends, n.Suggests, gn.Dependencies, gn.Suggests)
 	}
 	if n.Changelog == "" || n.Changelog != gn.Changelog {
 		t.Errorf("changelog: nfpm %q goreleaser %q, want the same file", n.Changelog, gn.Changelog)

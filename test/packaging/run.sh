@@ -243,7 +243,7 @@ declare -A elf_machine=([amd64]="X86-64" [arm64]="AArch64" [armhf]="ARM" [x86_64
 [ ${#rpms[@]} -ge 1 ] || fail "no .rpm in $DIST_DIR"
 [ ${#debs[@]} -eq ${#rpms[@]} ] || fail "${#debs[@]} .deb but ${#rpms[@]} .rpm in $DIST_DIR"
 for deb in "${debs[@]}"; do
-	f=$(dpkg-deb -f "$deb" Package Version Architecture Depends Recommends)
+	f=$(dpkg-deb -f "$deb" Package Version Architecture Depends Suggests)
 	arch=$(dpkg-deb -f "$deb" Architecture)
 	version=$(dpkg-deb -f "$deb" Version)
 	[ -n "${deb_arch[$arch]:-}" ] || fail "$deb: unexpected architecture $arch"
@@ -251,7 +251,7 @@ for deb in "${debs[@]}"; do
 	[ "$(basename "$deb")" = "${PKG}_${version}_${arch}.deb" ] || fail "$deb: file name does not match $version/$arch"
 	dpkg --compare-versions "$version" gt 0 || fail "$deb: bad version $version"
 	printf '%s\n' "$f" | grep -qx 'Depends: prometheus, procps' || fail "$deb: Depends: $(dpkg-deb -f "$deb" Depends)"
-	printf '%s\n' "$f" | grep -qx 'Recommends: grafana' || fail "$deb: Recommends: $(dpkg-deb -f "$deb" Recommends)"
+	printf '%s\n' "$f" | grep -qx 'Suggests: grafana' || fail "$deb: Suggests: $(dpkg-deb -f "$deb" Suggests)"
 	dpkg-deb -I "$deb" conffiles | sort | diff -u <(printf '%s\n' "$conffiles_expected") - || fail "$deb: conffiles differ"
 	dpkg-deb -c "$deb" | awk '$1 !~ /^d/ {sub(/^\./, "", $6); print $6}' | sort | diff -u <(printf '%s\n' "$deb_files_expected") - ||
 		fail "$deb: file list differs"
@@ -274,7 +274,7 @@ for rpm in "${rpms[@]}"; do
 	[ -n "${elf_machine[$arch]:-}" ] || fail "$rpm: unexpected architecture $arch"
 	rpm -qp --requires "$rpm" 2>/dev/null | grep -qx 'prometheus' || fail "$rpm: does not require prometheus"
 	rpm -qp --requires "$rpm" 2>/dev/null | grep -qx 'procps-ng' || fail "$rpm: does not require procps-ng (/bin/kill)"
-	rpm -qp --recommends "$rpm" 2>/dev/null | grep -qx 'grafana' || fail "$rpm: does not recommend grafana"
+	rpm -qp --suggests "$rpm" 2>/dev/null | grep -qx 'grafana' || fail "$rpm: does not suggest grafana"
 	rpm -qp --configfiles "$rpm" 2>/dev/null | sort | diff -u <(printf '%s\n' "$conffiles_expected") - || fail "$rpm: config files differ"
 	rpm -qp --qf '[%{FILENAMES} %{FILEMODES:perms}\n]' "$rpm" 2>/dev/null | awk '$2 !~ /^d/ {print $1}' | sort |
 		diff -u <(printf '%s\n' "$rpm_files_expected") - || fail "$rpm: file list differs"

@@ -10,7 +10,7 @@ LDFLAGS := -s -w -X $(PKG)/internal/version.Version=$(VERSION) -X $(PKG)/interna
 GO ?= go
 export CGO_ENABLED = 0
 
-.PHONY: all build deps test test-unit test-fuzz test-integration test-arm test-browser screenshots test-packaging e2e package apt-repo run bench lint clean
+.PHONY: all build deps test test-unit test-fuzz test-integration test-arm test-browser screenshots test-packaging e2e e2e-vm e2e-vm-nomemcg e2e-vm-apt package apt-repo run bench lint clean
 
 all: build
 
@@ -61,8 +61,20 @@ test-packaging: package
 	test/packaging/run.sh
 	test/packaging/apt-repo.sh
 
+# The .deb on a real systemd: in systemd-nspawn (fast; cgroup v1 on this host), in a Debian 13
+# VM (qemu, cgroup v2 only), in that VM booted without the memory controller, and in that VM
+# from the signed apt repository of `make apt-repo`.
 e2e: package
-	test/e2e/run.sh
+	test/e2e/run.sh nspawn
+
+e2e-vm: package
+	test/e2e/run.sh vm
+
+e2e-vm-nomemcg: package
+	test/e2e/run.sh vm-nomemcg
+
+e2e-vm-apt: package
+	test/e2e/run.sh vm-apt
 
 test: deps lint test-unit test-fuzz test-integration test-arm test-browser test-packaging e2e
 

@@ -1,12 +1,15 @@
 // Command memhog allocates the given amount of memory and writes to every
-// page so that it is really charged to its cgroup. The end-to-end test runs
-// it inside edge-observability.slice to show that the slice's memory cap is
-// enforced: memhog must be killed before it prints "done".
+// page so that it is really charged to its cgroup, then holds it for a while
+// (2s, or the optional second argument). The end-to-end test runs it inside
+// edge-observability.slice to show that the slice's memory cap is enforced
+// (memhog must be killed before it prints "done"), and under a MemoryHigh=
+// below SIZE to show throttling without a kill.
 package main
 
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -32,14 +35,21 @@ func parseSize(s string) (int64, error) {
 }
 
 func main() {
-	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: memhog SIZE (e.g. 400M)")
+	if len(os.Args) < 2 || len(os.Args) > 3 {
+		fmt.Fprintln(os.Stderr, "usage: memhog SIZE [HOLD] (e.g. 400M 30s)")
 		os.Exit(2)
 	}
 	total, err := parseSize(os.Args[1])
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
+	}
+	hold := 2 * time.Second
+	if len(os.Args) == 3 {
+		if hold, err = time.ParseDuration(os.Args[2]); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
 	}
 	pagesize := os.Getpagesize()
 	var held [][]byte // keep every chunk reachable so nothing is freed
@@ -56,6 +66,7 @@ func main() {
 		}
 	}
 	fmt.Printf("done: touched %d MiB in %d chunks\n", done>>20, len(held))
-	// Hold the memory briefly so a missing limit shows up in the cgroup too.
-	time.Sleep(2 * time.Second)
+	// Hold the memory so that the cgroup's files show it.
+	time.Sleep(hold)
+	runtime.KeepAlive(held)
 }

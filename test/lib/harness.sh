@@ -1,0 +1,285 @@
+# shellcheck shell=bash
+# Shared helpers of the test harnesses. Source this file first, then one guest
+# backend: test/lib/nspawn.sh (systemd-nspawn, cgroup v1 here) or
+# test/lib/qemu.sh (a Debian VM, cgroup v2). A backend provides
+#   guest_prepare   before boot: image/rootfs ready, the package's dependencies downloaded
+#   guest_boot      boot, wait until systemd reports running or degraded
+#   guest_stop      halt and remove what the boot created
+#   guest_console   tail of the guest's console (diagnostics)
+#   gexec_in CMD... run CMD as root in the guest, stdin passed through, clean environment
+#   gnet CMD...     run a client command (curl) that reaches the guest's 127.0.0.1
+# Callers set WORK (a work dir, see make_workdir) before using checks or a backend.
+# Scripts run in the guest are single-quoted on purpose:
+# shellcheck disable=SC2016
+
+HARNESS=${HARNESS:-$(basename "$(dirname "$0")")}
+GUEST_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+PROM=${PROM:-http://127.0.0.1:9090}
+
+log() { printf '%s %s: %s\n' "$(date +%T)" "$HARNESS" "$*" >&2; }
+die() {
+	log "ERROR: $*"
+	exit 1
+}
+
+# fail ends the current check (or the script, outside a check) with a reason.
+fail() {
+	[ -n "${CHECK_REASON:-}" ] && printf '%s\n' "$*" >"$CHECK_REASON"
+	log "FAIL: $*"
+	exit 1
+}
+
+# wait_for SECONDS WHAT CMD...: poll CMD every 0.5 s; fail when it has not
+# succeeded within SECONDS.
+wait_for() {
+	local limit=$1 what=$2 end
+	shift 2
+	end=$((SECONDS + limit))
+	until "$@" >/dev/null 2>&1; do
+		[ $SECONDS -lt $end ] || fail "timed out after ${limit}s waiting for $what"
+		sleep 0.5
+	done
+}
+
+# wait_exit PID SECONDS: true once PID has exited, false when it still runs after SECONDS.
+wait_exit() {
+	local end=$((SECONDS + $2))
+	while kill -0 "$1" 2>/dev/null; do
+		[ $SECONDS -lt $end ] || return 1
+		sleep 0.2
+	done
+}
+
+# make_workdir PREFIX: a fresh work dir on disk (not tmpfs) in WORK.
+make_workdir() {
+	local base=/var/tmp
+	[ "$(stat -f -c %T /var/tmp 2>/dev/null)" = tmpfs ] && base=/var/lib
+	WORK=$(mktemp -d "$base/$1.XXXXXX")
+	mkdir -p "$WORK/logs"
+}
+
+# debian_mirror prints the host's Debian mirror (deb822 sources first).
+debian_mirror() {
+	local m=""
+	if [ -f /etc/apt/sources.list.d/debian.sources ]; then
+		m=$(awk '/^URIs:/ && $2 !~ /security/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources)
+	fi
+	if [ -z "$m" ] && [ -f /etc/apt/sources.list ]; then
+		m=$(awk '$1=="deb" && $0 !~ /security/ {for (i=2;i<=NF;i++) if ($i ~ /^[a-z]+:\/\//) {print $i; exit}}' /etc/apt/sources.list)
+	fi
+	echo "${m:-http://deb.debian.org/debian}"
+}
+
+# need_tools CMD:PACKAGE...: install the packages of missing commands
+# (through scripts/deps.sh first, which CI uses).
+need_tools() {
+	local t missing=()
+	for t in "$@"; do command -v "${t%%:*}" >/dev/null || missing+=("${t#*:}"); done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	if [ -x "${REPO:-}/scripts/deps.sh" ]; then "$REPO/scripts/deps.sh" test; fi
+	missing=()
+	for t in "$@"; do command -v "${t%%:*}" >/dev/null || missing+=("${t#*:}"); done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	log "installing ${missing[*]}"
+	apt-get update -q >/dev/null
+	apt-get -o DPkg::Lock::Timeout=900 install -y -q --no-install-recommends "${missing[@]}" ca-certificates
+}
+
+# ------------------------------------------------------------------ units
+mib() { awk -v b="$1" 'BEGIN { printf "%.1fMiB", b / 1048576 }'; } # bytes -> "12.3MiB"
+
+usec() { # systemd time span ("200ms", "1.500000s", "1min 30s") -> microseconds
+	awk -v s="$1" 'BEGIN {
+		n = split(s, t, " "); tot = 0
+		for (i = 1; i <= n; i++) {
+			v = t[i]; u = v; sub(/^[0-9.]+/, "", u); v = substr(v, 1, length(v) - length(u))
+			m = (u == "us" ? 1 : u == "ms" ? 1000 : u == "s" || u == "" ? 1000000 : u == "min" ? 60000000 : -1)
+			if (m < 0) { print "bad"; exit 1 }
+			tot += v * m
+		}
+		printf "%.0f\n", tot }'
+}
+
+within() { # A B TOLERANCE_BYTES TOLERANCE_PERCENT: |A-B| within the larger tolerance
+	awk -v a="$1" -v b="$2" -v t="$3" -v p="$4" 'BEGIN { d = a - b; if (d < 0) d = -d; m = b * p / 100; if (m < t) m = t; exit !(d <= m) }'
+}
+
+# ------------------------------------------------------------------ guest
+gexec() { gexec_in "$@" </dev/null; } # CMD...: as gexec_in, without stdin
+gput() { gexec_in sh -c 'cat >"$1"' sh "$2" <"$1"; } # HOSTFILE GUESTPATH
+gcat() { gexec cat "$1"; }                         # GUESTPATH
+
+prop() { gexec systemctl show -p "$2" --value "$1"; } # UNIT PROPERTY
+main_pid() { prop "$1" MainPID; }
+is_active() { [ "$(gexec systemctl is-active "$@")" = active ]; }
+all_active() {
+	local u
+	for u in "$@"; do is_active "$u" || return 1; done
+}
+
+# guest_running: the guest's systemd has finished booting (running or degraded).
+guest_running() {
+	case $(gexec systemctl is-system-running 2>/dev/null) in running | degraded) return 0 ;; esac
+	return 1
+}
+
+# ------------------------------------------------------------------ cgroups
+# CG_V: the guest's cgroup version (2 when /sys/fs/cgroup is cgroup2), set by cg_detect.
+cg_detect() {
+	case $(gexec stat -f -c %T /sys/fs/cgroup/) in
+	cgroup2fs) CG_V=2 ;;
+	*) CG_V=1 ;;
+	esac
+}
+
+# cg_file UNIT CONTROLLER FILE: guest path of a cgroup file of the unit
+# (v1: in the controller's hierarchy; v2: in the unified one).
+cg_file() {
+	local cg dir
+	cg=$(prop "$1" ControlGroup)
+	[ -n "$cg" ] || return 1
+	if [ "$CG_V" = 2 ]; then
+		gexec test -e "/sys/fs/cgroup$cg/$3" || return 1
+		echo "/sys/fs/cgroup$cg/$3"
+		return 0
+	fi
+	for dir in "/sys/fs/cgroup/$2" "/sys/fs/cgroup/$2,cpuacct" "/sys/fs/cgroup/cpu,$2"; do
+		if gexec test -e "$dir$cg/$3"; then
+			echo "$dir$cg/$3"
+			return 0
+		fi
+	done
+	return 1
+}
+cg_read() { local f; f=$(cg_file "$@") && gcat "$f"; } # UNIT CONTROLLER FILE
+
+# The same quantity under its v1 and v2 names; every one prints bytes or a count.
+mem_current() { if [ "$CG_V" = 2 ]; then cg_read "$1" memory memory.current; else cg_read "$1" memory memory.usage_in_bytes; fi; }
+mem_limit() { if [ "$CG_V" = 2 ]; then cg_read "$1" memory memory.max; else cg_read "$1" memory memory.limit_in_bytes; fi; }
+mem_peak() { if [ "$CG_V" = 2 ]; then cg_read "$1" memory memory.peak; else cg_read "$1" memory memory.max_usage_in_bytes; fi; }
+# mem_limit_hits UNIT: times the limit was hit (v1 failcnt, v2 memory.events "max").
+mem_limit_hits() { if [ "$CG_V" = 2 ]; then mem_event "$1" max; else cg_read "$1" memory memory.failcnt; fi; }
+mem_event() { cg_read "$1" memory memory.events | awk -v k="$2" '$1==k {print $2; f=1} END {exit !f}'; } # UNIT KEY (v2)
+# cpu_quota UNIT -> "QUOTA PERIOD" in microseconds (QUOTA "max" when unlimited).
+cpu_quota() {
+	if [ "$CG_V" = 2 ]; then
+		cg_read "$1" cpu cpu.max
+	else
+		echo "$(cg_read "$1" cpu cpu.cfs_quota_us) $(cg_read "$1" cpu cpu.cfs_period_us)"
+	fi
+}
+# cpu_throttled UNIT -> "THROTTLED/PERIODS" from cpu.stat.
+cpu_throttled() {
+	cg_read "$1" cpu cpu.stat | awk '$1=="nr_periods"{p=$2} $1=="nr_throttled"{t=$2} END{printf "%s/%s", t, p}'
+}
+
+# ------------------------------------------------------------------ Prometheus
+# prom_query QUERY [TIME]: the first result's value, "" when the result is
+# empty; fails (with Prometheus's error on stderr) on a bad query or no answer.
+prom_query() {
+	local args=(--data-urlencode "query=$1") out
+	[ -n "${2:-}" ] && args+=(--data-urlencode "time=$2")
+	out=$(gnet curl -s --max-time 20 "$PROM/api/v1/query" "${args[@]}") || {
+		log "prom_query: no answer from $PROM for $1"
+		return 1
+	}
+	jq -r 'if .status=="success" then (.data.result[0].value[1] // "") else error("\(.errorType): \(.error)") end' <<<"$out" ||
+		{
+			log "prom_query: $1: ${out:0:300}"
+			return 1
+		}
+}
+
+prom_ready() { gnet curl -sf --max-time 5 "$PROM/-/ready"; }
+
+target_up() { # JOB: Prometheus reports the job's targets healthy
+	gnet curl -sf --max-time 5 "$PROM/api/v1/targets?state=active" |
+		jq -e --arg j "$1" '[.data.activeTargets[] | select(.labels.job==$j)] | length > 0 and all(.health=="up")'
+}
+
+# recent_scrapes_ok JOB SINCE: every scrape since SINCE (epoch) succeeded and there were >= 3
+recent_scrapes_ok() {
+	local w=$(($(date +%s) - $2))
+	[ "$w" -gt 1 ] || return 1
+	[ "$(prom_query "count_over_time(up{job=\"$1\"}[${w}s])")" -ge 3 ] 2>/dev/null &&
+		[ "$(prom_query "min_over_time(up{job=\"$1\"}[${w}s])")" = 1 ]
+}
+
+# ------------------------------------------------------------------ checks
+# Checks are functions run in order by run_checks, numbered as they run; a
+# check ends at its first fail. plan_check FUNCTION TITLE adds one to the plan.
+CHECK_PLAN=()
+CHECKS_PASSED=0
+CHECKS_FAILED=0
+SUMMARY_DONE=0
+declare -A RESULT=()
+
+plan_check() { CHECK_PLAN+=("$1|$2"); }
+detail() { printf '%s ' "$*" >>"$WORK/detail"; } # key=value words for the PASS line
+note() { log "  $*"; }
+requires() { # FUNCTION...: checks that must have passed
+	local f
+	for f in "$@"; do
+		[ "${RESULT[$f]:-}" = pass ] || fail "not run: needs $f, which failed"
+	done
+}
+
+# dump_diagnostics is called after a failed check; callers may redefine it.
+dump_diagnostics() { :; }
+
+run_check() { # N TITLE FUNCTION
+	local n=$1 title=$2 fn=$3 rc
+	: >"$WORK/detail"
+	: >"$WORK/reason"
+	log "check $n: $title"
+	set +e
+	# In the background and waited for, so that a signal to the script is
+	# handled at once (its trap can then end the check with kill_check).
+	(
+		set -Eeuo pipefail
+		CHECK_REASON=$WORK/reason
+		trap '[ -s "$WORK/reason" ] || printf "command failed (line %s): %s\n" "$LINENO" "$BASH_COMMAND" >"$WORK/reason"' ERR
+		"$fn"
+	) &
+	CHECK_PID=$!
+	wait "$CHECK_PID"
+	rc=$?
+	CHECK_PID=""
+	set -e
+	if [ $rc -eq 0 ]; then
+		CHECKS_PASSED=$((CHECKS_PASSED + 1))
+		RESULT[$fn]=pass
+		echo "PASS $n $title: $(cat "$WORK/detail")"
+	else
+		CHECKS_FAILED=$((CHECKS_FAILED + 1))
+		RESULT[$fn]=fail
+		echo "FAIL $n $title: $(cat "$WORK/reason")"
+		grep -q '^not run' "$WORK/reason" || dump_diagnostics
+	fi
+}
+
+# kill_check ends a running check (from a signal trap).
+kill_check() { [ -z "${CHECK_PID:-}" ] || kill "$CHECK_PID" 2>/dev/null || true; }
+
+run_checks() {
+	local i=0 c
+	for c in "${CHECK_PLAN[@]}"; do
+		i=$((i + 1))
+		run_check "$i" "${c#*|}" "${c%%|*}"
+	done
+}
+
+# summary counts planned checks that never ran as failed; true when all passed.
+summary() {
+	local i=0 c
+	for c in "${CHECK_PLAN[@]}"; do
+		i=$((i + 1))
+		if [ -z "${RESULT[${c%%|*}]:-}" ]; then
+			CHECKS_FAILED=$((CHECKS_FAILED + 1))
+			echo "FAIL $i ${c#*|}: not run, the test stopped before it (see the errors above)"
+		fi
+	done
+	echo "$CHECKS_PASSED passed, $CHECKS_FAILED failed"
+	SUMMARY_DONE=1
+	[ "$CHECKS_FAILED" -eq 0 ]
+}

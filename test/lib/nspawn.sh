@@ -1,0 +1,151 @@
+# shellcheck shell=bash
+# Guest backend: a booted systemd as PID 1 in systemd-nspawn on a host whose
+# PID 1 is not systemd (here: hybrid cgroups, so the guest sees cgroup v1).
+# Sourced after harness.sh and rootfs.sh; see harness.sh for the interface.
+#
+# Callers set: WORK, ROOT (rootfs dir), MACHINE (container name), CACHE_DIR
+# (rootfs tarball cache), EXTRA_PKGS (.debs fetched for offline apt inside),
+# NSPAWN_ARGS (array, extra nspawn options).
+
+E2E_CACHE_VERSION=2
+E2E_INCLUDE=systemd,systemd-sysv,dbus,libpam-systemd
+E2E_SUITE=bookworm
+
+# prepare_rootfs unpacks the cached rootfs into $ROOT, building the cache
+# first when needed (debootstrap + offline .debs for $EXTRA_PKGS).
+prepare_rootfs() {
+	local mirror key tarball build
+	mirror=$(debian_mirror)
+	key=$(printf 'v=%s suite=%s include=%s extra=%s mirror=%s\n' \
+		"$E2E_CACHE_VERSION" "$E2E_SUITE" "$E2E_INCLUDE" "$EXTRA_PKGS" "$mirror" | sha256sum | cut -c1-16)
+	tarball=$CACHE_DIR/rootfs-$E2E_SUITE-$key.tar
+	mkdir -p "$CACHE_DIR" "$WORK/logs"
+	(
+		flock 9
+		[ -s "$tarball" ] && exit 0
+		log "building rootfs cache $tarball from $mirror (takes ~2 min)"
+		build=$WORK/build-rootfs
+		rm -rf "$build"
+		debootstrap_into "$build" "$E2E_SUITE" "$E2E_INCLUDE"
+		# Fetch the package lists and .debs now, with the host's network, so
+		# that apt works offline in the booted container (--private-network).
+		if ! ROOT=$build rootfs_run sh -c "apt-get clean && apt-get update -q && apt-get install -y -q --no-install-recommends --download-only $EXTRA_PKGS" >"$WORK/logs/prepare.log" 2>&1; then
+			tail -n 30 "$WORK/logs/prepare.log" >&2
+			die "downloading $EXTRA_PKGS into the rootfs failed (log above)"
+		fi
+		tar -C "$build" -cpf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"
+		rm -rf "$build"
+		# Older cache keys are dead weight (a run still untarring one keeps its open file).
+		find "$CACHE_DIR" -maxdepth 1 -name 'rootfs-*.tar' ! -name "${tarball##*/}" -delete
+	) 9>"$CACHE_DIR/.lock" || return 1
+	mkdir -p "$ROOT"
+	tar -C "$ROOT" -xpf "$tarball"
+	echo "$MACHINE" >"$ROOT/etc/hostname"
+	cat >"$ROOT/usr/local/sbin/cgrw-init" <<'EOS'
+#!/bin/sh
+# nspawn mounts the cgroup v1 controllers read-only, so systemd could not
+# apply MemoryMax=/CPUQuota=; remount them writable, then become systemd.
+for d in /sys/fs/cgroup/*/; do
+	case $d in */systemd/ | */unified/) continue ;; esac
+	mountpoint -q "$d" && mount -o remount,bind,rw "$d"
+done
+exec /lib/systemd/systemd "$@"
+EOS
+	chmod 0755 "$ROOT/usr/local/sbin/cgrw-init"
+	# A throwaway system: skip dpkg's fsync()s, which dominate install time.
+	echo force-unsafe-io >"$ROOT/etc/dpkg/dpkg.cfg.d/e2e-unsafe-io"
+}
+
+# nspawn_lock serialises the containers of this project's tests on a host:
+# their systemd shares the host's root cgroup of the controllers that nspawn
+# does not namespace (cpu, pids, ...). Held (fd 7) until the caller exits.
+nspawn_lock() {
+	[ "${NSPAWN_LOCK_HELD:-0}" = 1 ] && return 0
+	mkdir -p /run/lock
+	exec 7>/run/lock/edge-observability-nspawn.lock
+	if ! flock -n 7; then
+		log "another test container of this project is running; waiting for it"
+		flock 7
+	fi
+	NSPAWN_LOCK_HELD=1
+}
+
+# guest_prepare DEB: the rootfs, with DEB's dependencies in its apt cache
+# (host network, before boot; a no-op when the cache is complete).
+guest_prepare() {
+	need_tools systemd-nspawn:systemd-container debootstrap:debootstrap
+	nspawn_lock
+	prepare_rootfs
+	mkdir -p "$WORK/debs"
+	cp "$1" "$WORK/debs/"
+	NSPAWN_ARGS=(--bind-ro="$WORK/debs:/debs")
+	rootfs_run sh -c "apt-get install -y -q --no-install-recommends --download-only /debs/${1##*/}" >"$WORK/logs/download.log" 2>&1 || {
+		tail -n 30 "$WORK/logs/download.log" >&2
+		die "could not download the package's dependencies into the rootfs"
+	}
+	NSPAWN_ARGS=()
+}
+
+# guest_boot starts the container in the background and waits until its
+# systemd reports running or degraded. Sets LEADER (systemd's PID on the host).
+guest_boot() {
+	local nspawn_pid st
+	nspawn_lock
+	list_root_cgroups | sort >"$WORK/cgroots.before"
+	(
+		enter_cg
+		exec setsid systemd-nspawn -q -D "$ROOT" --machine="$MACHINE" --register=no --keep-unit \
+			--private-network --kill-signal=SIGRTMIN+3 --console=passive "${NSPAWN_ARGS[@]}" \
+			/usr/local/sbin/cgrw-init
+	) >"$WORK/console.log" 2>&1 &
+	nspawn_pid=$!
+	echo "$nspawn_pid" >"$WORK/nspawn.pid"
+	LEADER=""
+	for _ in $(seq 150); do
+		LEADER=$(ps -o pid=,comm= --ppid "$nspawn_pid" 2>/dev/null | awk '$2=="systemd"{print $1}' || true)
+		[ -n "$LEADER" ] && break
+		kill -0 "$nspawn_pid" 2>/dev/null || break
+		sleep 0.2
+	done
+	if [ -z "$LEADER" ]; then
+		cat "$WORK/console.log" >&2
+		die "container did not start systemd"
+	fi
+	echo "$LEADER" >"$WORK/leader.pid"
+	wait_for 60 "the container's systemd to reach running/degraded" guest_running
+	st=$(gexec systemctl is-system-running || true)
+	log "container $MACHINE booted (systemd PID $LEADER on the host): $st"
+	[ "$st" = degraded ] && gexec systemctl --failed --no-pager >&2
+	return 0
+}
+
+guest_console() { tail -n "${1:-20}" "$WORK/console.log" 2>/dev/null; }
+
+# gexec_in runs a command inside the booted container (all its namespaces), stdin passed.
+gexec_in() {
+	local leader=${LEADER:-$(cat "$WORK/leader.pid")}
+	timeout "${GEXEC_TIMEOUT:-300}" nsenter -t "$leader" -a \
+		env -i PATH="$GUEST_PATH" TERM=dumb LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive SYSTEMD_PAGER= "$@"
+}
+
+# gnet runs a HOST command in the container's network namespace only (host
+# curl/jq reach 127.0.0.1 services inside).
+gnet() {
+	local leader=${LEADER:-$(cat "$WORK/leader.pid")}
+	timeout "${GEXEC_TIMEOUT:-300}" nsenter -t "$leader" -n "$@" </dev/null
+}
+
+guest_stop() {
+	local p
+	p=$(cat "$WORK/nspawn.pid" 2>/dev/null) || return 0
+	if kill -0 "$p" 2>/dev/null; then
+		kill -TERM "$p" 2>/dev/null || true # nspawn turns this into SIGRTMIN+3: clean halt
+		wait_exit "$p" 30 || {
+			log "container did not halt in 30s; killing nspawn $p"
+			kill -KILL "$p" 2>/dev/null || true
+			wait_exit "$p" 5 || true
+		}
+	fi
+	rm -f "$WORK/nspawn.pid" "$WORK/leader.pid"
+	cleanup_cg
+}

@@ -695,10 +695,13 @@ check_upgrade() {
 # signed-by=, as a device would use a published one.
 REPO_LIST=/etc/apt/sources.list.d/edge-observability.list
 
-repo_key() { # sets REPO_KEY, a signing key in $WORK/gnupg
+# repo_key sets REPO_KEY, the signing key in $WORK/gnupg, made by the first call
+# (checks run in subshells: the keyring, not a variable, carries it to the next).
+repo_key() {
 	export GNUPGHOME=$WORK/gnupg
-	[ -n "${REPO_KEY:-}" ] && return 0
 	mkdir -p -m 700 "$GNUPGHOME"
+	REPO_KEY=$(gpg --batch --with-colons --list-secret-keys 2>/dev/null | awk -F: '$1 == "fpr" {print $10; exit}')
+	[ -n "$REPO_KEY" ] && return 0
 	gpg --batch --quiet --passphrase '' --quick-gen-key "edge-observability e2e repository" ed25519 sign 1d 2>/dev/null ||
 		fail "could not create a signing key"
 	REPO_KEY=$(gpg --batch --with-colons --list-secret-keys 2>/dev/null | awk -F: '$1 == "fpr" {print $10; exit}')

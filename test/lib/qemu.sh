@@ -67,7 +67,8 @@ vm_image() {
 		vm_configure "$build" "$tmp"
 		cp "$build"/boot/vmlinuz-* "$tmp/vmlinuz"
 		cp "$build"/boot/initrd.img-* "$tmp/initrd.img"
-		mkfs.ext4 -q -d "$build" -L edge-root "$tmp/disk.img" 4G
+		truncate -s 4G "$tmp/disk.img"
+		mkfs.ext4 -q -d "$build" -L edge-root "$tmp/disk.img"
 		rm -rf "$build"
 		mv "$tmp" "$VM_IMAGE"
 		# Older keys are dead weight.

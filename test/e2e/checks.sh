@@ -73,6 +73,9 @@ check_install() {
 	for p in edge-sensord edgectl; do
 		gexec env MANWIDTH=80 man "$p" 2>&1 | grep -Eq "^ +$p +- " || fail "man $p: $(gexec env MANWIDTH=80 man "$p" 2>&1 | head -n 5)"
 	done
+	# The postinst says whether the kernel enforces the budget (edgectl status --check=cgroup).
+	grep -Eq '^(problem: )?memory budget (enforced|NOT enforced): ' "$WORK/logs/install.log" ||
+		fail "postinst printed no cgroup verdict (see install.log)"
 	# Informative: Debian's prometheus postinst may start prometheus.service
 	# with our drop-in before our conffiles are configured.
 	local early
@@ -239,6 +242,7 @@ check_budget() {
 	[ "$rc" = 0 ] || fail "edgectl status exited $rc on a healthy stack: problems=$(echo "$js" | jq -c '.problems, .unknown' 2>/dev/null) $(cat "$WORK/logs/edgectl.err")"
 	echo "$js" | jq -e . >/dev/null || fail "edgectl status --json printed invalid JSON: $js"
 	[ "$(echo "$js" | jq -r .memory_budget.enforced)" = true ] || fail "edgectl says the kernel does not enforce the budget: $(echo "$js" | jq -c .memory_budget)"
+	grep -q '^memory budget enforced: ' "$WORK/logs/install.log" || fail "the install did not say the budget is enforced: $(grep -i 'memory budget' "$WORK/logs/install.log")"
 	max=$(prop "$SLICE" MemoryMax)
 	used=$(echo "$js" | jq -r .total.memory_bytes)
 	[ "$used" -lt "$BUDGET" ] || fail "slice memory $(mib "$used") not under the 150M budget"
@@ -529,7 +533,7 @@ check_memcg_warnings() {
 	out=$(gexec edgectl status 2>&1) || rc=$?
 	[ "$rc" = 1 ] || missing+=("edgectl status exited $rc, want 1")
 	grep -q 'memory budget NOT enforced' <<<"$out" || missing+=("edgectl status does not say 'memory budget NOT enforced'")
-	grep -qi 'memory budget not enforced' "$WORK/logs/install.log" || missing+=("the install printed no 'memory budget NOT enforced' warning")
+	grep -q '^problem: memory budget NOT enforced: ' "$WORK/logs/install.log" || missing+=("the install printed no 'memory budget NOT enforced' warning")
 	status_mentions 'memory budget NOT enforced' || missing+=("status line: '$(prop edge-sensord.service StatusText)'")
 	[ ${#missing[@]} -eq 0 ] || fail "$(printf '%s; ' "${missing[@]}")"
 	detail "metric=0 alert=$name(firing) edgectl_exit=1 install_warning=yes status=\"$(prop edge-sensord.service StatusText)\""

@@ -4,8 +4,8 @@
 # memory cap, reload, upgrade/remove/purge.
 #
 # Usage: test/e2e/run.sh [GUEST]     (after `make package`)
-#   nspawn      systemd-nspawn on this host, cgroup v1 (hybrid host); about
-#               a minute warm (`make e2e`)
+#   nspawn      systemd-nspawn on this host, cgroup v1 (hybrid host): the
+#               fast check (`make e2e`)
 #   vm          Debian 13 (systemd 257, cgroup v2 only) in qemu, TCG; adds
 #               MemoryHigh= throttling and the OOM alert (`make e2e-vm`)
 #   vm-nomemcg  the same VM booted with cgroup_disable=memory, as Raspberry Pi

@@ -270,6 +270,28 @@ func TestBadConfigRefusesToStart(t *testing.T) {
 		}
 	}
 
+	// Flags go through the config file's checks, MaxStaleAfter included;
+	// a watchdog systemd asked for but in a form not understood is refused.
+	for _, bad := range []struct{ arg, env, want string }{
+		{"--sensors.stale-after=10001", "", "--sensors.stale-after must be a whole number of poll intervals from 1 to 10000"},
+		{"--poll.interval=10ms", "", "--poll.interval must be between 100ms and 1h0m0s"},
+		{"--cpu.spike-threshold=1.5", "", "--cpu.spike-threshold must be a ratio in (0, 1]"},
+		{"", "WATCHDOG_USEC=5s", "WATCHDOG_USEC"},
+	} {
+		var env []string
+		if bad.env != "" {
+			env = []string{bad.env}
+		}
+		var args []string
+		if bad.arg != "" {
+			args = []string{bad.arg}
+		}
+		d = start(t, env, args...)
+		if code := d.wait(10 * time.Second); code != 1 || !strings.Contains(d.stderr.String(), bad.want) {
+			t.Fatalf("bad %q %q: exit %d, want 1 and %q\n%s", bad.arg, bad.env, code, bad.want, d.stderr)
+		}
+	}
+
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

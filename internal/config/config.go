@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"regexp"
+	"slices"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -30,8 +32,13 @@ type Config struct {
 	Ignore []*regexp.Regexp
 }
 
-// MaxStaleAfter bounds stale_after so that the stale window cannot overflow.
-const MaxStaleAfter = 10000
+// Ranges of the settings, the same whether a flag or the file sets them.
+const (
+	MinPollInterval = 100 * time.Millisecond
+	MaxPollInterval = time.Hour
+	// MaxStaleAfter bounds stale_after so that the stale window cannot overflow.
+	MaxStaleAfter = 10000
+)
 
 // Default is the configuration used when no file is given.
 func Default() Config {
@@ -58,15 +65,27 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("%s:%d: field %q: %s", e.File, e.Line, e.Field, e.Msg)
 }
 
-// knownSources is set by the caller (the sensor registry) so that a typo in a
-// source name is caught instead of silently ignored.
-func validSource(name string, known []string) bool {
-	for _, k := range known {
-		if k == name {
-			return true
-		}
+// RangeError is a setting outside its range. Field is the setting's key in
+// the file; the daemon names the matching flag instead.
+type RangeError struct {
+	Field string
+	Msg   string
+}
+
+func (e *RangeError) Error() string { return e.Field + ": " + e.Msg }
+
+// Validate checks the range of every setting. The values of flags and of the
+// file both go through it, so that the two cannot drift apart.
+func (c Config) Validate() error {
+	switch {
+	case c.PollInterval < MinPollInterval || c.PollInterval > MaxPollInterval:
+		return &RangeError{"poll_interval", fmt.Sprintf("must be between %s and %s, got %s", MinPollInterval, MaxPollInterval, c.PollInterval)}
+	case c.StaleAfter < 1 || c.StaleAfter > MaxStaleAfter:
+		return &RangeError{"stale_after", fmt.Sprintf("must be a whole number of poll intervals from 1 to %d, got %d", MaxStaleAfter, c.StaleAfter)}
+	case !(c.CPUSpikeThreshold > 0 && c.CPUSpikeThreshold <= 1):
+		return &RangeError{"cpu_spike_threshold", fmt.Sprintf("must be a ratio in (0, 1], got %g", c.CPUSpikeThreshold)}
 	}
-	return false
+	return nil
 }
 
 // Load reads path over the defaults; base supplies flag-given values that a
@@ -82,100 +101,117 @@ func Load(path string, base Config, knownSources []string) (Config, error) {
 // Parse is Load on bytes already read; path is used in error messages only.
 func Parse(path string, data []byte, base Config, knownSources []string) (Config, error) {
 	cfg := base
-	cfg.Sources = map[string]bool{}
-	for k, v := range base.Sources {
-		cfg.Sources[k] = v
+	cfg.Sources = maps.Clone(base.Sources)
+	if cfg.Sources == nil {
+		cfg.Sources = map[string]bool{}
 	}
+	doc, err := document(path, data)
+	if doc == nil || err != nil {
+		return cfg, err
+	}
+	lines := map[string]int{} // of each key set, for Validate's errors
+	for i := 0; i+1 < len(doc.Content); i += 2 {
+		k, v := doc.Content[i], doc.Content[i+1]
+		if _, dup := lines[k.Value]; dup {
+			return Config{}, &Error{path, k.Line, k.Value, "set twice"}
+		}
+		lines[k.Value] = v.Line
+		if err := cfg.set(path, k, v, knownSources); err != nil {
+			return Config{}, err
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		var re *RangeError
+		if errors.As(err, &re) && lines[re.Field] > 0 {
+			return Config{}, &Error{path, lines[re.Field], re.Field, re.Msg}
+		}
+		return Config{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// document returns the file's one mapping of settings, or nil when the file
+// holds no settings at all.
+func document(path string, data []byte) (*yaml.Node, error) {
 	var root yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&root); err != nil {
 		if errors.Is(err, io.EOF) {
-			return cfg, nil // an empty or all-comment file means defaults
+			return nil, nil // an empty or all-comment file means defaults
 		}
-		return Config{}, yamlError(path, err)
+		return nil, yamlError(path, err)
 	}
 	if len(root.Content) == 0 {
-		return cfg, nil
+		return nil, nil
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		line := extra.Line
 		if err != nil {
-			return Config{}, yamlError(path, err)
+			return nil, yamlError(path, err)
 		}
-		return Config{}, &Error{path, line, "", "more than one YAML document"}
+		return nil, &Error{path, extra.Line, "", "more than one YAML document"}
 	}
 	doc := root.Content[0]
 	if doc.Kind == yaml.ScalarNode && doc.Tag == "!!null" {
-		return cfg, nil
+		return nil, nil
 	}
 	if doc.Kind != yaml.MappingNode {
-		return Config{}, &Error{path, doc.Line, "", "expected a mapping of settings"}
+		return nil, &Error{path, doc.Line, "", "expected a mapping of settings"}
 	}
-	seen := map[string]bool{}
-	for i := 0; i+1 < len(doc.Content); i += 2 {
-		k, v := doc.Content[i], doc.Content[i+1]
-		fail := func(msg string, args ...any) error {
-			return &Error{path, v.Line, k.Value, fmt.Sprintf(msg, args...)}
-		}
-		if seen[k.Value] {
-			return Config{}, &Error{path, k.Line, k.Value, "set twice"}
-		}
-		seen[k.Value] = true
-		switch k.Value {
-		case "poll_interval":
-			d, err := time.ParseDuration(v.Value)
-			if v.Kind != yaml.ScalarNode || err != nil {
-				return Config{}, fail("not a duration (e.g. 5s): %q", v.Value)
-			}
-			if d < 100*time.Millisecond || d > time.Hour {
-				return Config{}, fail("must be between 100ms and 1h, got %s", d)
-			}
-			cfg.PollInterval = d
-		case "stale_after":
-			var n int
-			if err := v.Decode(&n); err != nil || n < 1 || n > MaxStaleAfter {
-				return Config{}, fail("must be a whole number of poll intervals from 1 to %d, got %q", MaxStaleAfter, v.Value)
-			}
-			cfg.StaleAfter = n
-		case "cpu_spike_threshold":
-			var f float64
-			if err := v.Decode(&f); err != nil || !(f > 0 && f <= 1) {
-				return Config{}, fail("must be a ratio in (0, 1], got %q", v.Value)
-			}
-			cfg.CPUSpikeThreshold = f
-		case "sources":
-			if v.Kind != yaml.MappingNode {
-				return Config{}, fail("expected a mapping of source name to true/false")
-			}
-			for j := 0; j+1 < len(v.Content); j += 2 {
-				sk, sv := v.Content[j], v.Content[j+1]
-				if !validSource(sk.Value, knownSources) {
-					return Config{}, &Error{path, sk.Line, "sources." + sk.Value, fmt.Sprintf("unknown source (known: %v)", knownSources)}
-				}
-				var on bool
-				if err := sv.Decode(&on); err != nil || sv.Tag != "!!bool" {
-					return Config{}, &Error{path, sv.Line, "sources." + sk.Value, fmt.Sprintf("must be true or false, got %q", sv.Value)}
-				}
-				cfg.Sources[sk.Value] = on
-			}
-		case "ignore":
-			if v.Kind != yaml.SequenceNode {
-				return Config{}, fail("expected a list of regular expressions")
-			}
-			cfg.Ignore = nil
-			for _, item := range v.Content {
-				re, err := regexp.Compile("^(?:" + item.Value + ")$")
-				if item.Kind != yaml.ScalarNode || err != nil {
-					return Config{}, &Error{path, item.Line, "ignore", fmt.Sprintf("bad regular expression %q: %v", item.Value, err)}
-				}
-				cfg.Ignore = append(cfg.Ignore, re)
-			}
-		default:
-			return Config{}, &Error{path, k.Line, k.Value, "unknown field (known: poll_interval, stale_after, cpu_spike_threshold, sources, ignore)"}
-		}
+	return doc, nil
+}
+
+// set decodes one key of the file into c; Validate checks the ranges after.
+func (c *Config) set(path string, k, v *yaml.Node, knownSources []string) error {
+	fail := func(msg string, args ...any) error {
+		return &Error{path, v.Line, k.Value, fmt.Sprintf(msg, args...)}
 	}
-	return cfg, nil
+	switch k.Value {
+	case "poll_interval":
+		d, err := time.ParseDuration(v.Value)
+		if v.Kind != yaml.ScalarNode || err != nil {
+			return fail("not a duration (e.g. 5s): %q", v.Value)
+		}
+		c.PollInterval = d
+	case "stale_after":
+		if err := v.Decode(&c.StaleAfter); err != nil {
+			return fail("must be a whole number of poll intervals from 1 to %d, got %q", MaxStaleAfter, v.Value)
+		}
+	case "cpu_spike_threshold":
+		if err := v.Decode(&c.CPUSpikeThreshold); err != nil {
+			return fail("must be a ratio in (0, 1], got %q", v.Value)
+		}
+	case "sources":
+		if v.Kind != yaml.MappingNode {
+			return fail("expected a mapping of source name to true/false")
+		}
+		for j := 0; j+1 < len(v.Content); j += 2 {
+			sk, sv := v.Content[j], v.Content[j+1]
+			if !slices.Contains(knownSources, sk.Value) {
+				return &Error{path, sk.Line, "sources." + sk.Value, fmt.Sprintf("unknown source (known: %v)", knownSources)}
+			}
+			var on bool
+			if err := sv.Decode(&on); err != nil || sv.Tag != "!!bool" {
+				return &Error{path, sv.Line, "sources." + sk.Value, fmt.Sprintf("must be true or false, got %q", sv.Value)}
+			}
+			c.Sources[sk.Value] = on
+		}
+	case "ignore":
+		if v.Kind != yaml.SequenceNode {
+			return fail("expected a list of regular expressions")
+		}
+		c.Ignore = nil
+		for _, item := range v.Content {
+			re, err := regexp.Compile("^(?:" + item.Value + ")$")
+			if item.Kind != yaml.ScalarNode || err != nil {
+				return &Error{path, item.Line, "ignore", fmt.Sprintf("bad regular expression %q: %v", item.Value, err)}
+			}
+			c.Ignore = append(c.Ignore, re)
+		}
+	default:
+		return &Error{path, k.Line, k.Value, "unknown field (known: poll_interval, stale_after, cpu_spike_threshold, sources, ignore)"}
+	}
+	return nil
 }
 
 // lineRE pulls the line number out of yaml.v3's syntax errors ("yaml: line 3: ...").

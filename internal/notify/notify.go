@@ -5,6 +5,7 @@ package notify
 import (
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/coreos/go-systemd/v22/daemon"
@@ -27,14 +28,20 @@ func (Systemd) Notify(state string) error {
 	return err
 }
 
-// Ready tells the manager the service can serve, with a first status line.
+// Ready tells the manager the service can serve, with a status line.
 func Ready(n Notifier, status string) error {
-	return n.Notify(daemon.SdNotifyReady + "\nSTATUS=" + status)
+	return n.Notify(daemon.SdNotifyReady + "\n" + statusLine(status))
 }
 
 // Status sets the free-form line shown by `systemctl status`.
 func Status(n Notifier, status string) error {
-	return n.Notify("STATUS=" + status)
+	return n.Notify(statusLine(status))
+}
+
+// statusLine is one STATUS= assignment: a newline in status (an error's
+// text, say) would end it and start another assignment.
+func statusLine(status string) string {
+	return "STATUS=" + strings.ReplaceAll(status, "\n", " ")
 }
 
 // Stopping tells the manager a shutdown has begun.
@@ -54,13 +61,15 @@ func Reloading(n Notifier) error {
 }
 
 // WatchdogInterval returns how often to ping: half of WATCHDOG_USEC, as
-// sd_watchdog_enabled(3) recommends; ok is false when no watchdog is asked for.
-func WatchdogInterval() (time.Duration, bool) {
+// sd_watchdog_enabled(3) recommends; 0 when no watchdog is asked for. A
+// malformed WATCHDOG_USEC or WATCHDOG_PID is an error, not "no watchdog": the
+// unit asked for one, and running without it would go unnoticed.
+func WatchdogInterval() (time.Duration, error) {
 	d, err := daemon.SdWatchdogEnabled(false)
-	if err != nil || d == 0 {
-		return 0, false
+	if err != nil {
+		return 0, fmt.Errorf("watchdog requested but not understood: %w", err)
 	}
-	return d / 2, true
+	return d / 2, nil
 }
 
 // Watchdog pings the manager only while health returns nil, so a hung poll

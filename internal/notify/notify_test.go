@@ -60,13 +60,32 @@ func TestMessages(t *testing.T) {
 func TestWatchdogInterval(t *testing.T) {
 	t.Setenv("WATCHDOG_USEC", "4000000")
 	t.Setenv("WATCHDOG_PID", "")
-	d, ok := WatchdogInterval()
-	if !ok || d != 2*time.Second {
-		t.Fatalf("got %v %v", d, ok)
+	d, err := WatchdogInterval()
+	if err != nil || d != 2*time.Second {
+		t.Fatalf("got %v %v", d, err)
 	}
 	t.Setenv("WATCHDOG_USEC", "")
-	if _, ok := WatchdogInterval(); ok {
-		t.Fatal("no WATCHDOG_USEC: no watchdog")
+	if d, err := WatchdogInterval(); d != 0 || err != nil {
+		t.Fatalf("no WATCHDOG_USEC: want no watchdog, got %v %v", d, err)
+	}
+	for _, bad := range []string{"4s", "0", "-1"} {
+		t.Setenv("WATCHDOG_USEC", bad)
+		if d, err := WatchdogInterval(); err == nil || !strings.Contains(err.Error(), "WATCHDOG_USEC") {
+			t.Errorf("WATCHDOG_USEC=%s: got %v %v, want an error naming WATCHDOG_USEC", bad, d, err)
+		}
+	}
+}
+
+func TestStatusIsOneAssignment(t *testing.T) {
+	c := listen(t)
+	n := Systemd{}
+	Status(n, "reload failed: c.yml:2: bad\nREADY=1")
+	if m, _ := recv(t, c, time.Second); m != "STATUS=reload failed: c.yml:2: bad READY=1" {
+		t.Fatalf("status: %q", m)
+	}
+	Ready(n, "a\nb")
+	if m, _ := recv(t, c, time.Second); m != "READY=1\nSTATUS=a b" {
+		t.Fatalf("ready: %q", m)
 	}
 }
 

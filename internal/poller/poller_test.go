@@ -376,17 +376,19 @@ func TestKeepFilesOpen(t *testing.T) {
 	files := fsread.NewHandles(1024)
 	p := New(quiet(), "/proc", NewEvents())
 	p.KeepFilesOpen(files)
-	sources := func(disabled map[string]bool) []sensors.Source {
-		return sensors.NewSources(sensors.Options{SysfsPath: "../../test/fixtures/sysfs", Files: files, Disabled: disabled})
+	sources := func(c config.Config) []sensors.Source {
+		return sensors.NewSources(sensors.Options{SysfsPath: "../../test/fixtures/sysfs", Files: files, Enabled: c.SourceEnabled})
 	}
 	cfg := config.Default()
-	p.Reconfigure(cfg, sources(nil))
+	p.Reconfigure(cfg, sources(cfg))
 	first := p.PollOnce(context.Background())
 	all := files.Open()
 	if v := p.PollOnce(context.Background()); len(v.Sensors) != len(first.Sensors) || files.Open() != all || all < len(first.Sensors) {
 		t.Fatalf("second poll: %d sensors (first %d), %d files open (after the first %d)", len(v.Sensors), len(first.Sensors), files.Open(), all)
 	}
-	p.Reconfigure(cfg, sources(map[string]bool{"hwmon": true}))
+	off := config.Default()
+	off.Sources["hwmon"] = false
+	p.Reconfigure(off, sources(off))
 	p.PollOnce(context.Background())
 	if n := files.Open(); n == 0 || n >= all {
 		t.Fatalf("hwmon switched off: %d files open, %d before", n, all)

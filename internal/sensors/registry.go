@@ -10,9 +10,10 @@ import (
 
 // Options selects and roots the sources.
 type Options struct {
-	SysfsPath string          // usually /sys
-	Simulate  bool            // add the simulated source
-	Disabled  map[string]bool // source names to leave out
+	SysfsPath string // usually /sys
+	Simulate  bool   // add the simulated source
+	// Enabled leaves out the sources it returns false for; nil keeps all.
+	Enabled func(name string) bool
 	// ReadTimeout bounds one attribute read; 0 means DefaultReadTimeout.
 	ReadTimeout time.Duration
 	// Files keeps attributes open from poll to poll (its owner sweeps it
@@ -20,32 +21,47 @@ type Options struct {
 	Files *fsread.Handles
 }
 
-// SourceNames lists every source name in registration order.
-func SourceNames() []string {
-	return []string{"hwmon", "thermal", "iio", "w1", "simulated"}
+// registry is the one list of sources, in registration order; a new source
+// is added here and nowhere else.
+var registry = []struct {
+	name string
+	new  func(o Options, r attrReader) Source
+}{
+	{"hwmon", func(o Options, r attrReader) Source { return &hwmonSource{sysfs: o.SysfsPath, attrReader: r} }},
+	{"thermal", func(o Options, r attrReader) Source { return &thermalSource{sysfs: o.SysfsPath, attrReader: r} }},
+	{"iio", func(o Options, r attrReader) Source { return &iioSource{sysfs: o.SysfsPath, attrReader: r} }},
+	{"w1", func(o Options, r attrReader) Source { return &w1Source{sysfs: o.SysfsPath, attrReader: r} }},
+	{"simulated", func(o Options, _ attrReader) Source {
+		if !o.Simulate {
+			return nil
+		}
+		return &simulatedSource{}
+	}},
 }
 
-// NewSources is the one place sources are registered: hwmon, thermal, iio
-// and w1 rooted at o.SysfsPath, plus simulated when o.Simulate, minus the
-// disabled ones.
+// SourceNames lists every source name in registration order.
+func SourceNames() []string {
+	names := make([]string, len(registry))
+	for i, e := range registry {
+		names[i] = e.name
+	}
+	return names
+}
+
+// NewSources makes the registered sources that o enables: those of sysfs
+// rooted at o.SysfsPath, plus simulated when o.Simulate.
 func NewSources(o Options) []Source {
 	timeout := o.ReadTimeout
 	if timeout <= 0 {
 		timeout = DefaultReadTimeout
 	}
 	r := attrReader{timeout: timeout, files: o.Files}
-	all := []Source{
-		&hwmonSource{sysfs: o.SysfsPath, attrReader: r},
-		&thermalSource{sysfs: o.SysfsPath, attrReader: r},
-		&iioSource{sysfs: o.SysfsPath, attrReader: r},
-		&w1Source{sysfs: o.SysfsPath, attrReader: r},
-	}
-	if o.Simulate {
-		all = append(all, &simulatedSource{})
-	}
-	out := all[:0]
-	for _, s := range all {
-		if !o.Disabled[s.Name()] {
+	var out []Source
+	for _, e := range registry {
+		if o.Enabled != nil && !o.Enabled(e.name) {
+			continue
+		}
+		if s := e.new(o, r); s != nil {
 			out = append(out, s)
 		}
 	}

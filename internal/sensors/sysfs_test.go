@@ -260,14 +260,15 @@ func TestRegistry(t *testing.T) {
 	if got := names(NewSources(Options{SysfsPath: fixture, Simulate: true})); !slices.Equal(got, SourceNames()) {
 		t.Errorf("with simulate: %v, want %v", got, SourceNames())
 	}
-	got := names(NewSources(Options{SysfsPath: fixture, Simulate: true, Disabled: map[string]bool{"iio": true, "simulated": true}}))
+	off := func(name string) bool { return name != "iio" && name != "simulated" }
+	got := names(NewSources(Options{SysfsPath: fixture, Simulate: true, Enabled: off}))
 	if !slices.Equal(got, []string{"hwmon", "thermal", "w1"}) {
 		t.Errorf("with disabled: %v", got)
 	}
 }
 
 func TestSimulatedDeterministic(t *testing.T) {
-	a, b := NewSources(Options{Simulate: true, Disabled: map[string]bool{"hwmon": true, "thermal": true, "iio": true, "w1": true}}), &simulatedSource{}
+	a, b := NewSources(Options{Simulate: true, Enabled: func(name string) bool { return name == "simulated" }}), &simulatedSource{}
 	if len(a) != 1 || a[0].Name() != "simulated" {
 		t.Fatalf("sources: %v", a)
 	}

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	promversion "github.com/prometheus/common/version"
+
+	"github.com/edgeobs/edge-observability-stack/internal/cgroup"
+	"github.com/edgeobs/edge-observability-stack/internal/config"
+	"github.com/edgeobs/edge-observability-stack/internal/fsread"
+	"github.com/edgeobs/edge-observability-stack/internal/notify"
+	"github.com/edgeobs/edge-observability-stack/internal/pageout"
+	"github.com/edgeobs/edge-observability-stack/internal/poller"
+	"github.com/edgeobs/edge-observability-stack/internal/reload"
+	"github.com/edgeobs/edge-observability-stack/internal/selfstat"
+	"github.com/edgeobs/edge-observability-stack/internal/version"
+	webapi "github.com/edgeobs/edge-observability-stack/internal/web"
+)
+
+// sensord is the running edge-sensord: the poller, what it feeds and the
+// HTTP server that serves it.
+type sensord struct {
+	f       *flags
+	log     *slog.Logger
+	n       notify.Notifier
+	files   *fsread.Handles
+	events  *poller.Events
+	poller  *poller.Poller
+	server  *http.Server
+	reloads *reloadRecorder
+	// serveErr is why the HTTP server stopped, if it did.
+	serveErr atomic.Pointer[error]
+}
+
+// newDaemon wires the parts together; nothing runs yet.
+func newDaemon(f *flags, cfg config.Config, queries *webapi.QueryProxy, n notify.Notifier, log *slog.Logger) *sensord {
+	d := &sensord{f: f, log: log, n: n, events: poller.NewEvents(),
+		// The files a poll reads stay open from poll to poll (see fsread.Handles).
+		files:   fsread.NewHandles(fsread.DefaultMax),
+		reloads: &reloadRecorder{dir: reload.RuntimeDir(), log: log}}
+	cg := cgroup.NewCollector(cgroup.Reader{Root: f.cgroupfs, Procfs: f.procfs, Files: d.files}, f.slice)
+	runtimeReg := prometheus.NewRegistry()
+	runtimeReg.MustRegister(collectors.NewGoCollector(), selfstat.New(f.procfs))
+	runtimeMetrics := &poller.CachedGatherer{G: runtimeReg}
+	d.poller = poller.New(log, f.procfs, d.events, cg, runtimeMetrics)
+	d.poller.KeepFilesOpen(d.files)
+	d.poller.Reconfigure(cfg, f.sources(cfg, d.files))
+
+	reg := prometheus.NewRegistry()
+	promversion.Version, promversion.Revision = version.Version, version.Revision
+	reg.MustRegister(versioncollector.NewCollector("edge_sensor"), d.events, poller.Collector{P: d.poller}, cg)
+	d.server = webapi.NewServer(webapi.NewHandler(webapi.Options{
+		Poller: d.poller, Events: d.events, Gatherer: prometheus.Gatherers{reg, runtimeMetrics}, Log: log,
+		MaxRequests: f.maxRequests, Health: d.serverHealth, Version: version.Version,
+		Generation: func() uint64 { return d.poller.Polls() + d.events.Changes() },
+		Queries:    queries, Warnings: cg.Warnings,
+	}), log)
+	return d
+}
+
+func (d *sensord) serverHealth() error {
+	if e := d.serveErr.Load(); e != nil {
+		return fmt.Errorf("HTTP server stopped: %v", *e)
+	}
+	return nil
+}
+
+// healthy gates the watchdog: the poll loop makes progress and the server runs.
+func (d *sensord) healthy() error {
+	if err := d.poller.Healthy(time.Now()); err != nil {
+		return err
+	}
+	return d.serverHealth()
+}
+
+func (d *sensord) firstPoll(ctx context.Context) *poller.View {
+	v := d.poller.PollOnce(ctx)
+	d.log.Info("first poll done", "sensors", len(v.Sensors), "errors", v.Errors, "took", v.Duration)
+	if len(v.Sensors) == 0 {
+		d.log.Warn("no sensors found; run with --sensors.simulate on a machine without sensors")
+	}
+	return v
+}
+
+// ready records the (absent) reload outcome before systemd can run
+// ExecReload, sends READY=1, and starts the watchdog and the status line.
+func (d *sensord) ready(v *poller.View, watchdog time.Duration, stop <-chan struct{}) {
+	d.reloads.record(nil)
+	if err := notify.Ready(d.n, v.StatusLine(time.Now())); err != nil {
+		d.log.Warn("sd_notify failed", "err", err)
+	}
+	if watchdog > 0 {
+		d.log.Info("watchdog enabled", "ping_interval", watchdog)
+		go notify.Watchdog{N: d.n, Interval: watchdog, Log: d.log, Health: d.healthy}.Run(stop)
+	}
+	go statusLoop(d.n, d.poller, stop)
+	if d.f.pageout {
+		d.pageOut()
+	}
+}
+
+// pageOut gives back the executable's pages only start-up touched.
+func (d *sensord) pageOut() {
+	switch size, err := pageout.Executable(); {
+	case errors.Is(err, pageout.ErrUnsupported):
+		d.log.Debug("start-up pages kept", "err", err)
+	case err != nil:
+		d.log.Warn("cannot page out start-up pages", "err", err)
+	default:
+		d.log.Debug("start-up pages paged out", "bytes", size)
+	}
+}

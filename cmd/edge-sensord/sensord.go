@@ -92,9 +92,15 @@ func (d *sensord) firstPoll(ctx context.Context) *poller.View {
 }
 
 // ready records the (absent) reload outcome before systemd can run
-// ExecReload, sends READY=1, and starts the watchdog and the status line.
+// ExecReload, gives back start-up's pages, sends READY=1, and starts the
+// watchdog and the status line. Start-up is over once the first poll is
+// done and the server runs, so whoever sees READY=1 sees the memory the
+// daemon keeps.
 func (d *sensord) ready(v *poller.View, watchdog time.Duration, stop <-chan struct{}) {
 	d.reloads.record(nil)
+	if d.f.pageout {
+		d.pageOut()
+	}
 	if err := notify.Ready(d.n, v.StatusLine(time.Now())); err != nil {
 		d.log.Warn("sd_notify failed", "err", err)
 	}
@@ -103,9 +109,6 @@ func (d *sensord) ready(v *poller.View, watchdog time.Duration, stop <-chan stru
 		go notify.Watchdog{N: d.n, Interval: watchdog, Log: d.log, Health: d.healthy}.Run(stop)
 	}
 	go statusLoop(d.n, d.poller, stop)
-	if d.f.pageout {
-		d.pageOut()
-	}
 }
 
 // pageOut gives back the executable's pages only start-up touched.

@@ -34,7 +34,7 @@ func BenchmarkCollectorPoll(b *testing.B) {
 			c := NewCollector(r, "edge-observability.slice")
 			b.ReportAllocs()
 			for b.Loop() {
-				if err := c.Poll(); err != nil {
+				if err := c.Update(); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -48,9 +48,9 @@ func NewCollector(r Reader, slice string) *Collector {
 	return &Collector{reader: r, slice: slice}
 }
 
-// Poll reads the cgroup files and replaces the values served by Collect. On
+// Update reads the cgroup files and replaces the values served by Collect. On
 // error the previous values are kept and the error returned.
-func (c *Collector) Poll() error {
+func (c *Collector) Update() error {
 	controllers, err := c.reader.Detect()
 	if err != nil {
 		return err

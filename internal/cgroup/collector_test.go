@@ -27,7 +27,7 @@ func TestCollectorGolden(t *testing.T) {
 			if n, err := testutil.GatherAndCount(reg); err != nil || n != 0 {
 				t.Fatalf("before Poll: %d metrics, %v; want 0", n, err)
 			}
-			if err := c.Poll(); err != nil {
+			if err := c.Update(); err != nil {
 				t.Fatal(err)
 			}
 
@@ -70,11 +70,11 @@ func TestCollectorKeepsLastValuesOnError(t *testing.T) {
 		"s.slice/memory.current": "42",
 	})
 	c := NewCollector(Reader{Root: root}, "s.slice")
-	if err := c.Poll(); err != nil {
+	if err := c.Update(); err != nil {
 		t.Fatal(err)
 	}
 	write(t, root, map[string]string{"s.slice/memory.current": "garbage"})
-	if err := c.Poll(); err == nil {
+	if err := c.Update(); err == nil {
 		t.Fatal("Poll with a malformed file: want error")
 	}
 	want := `# HELP edge_unit_memory_bytes Memory charged to the unit's cgroup, page cache included (memory.current on cgroup v2, memory.usage_in_bytes on v1).
@@ -89,7 +89,7 @@ edge_unit_memory_bytes{unit="s.slice"} 42
 	if err := os.RemoveAll(filepath.Join(root, "s.slice")); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Poll(); err != nil {
+	if err := c.Update(); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(c.Stats()); n != 0 {

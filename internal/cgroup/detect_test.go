@@ -106,7 +106,7 @@ func TestCollectorWithoutMemory(t *testing.T) {
 	for _, tree := range []string{"v2-nomemory", "v1-nomemory"} {
 		t.Run(tree, func(t *testing.T) {
 			c := NewCollector(Reader{Root: filepath.Join(fixtures, tree), Procfs: filepath.Join(procFixtures, "pi-6.12")}, "edge-observability.slice")
-			if err := c.Poll(); err != nil {
+			if err := c.Update(); err != nil {
 				t.Fatal(err)
 			}
 			want := `# HELP edge_cgroup_controller_enabled 1 when the kernel offers the cgroup controller (memory enforces MemoryMax/MemoryHigh, cpu enforces CPUQuota/CPUWeight), 0 when it is off and systemd silently drops those limits.
@@ -138,7 +138,7 @@ func TestCollectorWarningsNoneWhenEnforced(t *testing.T) {
 	if got := c.Warnings(); got != nil {
 		t.Errorf("before Poll: %q", got)
 	}
-	if err := c.Poll(); err != nil {
+	if err := c.Update(); err != nil {
 		t.Fatal(err)
 	}
 	if got := c.Warnings(); got != nil {

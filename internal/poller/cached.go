@@ -16,8 +16,8 @@ type CachedGatherer struct {
 	mfs atomic.Pointer[[]*dto.MetricFamily]
 }
 
-// Poll implements Updater.
-func (c *CachedGatherer) Poll() error {
+// Update implements poller.Updater.
+func (c *CachedGatherer) Update() error {
 	mfs, err := c.G.Gather()
 	c.mfs.Store(&mfs) // what could be gathered is served even on error
 	return err

@@ -15,13 +15,13 @@ func TestCachedGathererServesLastPoll(t *testing.T) {
 		t.Fatal("nothing before the first poll")
 	}
 	c.Inc()
-	g.Poll()
+	g.Update()
 	c.Inc() // not visible until the next poll
 	mfs, err := g.Gather()
 	if err != nil || len(mfs) != 1 || mfs[0].GetMetric()[0].GetCounter().GetValue() != 1 {
 		t.Fatalf("%v %v", mfs, err)
 	}
-	g.Poll()
+	g.Update()
 	if mfs, _ := g.Gather(); mfs[0].GetMetric()[0].GetCounter().GetValue() != 2 {
 		t.Fatal("second poll not served")
 	}

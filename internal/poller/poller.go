@@ -54,9 +54,10 @@ type Sensor struct {
 	seen time.Time // last poll that reported the sensor at all, good or bad
 }
 
-// Updater is anything else refreshed once per poll (cgroup accounting).
+// Updater is anything else refreshed once per poll (cgroup accounting, the
+// runtime metrics); Update's error is logged when it changes.
 type Updater interface {
-	Poll() error
+	Update() error
 }
 
 // Warner is an Updater with something people must know after a poll, such
@@ -192,82 +193,109 @@ func (p *Poller) PollOnce(ctx context.Context) *View {
 	p.pollMu.Lock()
 	defer p.pollMu.Unlock()
 	start := time.Now()
-	cfg := p.cfg
-
-	type out struct {
-		src string
-		res sensors.Result
-		err error
-		dur time.Duration
+	results := p.readSources(ctx)
+	now := time.Now()
+	for _, r := range results {
+		p.merge(r, now)
 	}
-	results := make([]out, len(p.sources))
+	p.ageSensors(now)
+	cpu, spike := p.sampleCPU()
+	p.runUpdaters()
+	if p.files != nil {
+		p.files.Sweep()
+	}
+	v := p.buildView(now, time.Since(start), cpu, spike)
+	v.Warnings = p.warnings()
+	p.publish(v)
+	return v
+}
+
+// sourceResult is one source's outcome in one poll.
+type sourceResult struct {
+	src string
+	res sensors.Result
+	err error
+	dur time.Duration
+}
+
+// readSources reads every source at once, each within the poll interval.
+func (p *Poller) readSources(ctx context.Context) []sourceResult {
+	interval := p.cfg.PollInterval
+	results := make([]sourceResult, len(p.sources))
 	var wg sync.WaitGroup
 	for i, s := range p.sources {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			rctx, cancel := context.WithTimeout(ctx, cfg.PollInterval)
+			rctx, cancel := context.WithTimeout(ctx, interval)
 			defer cancel()
 			t := time.Now()
 			res, err := s.Read(rctx)
 			if err == nil && rctx.Err() != nil {
-				err = fmt.Errorf("timed out after %s", cfg.PollInterval)
+				err = fmt.Errorf("timed out after %s", interval)
 			}
-			results[i] = out{s.Name(), res, err, time.Since(t)}
+			results[i] = sourceResult{s.Name(), res, err, time.Since(t)}
 		}()
 	}
 	// A source that ignores its context hangs the poll here on purpose:
 	// the watchdog then sees no progress and systemd restarts the daemon.
 	wg.Wait()
+	return results
+}
 
-	now := time.Now()
-	for _, r := range results {
-		st := sourceStat{ok: r.err == nil, duration: r.dur}
-		if r.err != nil {
-			p.log.Warn("source failed", "source", r.src, "err", r.err)
-		}
-		for _, rd := range r.res.Readings {
-			if cfg.Ignored(rd.Name) {
-				continue
-			}
-			st.count++
-			v := rd.Value
-			s := p.sensors[rd.Name]
-			if s == nil {
-				s = &Sensor{Name: rd.Name}
-				p.sensors[rd.Name] = s
-			}
-			info := sensors.Kinds[rd.Kind]
-			*s = Sensor{Name: rd.Name, Kind: string(rd.Kind), Unit: info.Unit, Value: &v, Source: r.src,
-				Chip: rd.Chip, Label: rd.Label, Time: now, Status: StatusOK, seen: now}
-		}
-		for _, e := range r.res.Errors {
-			if cfg.Ignored(e.Name) {
-				continue
-			}
-			st.count++
-			p.errs.inc(r.src, e.Reason)
-			p.events.Inc(EventReadError)
-			s := p.sensors[e.Name]
-			if s == nil {
-				s = &Sensor{Name: e.Name, Source: r.src}
-				p.sensors[e.Name] = s
-			}
-			if s.Status != StatusStale {
-				s.Status = StatusError
-			}
-			s.Error = e.Reason + ": " + e.Err.Error()
-			s.seen = now
-		}
-		p.stats[r.src] = st
+// merge folds one source's readings and errors into the cache. A failed
+// read keeps the sensor's last good value until it goes stale.
+func (p *Poller) merge(r sourceResult, now time.Time) {
+	st := sourceStat{ok: r.err == nil, duration: r.dur}
+	if r.err != nil {
+		p.log.Warn("source failed", "source", r.src, "err", r.err)
 	}
+	for _, rd := range r.res.Readings {
+		if p.cfg.Ignored(rd.Name) {
+			continue
+		}
+		st.count++
+		v := rd.Value
+		*p.sensor(rd.Name) = Sensor{Name: rd.Name, Kind: string(rd.Kind), Unit: sensors.Kinds[rd.Kind].Unit, Value: &v,
+			Source: r.src, Chip: rd.Chip, Label: rd.Label, Time: now, Status: StatusOK, seen: now}
+	}
+	for _, e := range r.res.Errors {
+		if p.cfg.Ignored(e.Name) {
+			continue
+		}
+		st.count++
+		p.errs.inc(r.src, e.Reason)
+		p.events.Inc(EventReadError)
+		s := p.sensor(e.Name)
+		if s.Source == "" {
+			s.Source = r.src
+		}
+		if s.Status != StatusStale {
+			s.Status = StatusError
+		}
+		s.Error = e.Reason + ": " + e.Err.Error()
+		s.seen = now
+	}
+	p.stats[r.src] = st
+}
 
-	// Staleness: no good read for StaleAfter intervals. Counted once per
-	// transition, so the counter's rate means "sensors going stale". A sensor
-	// never read successfully stays an error: it has no value to go stale.
-	staleAfter := time.Duration(cfg.StaleAfter) * cfg.PollInterval
-	// A sensor no source has mentioned for ten times that is gone
-	// (hot-unplugged), not failing: forget it.
+// sensor returns the cache entry of name, made empty if there is none.
+func (p *Poller) sensor(name string) *Sensor {
+	s := p.sensors[name]
+	if s == nil {
+		s = &Sensor{Name: name}
+		p.sensors[name] = s
+	}
+	return s
+}
+
+// ageSensors marks stale the sensors without a good read for StaleAfter
+// intervals, counted once per transition so that the counter's rate means
+// "sensors going stale". A sensor never read successfully stays an error: it
+// has no value to go stale. A sensor no source has mentioned for ten times
+// that is gone (hot-unplugged), not failing: it is forgotten.
+func (p *Poller) ageSensors(now time.Time) {
+	staleAfter := time.Duration(p.cfg.StaleAfter) * p.cfg.PollInterval
 	for name, s := range p.sensors {
 		if s.Status != StatusStale && !s.Time.IsZero() && now.Sub(s.Time) > staleAfter {
 			s.Status = StatusStale
@@ -278,45 +306,62 @@ func (p *Poller) PollOnce(ctx context.Context) *View {
 			delete(p.sensors, name)
 		}
 	}
+}
 
-	cpu, spike := -1.0, p.spike
+// sampleCPU measures host CPU use (-1 when unknown) and counts each start
+// of a spike above the threshold; an unknown sample keeps the spike state.
+func (p *Poller) sampleCPU() (cpu float64, spike bool) {
+	cpu, spike = -1, p.spike
 	if ratio, ok, err := p.cpu.Sample(); err != nil {
 		p.log.Debug("host cpu unavailable", "err", err)
 	} else if ok {
 		cpu = ratio
-		spike = ratio > cfg.CPUSpikeThreshold
+		spike = ratio > p.cfg.CPUSpikeThreshold
 		if spike && !p.spike {
 			p.events.Inc(EventCPUSpike)
-			p.log.Warn("host CPU spike", "usage", ratio, "threshold", cfg.CPUSpikeThreshold)
+			p.log.Warn("host CPU spike", "usage", ratio, "threshold", p.cfg.CPUSpikeThreshold)
 		}
 	}
 	p.spike = spike
+	return cpu, spike
+}
 
+// runUpdaters refreshes everything else read once per poll. It logs
+// changes only: a missing cgroup tree would otherwise log every poll.
+func (p *Poller) runUpdaters() {
 	for i, u := range p.updaters {
-		// Log changes only: a missing cgroup tree would otherwise log every poll.
 		msg := ""
-		if err := u.Poll(); err != nil {
+		if err := u.Update(); err != nil {
 			msg = err.Error()
 		}
-		if msg != p.updaterErr[i] {
-			if msg != "" {
-				p.log.Warn("update failed", "err", msg)
-			} else {
-				p.log.Info("update recovered", "previous_err", p.updaterErr[i])
-			}
-			p.updaterErr[i] = msg
+		if msg == p.updaterErr[i] {
+			continue
 		}
+		if msg != "" {
+			p.log.Warn("update failed", "updater", updaterName(u), "err", msg)
+		} else {
+			p.log.Info("update recovered", "updater", updaterName(u), "previous_err", p.updaterErr[i])
+		}
+		p.updaterErr[i] = msg
 	}
+}
 
-	if p.files != nil {
-		p.files.Sweep()
-	}
-	v := p.buildView(now, time.Since(start), cpu, spike)
+// warnings gathers what the updaters that are Warners have to say.
+func (p *Poller) warnings() []string {
+	var out []string
 	for _, u := range p.updaters {
 		if w, ok := u.(Warner); ok {
-			v.Warnings = append(v.Warnings, w.Warnings()...)
+			out = append(out, w.Warnings()...)
 		}
 	}
+	return out
+}
+
+// updaterName names an updater in logs by its type, e.g. "*cgroup.Collector".
+func updaterName(u Updater) string { return fmt.Sprintf("%T", u) }
+
+// publish makes v the view handlers serve and tells Polled's receiver.
+func (p *Poller) publish(v *View) {
 	p.view.Store(v)
 	done := time.Now()
 	p.lastPoll.Store(&done)
@@ -325,7 +370,6 @@ func (p *Poller) PollOnce(ctx context.Context) *View {
 	case p.polled <- struct{}{}:
 	default: // the receiver has not caught up; one signal covers both polls
 	}
-	return v
 }
 
 // KeepFilesOpen makes the poll read the host's CPU counters through files,

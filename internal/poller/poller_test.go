@@ -398,7 +398,7 @@ func TestKeepFilesOpen(t *testing.T) {
 // warner is an updater with warnings that the test changes between polls.
 type warner struct{ w []string }
 
-func (w *warner) Poll() error        { return nil }
+func (w *warner) Update() error      { return nil }
 func (w *warner) Warnings() []string { return w.w }
 
 func TestStatusLineCarriesWarnings(t *testing.T) {
@@ -415,5 +415,30 @@ func TestStatusLineCarriesWarnings(t *testing.T) {
 	want := "0 errors, 0 stale; memory budget NOT enforced (memory controller off: the kernel command line has cgroup_disable=memory); two lines"
 	if !strings.HasSuffix(line, want) {
 		t.Fatalf("status line %q does not end with %q", line, want)
+	}
+}
+
+type flakyUpdater struct{ err error }
+
+func (u *flakyUpdater) Update() error { return u.err }
+
+// An updater's failure is logged once per change, naming the updater.
+func TestUpdaterFailureNamesUpdater(t *testing.T) {
+	var logs strings.Builder
+	u := &flakyUpdater{err: errors.New("no cgroup tree")}
+	p := New(slog.New(slog.NewTextHandler(&logs, nil)), "/proc", NewEvents(), u)
+	p.Reconfigure(config.Default(), nil)
+	p.PollOnce(context.Background())
+	p.PollOnce(context.Background())
+	if n := strings.Count(logs.String(), "update failed"); n != 1 {
+		t.Fatalf("%d failure lines for one failure, want 1:\n%s", n, logs.String())
+	}
+	if !strings.Contains(logs.String(), `updater=*poller.flakyUpdater err="no cgroup tree"`) {
+		t.Fatalf("failure log does not name the updater:\n%s", logs.String())
+	}
+	u.err = nil
+	p.PollOnce(context.Background())
+	if !strings.Contains(logs.String(), `msg="update recovered" updater=*poller.flakyUpdater`) {
+		t.Fatalf("no recovery line naming the updater:\n%s", logs.String())
 	}
 }

@@ -46,12 +46,12 @@ func parseHwmon(typ, s string) (float64, error) {
 // hwmonChip is one hwmonN directory with its attributes, which live either
 // in hwmonN itself or, with drivers of the old layout, in hwmonN/device.
 type hwmonChip struct {
-	chip  string
+	name  string            // the chip's name, made unique among the chips
 	attrs map[string]string // attribute name -> path
 }
 
 func (s *hwmonSource) Read(ctx context.Context) (Result, error) {
-	c := collector{source: s.Name()}
+	c := resultBuilder{source: s.Name()}
 	class := filepath.Join(s.sysfs, "class", "hwmon")
 	dirs, err := listDir(class)
 	if err != nil {
@@ -71,9 +71,9 @@ func (s *hwmonSource) Read(ctx context.Context) (Result, error) {
 		}
 		// Two chips without a device link can share a driver name; number
 		// the later ones rather than fall back to the unstable hwmonN.
-		seen[chip.chip]++
-		if n := seen[chip.chip]; n > 1 {
-			chip.chip += "_" + strconv.Itoa(n)
+		seen[chip.name]++
+		if n := seen[chip.name]; n > 1 {
+			chip.name += "_" + strconv.Itoa(n)
 		}
 		chips = append(chips, chip)
 	}
@@ -87,7 +87,7 @@ func (s *hwmonSource) Read(ctx context.Context) (Result, error) {
 }
 
 // scanChip finds the chip name and its attribute files.
-func (s *hwmonSource) scanChip(ctx context.Context, c *collector, dir string) (hwmonChip, bool) {
+func (s *hwmonSource) scanChip(ctx context.Context, c *resultBuilder, dir string) (hwmonChip, bool) {
 	attrs := map[string]string{}
 	// The device directory first, so attributes in hwmonN win.
 	for _, d := range []string{filepath.Join(dir, "device"), dir} {
@@ -115,10 +115,10 @@ func (s *hwmonSource) scanChip(ctx context.Context, c *collector, dir string) (h
 	if dev, err := resolveLinks(devLink, dir, devLink); err == nil {
 		chip += "_" + deviceID(dev)
 	}
-	return hwmonChip{chip: chip, attrs: attrs}, true
+	return hwmonChip{name: chip, attrs: attrs}, true
 }
 
-func (s *hwmonSource) readChip(ctx context.Context, c *collector, chip hwmonChip) {
+func (s *hwmonSource) readChip(ctx context.Context, c *resultBuilder, chip hwmonChip) {
 	names := make([]string, 0, len(chip.attrs))
 	for n := range chip.attrs {
 		names = append(names, n)
@@ -142,12 +142,12 @@ func (s *hwmonSource) readChip(ctx context.Context, c *collector, chip hwmonChip
 				continue // power*_average only when there is no input
 			}
 		}
-		name := "hwmon_" + chip.chip + "_" + channel
+		name := "hwmon_" + chip.name + "_" + channel
 		s.readOne(ctx, c, chip, name, typ, channel, chip.attrs[attr])
 	}
 }
 
-func (s *hwmonSource) readOne(ctx context.Context, c *collector, chip hwmonChip, name, typ, channel, path string) {
+func (s *hwmonSource) readOne(ctx context.Context, c *resultBuilder, chip hwmonChip, name, typ, channel, path string) {
 	raw, err := s.readAttr(ctx, path)
 	if err != nil {
 		c.fail(name, err)
@@ -168,5 +168,5 @@ func (s *hwmonSource) readOne(ctx context.Context, c *collector, chip hwmonChip,
 			return
 		}
 	}
-	c.add(name, hwmonTypes[typ].kind, v, chip.chip, label)
+	c.add(name, hwmonTypes[typ].kind, v, chip.name, label)
 }

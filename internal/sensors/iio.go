@@ -71,7 +71,7 @@ type iioChannel struct {
 }
 
 func (s *iioSource) Read(ctx context.Context) (Result, error) {
-	c := collector{source: s.Name()}
+	c := resultBuilder{source: s.Name()}
 	bus := filepath.Join(s.sysfs, "bus", "iio", "devices")
 	entries, err := listDir(bus)
 	if err != nil {
@@ -107,7 +107,7 @@ func (s *iioSource) Read(ctx context.Context) (Result, error) {
 	return c.result(ctx)
 }
 
-func (s *iioSource) readDevice(ctx context.Context, c *collector, dir, chip string) {
+func (s *iioSource) readDevice(ctx context.Context, c *resultBuilder, dir, chip string) {
 	files, err := listDir(dir)
 	if err != nil {
 		c.fail(dir, err)

@@ -269,23 +269,23 @@ func listDir(dir string) ([]string, error) {
 	return names, err
 }
 
-// collector accumulates one Read's outcome.
-type collector struct {
+// resultBuilder accumulates one Read's outcome (readings and errors).
+type resultBuilder struct {
 	source string
 	res    Result
 }
 
-func (c *collector) add(name string, k Kind, v float64, chip, label string) {
+func (c *resultBuilder) add(name string, k Kind, v float64, chip, label string) {
 	c.res.Readings = append(c.res.Readings, Reading{Name: name, Kind: k, Value: v, Source: c.source, Chip: chip, Label: label})
 }
 
-func (c *collector) fail(name string, err error) {
+func (c *resultBuilder) fail(name string, err error) {
 	c.res.Errors = append(c.res.Errors, ReadError{Name: name, Source: c.source, Reason: reasonOf(err), Err: err})
 }
 
 // result sorts by name so output is deterministic, and reports a ctx that
 // ended mid-read as a failure of the source as a whole.
-func (c *collector) result(ctx context.Context) (Result, error) {
+func (c *resultBuilder) result(ctx context.Context) (Result, error) {
 	sortResult(&c.res)
 	if err := ctx.Err(); err != nil {
 		return c.res, fmt.Errorf("%s: %w", c.source, err)

@@ -23,7 +23,7 @@ type thermalSource struct {
 func (s *thermalSource) Name() string { return "thermal" }
 
 func (s *thermalSource) Read(ctx context.Context) (Result, error) {
-	c := collector{source: s.Name()}
+	c := resultBuilder{source: s.Name()}
 	class := filepath.Join(s.sysfs, "class", "thermal")
 	entries, err := listDir(class)
 	if err != nil {

@@ -63,7 +63,7 @@ func parseW1Slave(s string) (float64, error) {
 }
 
 func (s *w1Source) Read(ctx context.Context) (Result, error) {
-	c := collector{source: s.Name()}
+	c := resultBuilder{source: s.Name()}
 	bus := filepath.Join(s.sysfs, "bus", "w1", "devices")
 	entries, err := listDir(bus)
 	if err != nil {

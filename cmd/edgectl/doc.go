@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 
 	"github.com/edgeobs/edge-observability-stack/internal/cmddoc"
+	"github.com/edgeobs/edge-observability-stack/internal/exitcode"
 	"github.com/edgeobs/edge-observability-stack/internal/version"
 )
 
@@ -22,7 +24,9 @@ type commandDoc struct {
 
 var commandDocs = map[string]commandDoc{
 	"status": {summary: "Reports memory, CPU and state of the units in the slice against the budget, and " +
-		"Prometheus's scrape health. Exit status: 0 healthy, 1 unhealthy, 2 usage error, 3 health could not be determined."},
+		"Prometheus's scrape health. Exit status: 0 healthy, 1 unhealthy (including a memory budget the kernel " +
+		"does not enforce), 2 usage error, 3 health could not be determined. Warnings (e.g. a clock not yet " +
+		"synchronised) do not change it."},
 	"sensord-reload": {summary: "Sends SIGHUP to edge-sensord and waits until it has re-read its configuration " +
 		"(ExecReload= of edge-sensord.service). Exit status: 0 reloaded, 1 the daemon refused the new configuration " +
 		"(it keeps running the old one) or did not answer, 2 usage error."},
@@ -35,6 +39,16 @@ var commandDocs = map[string]commandDoc{
 		"disable": {summary: "Stops shipping metrics and returns to the full profile."},
 		"status":  {summary: "Shows the fleet settings in effect."},
 	}},
+}
+
+// docOf is the entry of a command ("status") or of a subcommand of fleet
+// ("fleet enable").
+func docOf(name string) commandDoc {
+	cmd, sub, _ := strings.Cut(name, " ")
+	if sub != "" {
+		return commandDocs[cmd].subs[sub]
+	}
+	return commandDocs[cmd]
 }
 
 // documented lists every command with its flags, as the command parses them.
@@ -93,9 +107,9 @@ func writeMan(stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "edgectl: %v\n", err)
-		return exitFailure
+		return exitcode.Failure
 	}
-	return exitOK
+	return exitcode.OK
 }
 
 func writeBashCompletion(stdout, stderr io.Writer) int {
@@ -105,7 +119,7 @@ func writeBashCompletion(stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "edgectl: %v\n", err)
-		return exitFailure
+		return exitcode.Failure
 	}
-	return exitOK
+	return exitcode.OK
 }

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/edgeobs/edge-observability-stack/internal/exitcode"
 )
 
 // Every command and every subcommand of fleet has a summary.
@@ -39,10 +41,10 @@ func TestEveryCommandDocumented(t *testing.T) {
 // The hidden --help-man and --completion-script-bash are not listed as commands.
 func TestDocOutputs(t *testing.T) {
 	var man, bash, usage, stderr bytes.Buffer
-	if rc := run([]string{"--help-man"}, &man, &stderr); rc != exitOK || !strings.HasPrefix(man.String(), ".TH EDGECTL 8") {
+	if rc := run([]string{"--help-man"}, &man, &stderr); rc != exitcode.OK || !strings.HasPrefix(man.String(), ".TH EDGECTL 8") {
 		t.Errorf("--help-man: exit %d, %q %s", rc, firstLine(man.String()), stderr.String())
 	}
-	if rc := run([]string{"--completion-script-bash"}, &bash, &stderr); rc != exitOK || !strings.Contains(bash.String(), "complete -F _edgectl edgectl") {
+	if rc := run([]string{"--completion-script-bash"}, &bash, &stderr); rc != exitcode.OK || !strings.Contains(bash.String(), "complete -F _edgectl edgectl") {
 		t.Errorf("--completion-script-bash: exit %d, %s", rc, stderr.String())
 	}
 	run([]string{"--help"}, &usage, &stderr)

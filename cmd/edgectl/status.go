@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -12,7 +11,7 @@ import (
 
 	"github.com/edgeobs/edge-observability-stack/internal/budget"
 	"github.com/edgeobs/edge-observability-stack/internal/cgroup"
-	"github.com/edgeobs/edge-observability-stack/internal/cmddoc"
+	"github.com/edgeobs/edge-observability-stack/internal/exitcode"
 )
 
 // dialSystemd is replaced in tests.
@@ -33,7 +32,7 @@ func (u unavailableSystemd) UnitStates(context.Context, []string) (map[string]bu
 }
 
 func runStatus(args []string, stdout, stderr io.Writer) int {
-	fs := cmddoc.NewFlagSet("edgectl status", stderr)
+	fs := newCmdLine("status", stdout, stderr)
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	promURL := fs.String("prometheus.url", "http://127.0.0.1:9090", "base URL of Prometheus; empty skips the scrape checks")
 	window := fs.Duration("window", 5*time.Minute, "window of the scrape success ratio")
@@ -47,27 +46,10 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 	units := fs.String("units", "edge-sensord.service,prometheus.service", "comma-separated units that must be active even when they have no cgroup")
 	noSystemd := fs.Bool("no-systemd", false, "do not ask systemd; a unit counts as active when it has a cgroup")
 	timeout := fs.Duration("timeout", 15*time.Second, "overall time limit")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: edgectl status [flags]\n\n"+
-			"Reports memory, CPU and state of the units in the slice against the budget, and\n"+
-			"Prometheus's scrape health. Exit status: 0 healthy, 1 unhealthy (including a\n"+
-			"memory budget the kernel does not enforce), 2 usage error, 3 health could not be\n"+
-			"determined. Warnings (e.g. a clock not yet synchronised) do not change it.\n\nflags:\n")
-		fs.PrintDefaults()
+	if code, ok := fs.parseNoArgs(args); !ok {
+		return code
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
-	}
-	usageErr := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "edgectl status: "+format+"\n", a...)
-		return exitUsage
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
-	}
+	usageErr := fs.usageError
 	b, err := budget.ParseSize(*budgetFlag)
 	if err != nil {
 		return usageErr("--budget: %v", err)
@@ -90,7 +72,7 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 		Rootfs:        *rootfs,
 		Slice:         *slice,
 		Budget:        b,
-		EnforceBudget: flagGiven(fs, "budget"),
+		EnforceBudget: flagGiven(fs.FlagSet, "budget"),
 		PrometheusURL: *promURL,
 		Window:        *window,
 		MinSuccess:    *minSuccess,
@@ -127,7 +109,7 @@ func writeReport(stdout, stderr io.Writer, r budget.Report, asJSON bool, text fu
 	}
 	if err := write(stdout, r); err != nil {
 		fmt.Fprintf(stderr, "edgectl status: %v\n", err)
-		return exitUnknown
+		return exitcode.Unknown
 	}
 	return r.ExitCode
 }

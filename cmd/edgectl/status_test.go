@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/edgeobs/edge-observability-stack/internal/budget"
+	"github.com/edgeobs/edge-observability-stack/internal/exitcode"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -225,11 +226,11 @@ func TestStatusExitCodes(t *testing.T) {
 
 func TestUsage(t *testing.T) {
 	code, _, stderr := runEdgectl()
-	if code != exitUsage || !strings.Contains(stderr, "  status\n") {
+	if code != exitcode.Usage || !strings.Contains(stderr, "  status\n") {
 		t.Errorf("no args: exit %d, stderr %q", code, stderr)
 	}
 	code, _, stderr = runEdgectl("frobnicate")
-	if code != exitUsage || !strings.Contains(stderr, `unknown command "frobnicate"`) {
+	if code != exitcode.Usage || !strings.Contains(stderr, `unknown command "frobnicate"`) {
 		t.Errorf("unknown command: exit %d, stderr %q", code, stderr)
 	}
 	// The usage lists the registry's commands sorted.

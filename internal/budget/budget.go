@@ -14,14 +14,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/edgeobs/edge-observability-stack/internal/cgroup"
-)
-
-// Exit codes of `edgectl status`.
-const (
-	ExitOK        = 0 // everything healthy and within budget
-	ExitUnhealthy = 1 // over budget, a unit not active, a target down or scrapes failing
-	ExitUsage     = 2
-	ExitUnknown   = 3 // health could not be determined (Prometheus or systemd unreachable)
+	"github.com/edgeobs/edge-observability-stack/internal/exitcode"
 )
 
 // Options configure Check.
@@ -137,11 +130,11 @@ func newReport(o Options) Report {
 func (r *Report) finish() {
 	switch {
 	case len(r.Problems) > 0:
-		r.Status, r.ExitCode = "unhealthy", ExitUnhealthy
+		r.Status, r.ExitCode = "unhealthy", exitcode.Failure
 	case len(r.Unknown) > 0:
-		r.Status, r.ExitCode = "unknown", ExitUnknown
+		r.Status, r.ExitCode = "unknown", exitcode.Unknown
 	default:
-		r.Status, r.ExitCode = "ok", ExitOK
+		r.Status, r.ExitCode = "ok", exitcode.OK
 	}
 }
 

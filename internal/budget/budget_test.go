@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/edgeobs/edge-observability-stack/internal/cgroup"
+	"github.com/edgeobs/edge-observability-stack/internal/exitcode"
 )
 
 const fixtures = "../../test/fixtures/cgroup"
@@ -158,7 +159,7 @@ func TestCheckHealthy(t *testing.T) {
 		t.Run(v, func(t *testing.T) {
 			sd := allActive()
 			r := Check(context.Background(), opts(t, filepath.Join(fixtures, v), sd, healthyProm))
-			wantExit(t, r, ExitOK, "")
+			wantExit(t, r, exitcode.OK, "")
 			if r.Status != "ok" || len(r.Problems) != 0 || len(r.Unknown) != 0 {
 				t.Errorf("status %q problems %q unknown %q", r.Status, r.Problems, r.Unknown)
 			}
@@ -205,12 +206,12 @@ func TestCheckUnhealthyUnits(t *testing.T) {
 	t.Run("failed unit", func(t *testing.T) {
 		sd := allActive()
 		sd.states["grafana-server.service"] = UnitState{LoadState: "loaded", ActiveState: "failed", SubState: "failed"}
-		wantExit(t, Check(context.Background(), opts(t, v2, sd, healthyProm)), ExitUnhealthy, "grafana-server.service is failed (failed)")
+		wantExit(t, Check(context.Background(), opts(t, v2, sd, healthyProm)), exitcode.Failure, "grafana-server.service is failed (failed)")
 	})
 	t.Run("activating unit", func(t *testing.T) {
 		sd := allActive()
 		sd.states["prometheus.service"] = UnitState{LoadState: "loaded", ActiveState: "activating", SubState: "auto-restart"}
-		wantExit(t, Check(context.Background(), opts(t, v2, sd, healthyProm)), ExitUnhealthy, "prometheus.service is activating (auto-restart)")
+		wantExit(t, Check(context.Background(), opts(t, v2, sd, healthyProm)), exitcode.Failure, "prometheus.service is activating (auto-restart)")
 	})
 	t.Run("expected unit stopped, no cgroup", func(t *testing.T) {
 		root := writeTree(t, map[string]string{
@@ -221,7 +222,7 @@ func TestCheckUnhealthyUnits(t *testing.T) {
 		sd := allActive()
 		sd.states["edge-sensord.service"] = UnitState{LoadState: "loaded", ActiveState: "inactive", SubState: "dead"}
 		r := Check(context.Background(), opts(t, root, sd, healthyProm))
-		wantExit(t, r, ExitUnhealthy, "edge-sensord.service is inactive (dead)")
+		wantExit(t, r, exitcode.Failure, "edge-sensord.service is inactive (dead)")
 		if r.Units[0].Unit != "edge-sensord.service" || r.Units[0].InCgroup {
 			t.Errorf("row %+v", r.Units[0])
 		}
@@ -231,7 +232,7 @@ func TestCheckUnhealthyUnits(t *testing.T) {
 		sd.members = []string{"edge-sensord.service", "extra.service"}
 		sd.states["extra.service"] = UnitState{LoadState: "loaded", ActiveState: "failed", SubState: "failed"}
 		r := Check(context.Background(), opts(t, v2, listingSystemd{sd}, healthyProm))
-		wantExit(t, r, ExitUnhealthy, "extra.service is failed")
+		wantExit(t, r, exitcode.Failure, "extra.service is failed")
 		if len(r.Units) != 4 {
 			t.Errorf("%d units, want 4 (3 from cgroups + extra.service)", len(r.Units))
 		}
@@ -243,7 +244,7 @@ func TestCheckUnhealthyUnits(t *testing.T) {
 			"edge-observability.slice/prometheus.service/memory.current": "10",
 		})
 		r := Check(context.Background(), opts(t, root, nil, healthyProm))
-		wantExit(t, r, ExitUnhealthy, "edge-sensord.service is inactive (no-cgroup)")
+		wantExit(t, r, exitcode.Failure, "edge-sensord.service is inactive (no-cgroup)")
 		if r.Units[1].ActiveState != "active" {
 			t.Errorf("prometheus row %+v", r.Units[1])
 		}
@@ -251,7 +252,7 @@ func TestCheckUnhealthyUnits(t *testing.T) {
 	t.Run("no slice cgroup", func(t *testing.T) {
 		o := opts(t, filepath.Join(fixtures, "v2"), nil, healthyProm)
 		o.Slice, o.Expect = "other.slice", nil
-		wantExit(t, Check(context.Background(), o), ExitUnhealthy, "slice other.slice has no cgroup")
+		wantExit(t, Check(context.Background(), o), exitcode.Failure, "slice other.slice has no cgroup")
 	})
 }
 
@@ -265,7 +266,7 @@ func TestCheckBudget(t *testing.T) {
 			"edge-observability.slice/prometheus.service/memory.current":   "500",
 		})
 		r := Check(context.Background(), opts(t, root, allActive(), healthyProm))
-		wantExit(t, r, ExitUnhealthy, "at its memory limit")
+		wantExit(t, r, exitcode.Failure, "at its memory limit")
 		if !r.Total.OverBudget || r.Total.BudgetBytes != 1000 || r.Total.BudgetSource != "slice" {
 			t.Errorf("total %+v", r.Total)
 		}
@@ -279,19 +280,19 @@ func TestCheckBudget(t *testing.T) {
 		}
 		files["edge-observability.slice/memory.current"] = fmt.Sprint(150<<20 + 1)
 		r := Check(context.Background(), opts(t, writeTree(t, files), allActive(), healthyProm))
-		wantExit(t, r, ExitUnhealthy, "over the budget 150.0M")
+		wantExit(t, r, exitcode.Failure, "over the budget 150.0M")
 		if r.Total.BudgetSource != "flag" || r.Total.BudgetBytes != 150<<20 {
 			t.Errorf("total %+v", r.Total)
 		}
 
 		files["edge-observability.slice/memory.current"] = fmt.Sprint(150 << 20) // exactly the budget is fine
-		wantExit(t, Check(context.Background(), opts(t, writeTree(t, files), allActive(), healthyProm)), ExitOK, "")
+		wantExit(t, Check(context.Background(), opts(t, writeTree(t, files), allActive(), healthyProm)), exitcode.OK, "")
 	})
 	t.Run("flag budget ignored when the slice has a limit", func(t *testing.T) {
 		o := opts(t, filepath.Join(fixtures, "v1"), allActive(), healthyProm)
 		o.Budget = 100 << 20 // the fixture slice uses 132M of its 150M limit
 		r := Check(context.Background(), o)
-		wantExit(t, r, ExitOK, "")
+		wantExit(t, r, exitcode.OK, "")
 		if r.Total.BudgetBytes != 150<<20 || r.Total.BudgetSource != "slice" {
 			t.Errorf("total %+v", r.Total)
 		}
@@ -300,7 +301,7 @@ func TestCheckBudget(t *testing.T) {
 		o := opts(t, filepath.Join(fixtures, "v1"), allActive(), healthyProm)
 		o.Budget, o.EnforceBudget = 100<<20, true
 		r := Check(context.Background(), o)
-		wantExit(t, r, ExitUnhealthy, "over the budget 100.0M")
+		wantExit(t, r, exitcode.Failure, "over the budget 100.0M")
 		if r.Total.BudgetBytes != 100<<20 || r.Total.BudgetSource != "flag" {
 			t.Errorf("total %+v", r.Total)
 		}
@@ -309,7 +310,7 @@ func TestCheckBudget(t *testing.T) {
 		o := opts(t, filepath.Join(fixtures, "v2"), allActive(), healthyProm)
 		o.Budget, o.EnforceBudget = 1<<30, true
 		r := Check(context.Background(), o)
-		wantExit(t, r, ExitOK, "")
+		wantExit(t, r, exitcode.OK, "")
 		if r.Total.BudgetBytes != 150<<20 || r.Total.BudgetSource != "slice" {
 			t.Errorf("total %+v", r.Total)
 		}
@@ -324,30 +325,30 @@ func TestCheckPrometheus(t *testing.T) {
 	t.Run("target down", func(t *testing.T) {
 		p := healthyProm
 		p.targets = "[" + target("edge-sensord", "127.0.0.1:8000", "down", "connection refused") + "]"
-		wantExit(t, run(t, p), ExitUnhealthy, "target edge-sensord/127.0.0.1:8000 is down: connection refused")
+		wantExit(t, run(t, p), exitcode.Failure, "target edge-sensord/127.0.0.1:8000 is down: connection refused")
 	})
 	t.Run("success ratio below minimum", func(t *testing.T) {
 		p := healthyProm
 		p.ratios = "[" + ratio("edge-sensord", "127.0.0.1:8000", "0.998") + "]"
-		wantExit(t, run(t, p), ExitUnhealthy, "99.80% of scrapes succeeded over 5m, below 99.90%")
+		wantExit(t, run(t, p), exitcode.Failure, "99.80% of scrapes succeeded over 5m, below 99.90%")
 	})
 	t.Run("no targets", func(t *testing.T) {
 		p := healthyProm
 		p.targets, p.ratios = "[]", "[]"
-		wantExit(t, run(t, p), ExitUnhealthy, "no active scrape targets")
+		wantExit(t, run(t, p), exitcode.Failure, "no active scrape targets")
 	})
 	t.Run("target up but nothing stored", func(t *testing.T) {
 		p := healthyProm
 		p.ratios = "[" + ratio("prometheus", "127.0.0.1:9090", "1") + "]"
-		wantExit(t, run(t, p), ExitUnhealthy, "edge-sensord/127.0.0.1:8000: scraped but no samples stored")
+		wantExit(t, run(t, p), exitcode.Failure, "edge-sensord/127.0.0.1:8000: scraped but no samples stored")
 	})
 	t.Run("target not scraped yet", func(t *testing.T) {
 		p := healthyProm
 		p.targets = "[" + target("edge-sensord", "127.0.0.1:8000", "unknown", "") + "]"
-		wantExit(t, run(t, p), ExitUnknown, "not scraped yet")
+		wantExit(t, run(t, p), exitcode.Unknown, "not scraped yet")
 	})
 	t.Run("API error", func(t *testing.T) {
-		wantExit(t, run(t, fakeProm{status: http.StatusServiceUnavailable}), ExitUnknown, "HTTP 503: internal: boom")
+		wantExit(t, run(t, fakeProm{status: http.StatusServiceUnavailable}), exitcode.Unknown, "HTTP 503: internal: boom")
 	})
 	t.Run("unreachable", func(t *testing.T) {
 		srv := httptest.NewServer(http.NotFoundHandler())
@@ -356,20 +357,20 @@ func TestCheckPrometheus(t *testing.T) {
 		o := opts(t, v2, allActive(), healthyProm)
 		o.PrometheusURL = url
 		r := Check(context.Background(), o)
-		wantExit(t, r, ExitUnknown, "Prometheus at "+url)
+		wantExit(t, r, exitcode.Unknown, "Prometheus at "+url)
 	})
 	t.Run("not Prometheus", func(t *testing.T) {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "<html>hi</html>") }))
 		defer srv.Close()
 		o := opts(t, v2, allActive(), healthyProm)
 		o.PrometheusURL = srv.URL
-		wantExit(t, Check(context.Background(), o), ExitUnknown, "not a Prometheus API response")
+		wantExit(t, Check(context.Background(), o), exitcode.Unknown, "not a Prometheus API response")
 	})
 	t.Run("skipped when no URL", func(t *testing.T) {
 		o := opts(t, v2, allActive(), healthyProm)
 		o.PrometheusURL = ""
 		r := Check(context.Background(), o)
-		wantExit(t, r, ExitOK, "")
+		wantExit(t, r, exitcode.OK, "")
 		if r.Prometheus != nil {
 			t.Errorf("prometheus section %+v", r.Prometheus)
 		}
@@ -381,7 +382,7 @@ func TestCheckUnreadableCgroups(t *testing.T) {
 	// read nothing is known to be wrong.
 	o := opts(t, t.TempDir(), nil, healthyProm)
 	r := Check(context.Background(), o)
-	wantExit(t, r, ExitUnknown, "reading cgroups: cgroup: ")
+	wantExit(t, r, exitcode.Unknown, "reading cgroups: cgroup: ")
 	if len(r.Problems) != 0 {
 		t.Errorf("problems %q, want none", r.Problems)
 	}
@@ -390,12 +391,12 @@ func TestCheckUnreadableCgroups(t *testing.T) {
 func TestCheckSystemdUnavailable(t *testing.T) {
 	sd := &fakeSystemd{err: errors.New("no bus")}
 	r := Check(context.Background(), opts(t, filepath.Join(fixtures, "v2"), sd, healthyProm))
-	wantExit(t, r, ExitUnknown, "unit states from systemd: no bus")
+	wantExit(t, r, exitcode.Unknown, "unit states from systemd: no bus")
 
 	// A definite problem outranks what could not be determined.
 	o := opts(t, filepath.Join(fixtures, "v2"), sd, healthyProm)
 	o.Budget, o.EnforceBudget = 1<<20, true
-	wantExit(t, Check(context.Background(), o), ExitUnhealthy, "over the budget")
+	wantExit(t, Check(context.Background(), o), exitcode.Failure, "over the budget")
 }
 
 func TestSizes(t *testing.T) {

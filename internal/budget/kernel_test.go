@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/edgeobs/edge-observability-stack/internal/cgroup"
+	"github.com/edgeobs/edge-observability-stack/internal/exitcode"
 )
 
 const (
@@ -30,7 +31,7 @@ func TestCheckMemoryControllerOff(t *testing.T) {
 	} {
 		t.Run(tc.tree, func(t *testing.T) {
 			r := Check(context.Background(), piOptions(t, tc.tree, tc.proc, tc.rootfs))
-			wantExit(t, r, ExitUnhealthy, "memory budget NOT enforced: the memory controller is off ("+tc.reason+")")
+			wantExit(t, r, exitcode.Failure, "memory budget NOT enforced: the memory controller is off ("+tc.reason+")")
 			b := r.MemoryBudget
 			if b == nil || b.Enforced || b.Reason != tc.reason || b.Fix == nil {
 				t.Fatalf("memory budget %+v", b)
@@ -59,20 +60,20 @@ func TestCheckCgroupOnly(t *testing.T) {
 	o := piOptions(t, "v2-nomemory", "pi-6.12", "bookworm")
 	o.PrometheusURL = "http://127.0.0.1:1" // never asked
 	r := CheckCgroup(o)
-	wantExit(t, r, ExitUnhealthy, "cgroup_disable=memory")
+	wantExit(t, r, exitcode.Failure, "cgroup_disable=memory")
 	if len(r.Units) != 0 || r.Prometheus != nil {
 		t.Errorf("CheckCgroup looked beyond the kernel: %+v", r)
 	}
 
 	o = piOptions(t, "v2", "pi-6.12-enabled", "bookworm")
 	r = CheckCgroup(o)
-	wantExit(t, r, ExitOK, "")
+	wantExit(t, r, exitcode.OK, "")
 	if r.MemoryBudget == nil || !r.MemoryBudget.Enforced || r.MemoryBudget.Fix != nil || r.CgroupVersion != 2 {
 		t.Errorf("memory budget %+v, version %d", r.MemoryBudget, r.CgroupVersion)
 	}
 
 	r = CheckCgroup(Options{Cgroup: cgroup.Reader{Root: t.TempDir()}})
-	wantExit(t, r, ExitUnknown, "reading cgroups")
+	wantExit(t, r, exitcode.Unknown, "reading cgroups")
 	if r.MemoryBudget != nil {
 		t.Errorf("a verdict without cgroups: %+v", r.MemoryBudget)
 	}
@@ -92,7 +93,7 @@ func smallTree(t *testing.T, controllers string) string {
 func TestCheckCPUControllerOffWarns(t *testing.T) {
 	root := smallTree(t, "memory")
 	r := Check(context.Background(), opts(t, root, allActive(), healthyProm))
-	wantExit(t, r, ExitOK, "")
+	wantExit(t, r, exitcode.OK, "")
 	if len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "CPU quotas NOT enforced (cpu controller off") {
 		t.Errorf("warnings %q", r.Warnings)
 	}
@@ -144,23 +145,23 @@ func TestCheckLoops(t *testing.T) {
 		sd := allActive()
 		sd.states["prometheus.service"] = UnitState{LoadState: "loaded", ActiveState: "activating", SubState: "auto-restart", Result: "oom-kill", NRestarts: u32p(2)}
 		r := Check(context.Background(), opts(t, v2, sd, healthyProm))
-		wantExit(t, r, ExitUnhealthy, "prometheus.service was killed for lack of memory (Result=oom-kill); raise its limit (now 96.0M) with `systemctl edit prometheus.service`, adding the lines [Service] and MemoryMax=144M")
+		wantExit(t, r, exitcode.Failure, "prometheus.service was killed for lack of memory (Result=oom-kill); raise its limit (now 96.0M) with `systemctl edit prometheus.service`, adding the lines [Service] and MemoryMax=144M")
 	})
 	t.Run("restart loop", func(t *testing.T) {
 		sd := allActive()
 		sd.states["edge-sensord.service"] = running(7)
 		r := Check(context.Background(), opts(t, v2, sd, healthyProm))
-		wantExit(t, r, ExitUnhealthy, "edge-sensord.service is in a restart loop (7 automatic restarts)")
-		wantExit(t, r, ExitUnhealthy, "MemoryMax=48M")
+		wantExit(t, r, exitcode.Failure, "edge-sensord.service is in a restart loop (7 automatic restarts)")
+		wantExit(t, r, exitcode.Failure, "MemoryMax=48M")
 	})
 	t.Run("few restarts are no loop", func(t *testing.T) {
 		sd := allActive()
 		sd.states["edge-sensord.service"] = running(restartLoop - 1)
-		wantExit(t, Check(context.Background(), opts(t, v2, sd, healthyProm)), ExitOK, "")
+		wantExit(t, Check(context.Background(), opts(t, v2, sd, healthyProm)), exitcode.OK, "")
 	})
 	t.Run("oom kills in a running service warn", func(t *testing.T) {
 		r := Check(context.Background(), opts(t, v2, allActive(), healthyProm))
-		wantExit(t, r, ExitOK, "")
+		wantExit(t, r, exitcode.OK, "")
 		if len(r.Warnings) != 1 || !strings.HasPrefix(r.Warnings[0], "prometheus.service: the OOM killer killed 2 of its processes since it started; raise its limit") {
 			t.Errorf("warnings %q", r.Warnings)
 		}
@@ -197,7 +198,7 @@ func TestCheckClock(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r := Check(context.Background(), opts(t, root, clockSystemd{allActive(), tc.synced, tc.err}, healthyProm))
 			// A wrong clock is a warning: exit 0.
-			wantExit(t, r, ExitOK, "")
+			wantExit(t, r, exitcode.OK, "")
 			got := strings.Join(r.Warnings, "\n")
 			if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
 				t.Errorf("warnings %q, want %q", got, tc.want)

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -24,7 +23,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgeobs/edge-observability-stack/internal/fleet"
+	"github.com/edgeobs/edge-observability-stack/internal/promargs"
+	"github.com/edgeobs/edge-observability-stack/internal/promconfig"
+	"github.com/edgeobs/edge-observability-stack/internal/settings"
 )
 
 // fleetOutage is how long the central engine stays down. The requirement is
@@ -56,16 +57,6 @@ func fleetRequireProm(t *testing.T) {
 			t.Fatalf("%s is required (apt-get install -y --no-install-recommends prometheus, or `make deps`): %v", b, err)
 		}
 	}
-}
-
-func fleetPort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 }
 
 // fleetLog collects a child's output.
@@ -266,7 +257,11 @@ func fleetRender(t *testing.T, dir, name, userCfg, defaults string) string {
 			t.Fatal(err)
 		}
 	}
-	data, _, err := fleet.RenderFiles(in, def, mid)
+	s, err := settings.Load(def)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := promconfig.RenderFile(in, s, mid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,11 +293,11 @@ func TestFleetRemoteWriteSurvivesOutage(t *testing.T) {
 	dir := t.TempDir()
 	start := time.Now()
 
-	centralAddr := "127.0.0.1:" + fleetPort(t)
+	centralAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
 	central := fleetStart(t, "central", centralAddr, fleetPromBin, fleetCentralArgs(dir, centralAddr)...)
 
-	devAddr := "127.0.0.1:" + fleetPort(t)
-	offAddr := "127.0.0.1:" + fleetPort(t)
+	devAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	offAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
 	// Both device instances scrape the same two targets (each other and
 	// themselves) every second, so their load is identical and only
 	// remote_write differs.
@@ -323,7 +318,7 @@ scrape_configs:
 	}
 	// The flags the full profile's drop-in passes.
 	devArgs := func(cfg, addr, data string) []string {
-		return fleet.PrometheusArgs(fleet.ProfileFull, cfg, []string{
+		return promargs.Build(false, cfg, []string{
 			"--storage.tsdb.path=" + filepath.Join(dir, data),
 			"--storage.tsdb.retention.time=12h", "--storage.tsdb.retention.size=256MB",
 			"--web.listen-address=" + addr,
@@ -411,10 +406,10 @@ func TestFleetLeanProfileAgentForwards(t *testing.T) {
 		t.Fatalf("go build ./cmd/edgectl: %v\n%s", err, out)
 	}
 
-	centralAddr := "127.0.0.1:" + fleetPort(t)
+	centralAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
 	central := fleetStart(t, "central", centralAddr, fleetPromBin, fleetCentralArgs(dir, centralAddr)...)
 
-	agentAddr := "127.0.0.1:" + fleetPort(t)
+	agentAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
 	rules := filepath.Join(dir, "rules.yml")
 	userCfg := filepath.Join(dir, "prometheus.yml")
 	defaults := filepath.Join(dir, "edge-observability")

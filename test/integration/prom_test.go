@@ -67,7 +67,7 @@ func startPrometheusData(t *testing.T, cfg, dataDir string) (url string, logText
 	// bind; retry a few times when Prometheus exits early.
 	var lastLog string
 	for attempt := 0; attempt < 3; attempt++ {
-		port := promFreePort(t)
+		port := freePort(t)
 		addr := "127.0.0.1:" + strconv.Itoa(port)
 		log := &promLog{}
 		cmd := exec.Command(promLauncherBinary,
@@ -113,7 +113,7 @@ func startPrometheusData(t *testing.T, cfg, dataDir string) (url string, logText
 	return "", nil, nil
 }
 
-func promFreePort(t *testing.T) int {
+func freePort(t *testing.T) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

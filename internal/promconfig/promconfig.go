@@ -1,13 +1,19 @@
-package fleet
+// Package promconfig renders the device's Prometheus configuration: the
+// user's prometheus.yml with the fleet settings merged in (external labels
+// identifying the device, a remote_write entry to the central engine, and
+// for the lean profile no sections agent mode refuses). Everything else in
+// the user's file is kept as written.
+package promconfig
 
 import (
 	"bytes"
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/edgeobs/edge-observability-stack/internal/settings"
 )
 
 // RemoteWriteName names the remote_write entry this package owns. An entry
@@ -24,21 +30,19 @@ type RenderInput struct {
 	// ConfigName names the user's prometheus.yml in errors.
 	ConfigName string
 	Config     []byte
-	Settings   *Settings
-	// MachineID is the fallback device id (contents of /etc/machine-id).
-	MachineID string
+	Settings   *settings.Settings
+	// Device is the device label (see settings.Settings.Device).
+	Device string
 }
 
 // Render merges the fleet settings into the user's Prometheus configuration.
-//
-// External labels: device (EDGE_DEVICE_ID or the machine id), site, role and
-// EDGE_EXTERNAL_LABELS are added to global.external_labels, but a label the
-// user already set in prometheus.yml wins: that file is the more specific,
-// hand-edited source, and silently overriding it would be surprising.
 func Render(in RenderInput) ([]byte, error) {
 	s := in.Settings
 	if s == nil {
-		s = &Settings{Profile: ProfileFull}
+		s = &settings.Settings{Profile: settings.ProfileFull}
+	}
+	if in.Device == "" {
+		return nil, errors.New("no device id: set " + settings.KeyDeviceID + " or provide a machine id")
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(in.Config, &doc); err != nil {
@@ -51,28 +55,39 @@ func Render(in RenderInput) ([]byte, error) {
 	if root.Kind != yaml.MappingNode {
 		return nil, fmt.Errorf("%s:%d: top level must be a mapping", in.ConfigName, root.Line)
 	}
+	if err := addExternalLabels(in.ConfigName, root, s, in.Device); err != nil {
+		return nil, err
+	}
+	if err := setRemoteWrite(in.ConfigName, root, s); err != nil {
+		return nil, err
+	}
+	if s.Profile == settings.ProfileLean {
+		for _, k := range agentForbidden {
+			deleteKey(root, k)
+		}
+	}
+	return encode(in.ConfigName, &doc)
+}
 
-	global, err := mappingChild(in.ConfigName, root, "global")
+// addExternalLabels adds device, site, role and EDGE_EXTERNAL_LABELS to
+// global.external_labels, but a label the user already set in
+// prometheus.yml wins: that file is the more specific, hand-edited source,
+// and silently overriding it would be surprising.
+func addExternalLabels(name string, root *yaml.Node, s *settings.Settings, device string) error {
+	global, err := mappingChild(name, root, "global")
 	if err != nil {
-		return nil, err
+		return err
 	}
-	labels, err := mappingChild(in.ConfigName, global, "external_labels")
+	labels, err := mappingChild(name, global, "external_labels")
 	if err != nil {
-		return nil, err
+		return err
 	}
-	device := s.DeviceID
-	if device == "" {
-		device = strings.TrimSpace(in.MachineID)
-	}
-	if device == "" {
-		return nil, errors.New("no device id: set " + KeyDeviceID + " or provide a machine id")
-	}
-	want := []KV{{"device", device}}
+	want := []settings.KV{{Key: "device", Value: device}}
 	if s.Site != "" {
-		want = append(want, KV{"site", s.Site})
+		want = append(want, settings.KV{Key: "site", Value: s.Site})
 	}
 	if s.Role != "" {
-		want = append(want, KV{"role", s.Role})
+		want = append(want, settings.KV{Key: "role", Value: s.Role})
 	}
 	want = append(want, s.ExternalLabels...)
 	for _, kv := range want {
@@ -80,29 +95,32 @@ func Render(in RenderInput) ([]byte, error) {
 			labels.Content = append(labels.Content, scalar(kv.Key), scalar(kv.Value))
 		}
 	}
+	return nil
+}
 
+// setRemoteWrite replaces the entry named RemoteWriteName with one for the
+// settings (none when fleet mode is off), keeping the user's other entries.
+func setRemoteWrite(name string, root *yaml.Node, s *settings.Settings) error {
 	rw := lookup(root, "remote_write")
 	if rw != nil && rw.Kind != yaml.SequenceNode {
-		if rw.Kind == yaml.ScalarNode && rw.Tag == "!!null" {
-			rw.Kind, rw.Tag, rw.Value = yaml.SequenceNode, "!!seq", ""
-		} else {
-			return nil, fmt.Errorf("%s:%d: remote_write must be a list", in.ConfigName, rw.Line)
+		if rw.Kind != yaml.ScalarNode || rw.Tag != "!!null" {
+			return fmt.Errorf("%s:%d: remote_write must be a list", name, rw.Line)
 		}
+		rw.Kind, rw.Tag, rw.Value = yaml.SequenceNode, "!!seq", ""
 	}
 	if rw != nil {
 		kept := rw.Content[:0]
 		for _, e := range rw.Content {
-			if n := lookup(e, "name"); n != nil && n.Value == RemoteWriteName {
-				continue
+			if n := lookup(e, "name"); n == nil || n.Value != RemoteWriteName {
+				kept = append(kept, e)
 			}
-			kept = append(kept, e)
 		}
 		rw.Content = kept
 	}
 	if s.URL != "" {
 		var entry yaml.Node
 		if err := entry.Encode(remoteWriteEntry(s)); err != nil {
-			return nil, err
+			return err
 		}
 		if rw == nil {
 			rw = &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
@@ -113,18 +131,15 @@ func Render(in RenderInput) ([]byte, error) {
 	if rw != nil && len(rw.Content) == 0 {
 		deleteKey(root, "remote_write")
 	}
+	return nil
+}
 
-	if s.Profile == ProfileLean {
-		for _, k := range agentForbidden {
-			deleteKey(root, k)
-		}
-	}
-
+func encode(name string, doc *yaml.Node) ([]byte, error) {
 	var buf bytes.Buffer
-	fmt.Fprintf(&buf, "# Rendered by edgectl from %s and the fleet settings; edit those, not this file.\n", in.ConfigName)
+	fmt.Fprintf(&buf, "# Rendered by edgectl from %s and the fleet settings; edit those, not this file.\n", name)
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)
-	if err := enc.Encode(&doc); err != nil {
+	if err := enc.Encode(doc); err != nil {
 		return nil, err
 	}
 	if err := enc.Close(); err != nil {
@@ -186,7 +201,7 @@ type remoteWrite struct {
 	MetadataConfig metadataConfig    `yaml:"metadata_config"`
 }
 
-func remoteWriteEntry(s *Settings) remoteWrite {
+func remoteWriteEntry(s *settings.Settings) remoteWrite {
 	rw := remoteWrite{
 		Name:          RemoteWriteName,
 		URL:           s.URL,
@@ -270,24 +285,16 @@ func mappingChild(name string, m *yaml.Node, key string) (*yaml.Node, error) {
 	return v, nil
 }
 
-// RenderFiles loads the three inputs from disk and renders.
-func RenderFiles(configIn, defaults, machineIDFile string) ([]byte, *Settings, error) {
-	s, err := LoadSettings(defaults)
-	if err != nil {
-		return nil, nil, err
-	}
+// RenderFile renders the user's configuration at configIn with the
+// settings s, the device falling back to the machine id in machineIDFile.
+func RenderFile(configIn string, s *settings.Settings, machineIDFile string) ([]byte, error) {
 	cfg, err := os.ReadFile(configIn)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	var mid string
-	if s.DeviceID == "" {
-		b, err := os.ReadFile(machineIDFile)
-		if err != nil {
-			return nil, nil, fmt.Errorf("no %s in %s and cannot read machine id: %w", KeyDeviceID, defaults, err)
-		}
-		mid = string(b)
+	device, _, err := s.Device(machineIDFile)
+	if err != nil {
+		return nil, err
 	}
-	out, err := Render(RenderInput{ConfigName: configIn, Config: cfg, Settings: s, MachineID: mid})
-	return out, s, err
+	return Render(RenderInput{ConfigName: configIn, Config: cfg, Settings: s, Device: device})
 }

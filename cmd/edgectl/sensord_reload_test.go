@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/edgeobs/edge-observability-stack/internal/exitcode"
 	"github.com/edgeobs/edge-observability-stack/internal/reload"
 )
 
@@ -53,7 +54,7 @@ func TestSensordReload(t *testing.T) {
 		fakeDaemon(t, dir, "", true)
 		for _, want := range []string{"(reload 1)", "(reload 2)"} {
 			code, out, errs := sensordReload(self, "--runtime-dir="+dir)
-			if code != exitOK || !strings.Contains(out, "configuration reloaded "+want) {
+			if code != exitcode.OK || !strings.Contains(out, "configuration reloaded "+want) {
 				t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errs)
 			}
 		}
@@ -62,7 +63,7 @@ func TestSensordReload(t *testing.T) {
 		dir := t.TempDir()
 		fakeDaemon(t, dir, `config.yml:1: field "stale_after": bad`, true)
 		code, _, errs := sensordReload(self, "--runtime-dir="+dir)
-		if code != exitFailure || !strings.Contains(errs, `reload failed, running configuration kept: config.yml:1: field "stale_after"`) {
+		if code != exitcode.Failure || !strings.Contains(errs, `reload failed, running configuration kept: config.yml:1: field "stale_after"`) {
 			t.Fatalf("exit %d, stderr %q", code, errs)
 		}
 	})
@@ -70,7 +71,7 @@ func TestSensordReload(t *testing.T) {
 		dir := t.TempDir()
 		fakeDaemon(t, dir, "", false)
 		code, _, errs := sensordReload(self, "--runtime-dir="+dir, "--timeout=200ms")
-		if code != exitFailure || !strings.Contains(errs, "no reload recorded after reload 0") {
+		if code != exitcode.Failure || !strings.Contains(errs, "no reload recorded after reload 0") {
 			t.Fatalf("exit %d, stderr %q", code, errs)
 		}
 	})
@@ -81,7 +82,7 @@ func TestSensordReload(t *testing.T) {
 		defer signal.Stop(hup)
 		t.Setenv("RUNTIME_DIRECTORY", dir)
 		code, out, errs := sensordReload(self)
-		if code != exitOK || !strings.Contains(out, "reload requested") {
+		if code != exitcode.OK || !strings.Contains(out, "reload requested") {
 			t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errs)
 		}
 		<-hup
@@ -93,13 +94,13 @@ func TestSensordReload(t *testing.T) {
 			t.Fatal(err)
 		}
 		code, _, errs := sensordReload("--pid="+strconv.Itoa(c.Process.Pid), "--runtime-dir="+t.TempDir())
-		if code != exitFailure || !strings.Contains(errs, "SIGHUP to "+strconv.Itoa(c.Process.Pid)+": no such process") {
+		if code != exitcode.Failure || !strings.Contains(errs, "SIGHUP to "+strconv.Itoa(c.Process.Pid)+": no such process") {
 			t.Fatalf("exit %d, stderr %q", code, errs)
 		}
 	})
 	for _, bad := range [][]string{{}, {"--pid=0"}, {self, "--timeout=0s"}, {self, "extra"}} {
-		if code, _, _ := sensordReload(bad...); code != exitUsage {
-			t.Errorf("sensord-reload %q: exit %d, want %d", bad, code, exitUsage)
+		if code, _, _ := sensordReload(bad...); code != exitcode.Usage {
+			t.Errorf("sensord-reload %q: exit %d, want %d", bad, code, exitcode.Usage)
 		}
 	}
 }

@@ -1,10 +1,6 @@
-package fleet
+package promargs
 
 import (
-	"bytes"
-	"errors"
-	"io"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -109,31 +105,5 @@ func TestFSSizeReal(t *testing.T) {
 	}
 	if total == 0 || total != st.Blocks*uint64(st.Bsize) {
 		t.Fatalf("fsSize %d, statfs says %d blocks of %d", total, st.Blocks, st.Bsize)
-	}
-}
-
-// prometheus-exec passes the capped flag to Prometheus and says so.
-func TestPrometheusExecCapsRetention(t *testing.T) {
-	e := newFleetEnv(t)
-	out := filepath.Join(e.dir, "prometheus.yml")
-	withFSSize(t, func(string) (uint64, error) { return 64 << 20, nil })
-	var gotArgv []string
-	defer func(f func(string, []string, []string) error) { execFunc = f }(execFunc)
-	execFunc = func(_ string, argv []string, _ []string) error {
-		gotArgv = argv
-		return errors.New("not really")
-	}
-	var errb bytes.Buffer
-	PrometheusExecCmd([]string{"--config.in", e.cfg, "--defaults", e.defaults, "--machine-id", e.mid, "--config.out", out,
-		"--prometheus", "/bin/prom", "--", "--storage.tsdb.path=" + e.dir, "--storage.tsdb.retention.size=256MB"}, io.Discard, &errb)
-	want := []string{"/bin/prom", "--config.file=" + out, "--storage.tsdb.path=" + e.dir, "--storage.tsdb.retention.size=16MB"}
-	if !reflect.DeepEqual(gotArgv, want) {
-		t.Fatalf("argv %q, want %q", gotArgv, want)
-	}
-	if !strings.Contains(errb.String(), "prometheus-exec: --storage.tsdb.retention.size lowered from 256MB to 16MB") {
-		t.Fatalf("stderr %q", errb.String())
-	}
-	if _, err := os.Stat(out); err != nil {
-		t.Fatal(err)
 	}
 }

@@ -1,10 +1,14 @@
-package fleet
+// Package promargs rewrites Prometheus's command line for the device: the
+// rendered configuration in place of --config.file, agent mode for the lean
+// profile (without the flags agent mode refuses), and a retention size that
+// fits the disk (CapRetentionSize).
+package promargs
 
 import (
 	"strings"
 )
 
-// AgentPath is where the lean profile keeps the agent-mode WAL.
+// AgentPath is where agent mode keeps its WAL unless told otherwise.
 const AgentPath = "/var/lib/prometheus/agent"
 
 // Flag prefixes Prometheus refuses in agent mode (checked against 2.42).
@@ -18,11 +22,11 @@ var serverOnlyBool = map[string]bool{
 	"storage.tsdb.allow-overlapping-blocks": true,
 }
 
-// PrometheusArgs returns the arguments (without argv[0]) to run Prometheus
-// with the rendered config at configFile. Any --config.file in args is
-// replaced. For the lean profile, server-only flags (TSDB, rules, alerting,
-// query) are removed and agent mode is enabled.
-func PrometheusArgs(profile, configFile string, args []string) []string {
+// Build returns the arguments (without argv[0]) to run Prometheus with the
+// rendered config at configFile. Any --config.file in args is replaced. With
+// agent (the lean profile), server-only flags (TSDB, rules, alerting, query)
+// are removed and agent mode is enabled.
+func Build(agent bool, configFile string, args []string) []string {
 	out := []string{"--config.file=" + configFile}
 	hasAgentPath := false
 	for i := 0; i < len(args); i++ {
@@ -34,7 +38,7 @@ func PrometheusArgs(profile, configFile string, args []string) []string {
 			}
 			continue
 		}
-		if profile == ProfileLean && name != "" {
+		if agent && name != "" {
 			bare := strings.TrimPrefix(name, "no-")
 			if serverOnly(bare) {
 				if !hasValue && !strings.HasPrefix(name, "no-") && !serverOnlyBool[bare] &&
@@ -49,7 +53,7 @@ func PrometheusArgs(profile, configFile string, args []string) []string {
 		}
 		out = append(out, a)
 	}
-	if profile == ProfileLean {
+	if agent {
 		out = append(out, "--enable-feature=agent")
 		if !hasAgentPath {
 			out = append(out, "--storage.agent.path="+AgentPath)

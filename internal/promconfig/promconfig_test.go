@@ -1,0 +1,162 @@
+package promconfig
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/edgeobs/edge-observability-stack/internal/settings"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+func TestRenderGolden(t *testing.T) {
+	for _, c := range []struct{ golden, config, env string }{
+		{"off", "user.yml", "off.env"},
+		{"basic", "user.yml", "basic.env"},
+		{"lean", "user.yml", "lean.env"},
+		{"empty-config", "empty.yml", "basic.env"},
+	} {
+		t.Run(c.golden, func(t *testing.T) {
+			cfg := filepath.Join("testdata", c.config)
+			s, err := settings.Load(filepath.Join("testdata", c.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := RenderFile(cfg, s, filepath.Join("testdata", "machine-id"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden := filepath.Join("testdata", c.golden+".golden.yml")
+			if *update {
+				if err := os.WriteFile(golden, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test -update)", err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("rendered output differs from %s (go test -update to accept):\n%s", golden, got)
+			}
+		})
+	}
+}
+
+// renderMap renders with testdata/machine-id and decodes the result for
+// structural assertions.
+func renderMap(t *testing.T, cfg string, s *settings.Settings) map[string]any {
+	t.Helper()
+	device, _, err := s.Device(filepath.Join("testdata", "machine-id"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := Render(RenderInput{ConfigName: "p.yml", Config: []byte(cfg), Settings: s, Device: device})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := yaml.Unmarshal(out, &m); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	return m
+}
+
+func TestRenderExternalLabels(t *testing.T) {
+	s := &settings.Settings{Site: "s1", Role: "r1", ExternalLabels: []settings.KV{{Key: "env", Value: "prod"}}, Profile: settings.ProfileFull}
+	m := renderMap(t, "global:\n  external_labels:\n    role: mine\n", s)
+	got := m["global"].(map[string]any)["external_labels"]
+	want := map[string]any{"device": "0123456789abcdef0123456789abcdef", "site": "s1", "role": "mine", "env": "prod"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("external_labels %v, want %v (machine id as device, user's role wins)", got, want)
+	}
+	if _, ok := m["remote_write"]; ok {
+		t.Fatalf("remote_write rendered with fleet off: %v", m["remote_write"])
+	}
+	s.DeviceID = "dev-9"
+	m = renderMap(t, "global: ~\n", s)
+	if d := m["global"].(map[string]any)["external_labels"].(map[string]any)["device"]; d != "dev-9" {
+		t.Fatalf("device %v, want EDGE_DEVICE_ID", d)
+	}
+}
+
+func TestRenderRemoteWriteEntry(t *testing.T) {
+	s := &settings.Settings{URL: "https://c/w", BearerTokenFile: "/t", CAFile: "/ca", Profile: settings.ProfileFull,
+		Headers: []settings.KV{{Key: "X-Scope-OrgID", Value: "t1"}}}
+	user := "remote_write:\n  - name: edge-fleet\n    url: http://old/\n  - url: http://keep/\n"
+	rws := renderMap(t, user, s)["remote_write"].([]any)
+	if len(rws) != 2 {
+		t.Fatalf("want the user's entry plus one edge-fleet entry, got %v", rws)
+	}
+	if rws[0].(map[string]any)["url"] != "http://keep/" {
+		t.Fatalf("user entry not kept first: %v", rws[0])
+	}
+	e := rws[1].(map[string]any)
+	if e["name"] != RemoteWriteName || e["url"] != "https://c/w" {
+		t.Fatalf("entry %v", e)
+	}
+	if a := e["authorization"].(map[string]any); a["credentials_file"] != "/t" || a["type"] != "Bearer" {
+		t.Fatalf("authorization %v", a)
+	}
+	if _, ok := e["basic_auth"]; ok {
+		t.Fatal("basic_auth with a bearer token")
+	}
+	if tc := e["tls_config"].(map[string]any); tc["ca_file"] != "/ca" {
+		t.Fatalf("tls_config %v", tc)
+	}
+	if h := e["headers"].(map[string]any); h["X-Scope-OrgID"] != "t1" {
+		t.Fatalf("headers %v", h)
+	}
+	if q := e["queue_config"].(map[string]any); q["max_shards"] != 2 || q["capacity"] != 2500 {
+		t.Fatalf("queue_config %v", q)
+	}
+
+	// Fleet off removes a stale edge-fleet entry and an emptied list.
+	m := renderMap(t, "remote_write:\n  - name: edge-fleet\n    url: http://old/\n", &settings.Settings{Profile: settings.ProfileFull})
+	if _, ok := m["remote_write"]; ok {
+		t.Fatalf("stale edge-fleet entry kept: %v", m["remote_write"])
+	}
+}
+
+func TestRenderLeanDropsServerOnlySections(t *testing.T) {
+	s := &settings.Settings{URL: "http://c/w", Profile: settings.ProfileLean}
+	m := renderMap(t, "rule_files: [/r.yml]\nalerting: {}\nremote_read: [{url: 'http://r/'}]\nscrape_configs: []\n", s)
+	for _, k := range []string{"rule_files", "alerting", "remote_read"} {
+		if _, ok := m[k]; ok {
+			t.Fatalf("%s kept in lean profile", k)
+		}
+	}
+	if _, ok := m["scrape_configs"]; !ok {
+		t.Fatal("scrape_configs dropped")
+	}
+	m = renderMap(t, "rule_files: [/r.yml]\n", &settings.Settings{URL: "http://c/w", Profile: settings.ProfileFull})
+	if _, ok := m["rule_files"]; !ok {
+		t.Fatal("rule_files dropped in full profile")
+	}
+}
+
+func TestRenderErrors(t *testing.T) {
+	for _, c := range []struct{ cfg, want string }{
+		{"global: [1]\n", "p.yml:1: global must be a mapping"},
+		{"- a\n", "p.yml:1: top level must be a mapping"},
+		{"x: 1\nremote_write: {a: 1}\n", "p.yml:2: remote_write must be a list"},
+		{"global:\n  external_labels: 3\n", "p.yml:2: external_labels must be a mapping"},
+		{"a: [\n", "p.yml: yaml:"},
+	} {
+		_, err := Render(RenderInput{ConfigName: "p.yml", Config: []byte(c.cfg), Settings: &settings.Settings{URL: "http://c/", Profile: settings.ProfileFull}, Device: "m"})
+		if err == nil || !strings.HasPrefix(err.Error(), c.want) {
+			t.Errorf("%q: error %v, want prefix %q", c.cfg, err, c.want)
+		}
+	}
+	_, err := Render(RenderInput{ConfigName: "p.yml", Config: nil, Settings: &settings.Settings{Profile: settings.ProfileFull}})
+	if err == nil || !strings.Contains(err.Error(), "no device id") {
+		t.Errorf("missing device id: %v", err)
+	}
+}

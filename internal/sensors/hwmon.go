@@ -11,12 +11,7 @@ import (
 )
 
 // hwmonSource reads /sys/class/hwmon (Documentation/hwmon/sysfs-interface.rst).
-type hwmonSource struct {
-	sysfs string
-	attrReader
-}
-
-func (s *hwmonSource) Name() string { return "hwmon" }
+type hwmonSource struct{ sysfsSource }
 
 // hwmonTypes maps an attribute prefix to its kind and the divisor from the
 // sysfs unit to the base unit.
@@ -51,13 +46,10 @@ type hwmonChip struct {
 }
 
 func (s *hwmonSource) Read(ctx context.Context) (Result, error) {
-	c := resultBuilder{source: s.Name()}
-	class := filepath.Join(s.sysfs, "class", "hwmon")
-	dirs, err := listDir(class)
+	class, dirs, c, err := s.start("class", "hwmon")
 	if err != nil {
 		return Result{}, err
 	}
-	slices.Sort(dirs)
 	seen := map[string]int{}
 	var chips []hwmonChip
 	for _, d := range dirs {

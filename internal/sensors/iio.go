@@ -13,12 +13,7 @@ import (
 // iioSource reads /sys/bus/iio/devices/iio:device* following the units of
 // Documentation/ABI/testing/sysfs-bus-iio: a channel is either processed
 // (in_<type>[N]_input) or raw, where value = (raw + offset) * scale.
-type iioSource struct {
-	sysfs string
-	attrReader
-}
-
-func (s *iioSource) Name() string { return "iio" }
+type iioSource struct{ sysfsSource }
 
 // iioTypes maps an IIO channel type to our kind and the factor from its ABI
 // unit to the base unit.
@@ -71,13 +66,10 @@ type iioChannel struct {
 }
 
 func (s *iioSource) Read(ctx context.Context) (Result, error) {
-	c := resultBuilder{source: s.Name()}
-	bus := filepath.Join(s.sysfs, "bus", "iio", "devices")
-	entries, err := listDir(bus)
+	bus, entries, c, err := s.start("bus", "iio", "devices")
 	if err != nil {
 		return Result{}, err
 	}
-	slices.Sort(entries)
 	seen := map[string]int{}
 	for _, e := range entries {
 		if ctx.Err() != nil {

@@ -21,17 +21,17 @@ type Options struct {
 	Files *fsread.Handles
 }
 
-// registry is the one list of sources, in registration order; a new source
-// is added here and nowhere else.
+// registry is the one list of sources, in registration order, and the one
+// place their names are written; a new source is added here.
 var registry = []struct {
 	name string
-	new  func(o Options, r attrReader) Source
+	new  func(o Options, base sysfsSource) Source
 }{
-	{"hwmon", func(o Options, r attrReader) Source { return &hwmonSource{sysfs: o.SysfsPath, attrReader: r} }},
-	{"thermal", func(o Options, r attrReader) Source { return &thermalSource{sysfs: o.SysfsPath, attrReader: r} }},
-	{"iio", func(o Options, r attrReader) Source { return &iioSource{sysfs: o.SysfsPath, attrReader: r} }},
-	{"w1", func(o Options, r attrReader) Source { return &w1Source{sysfs: o.SysfsPath, attrReader: r} }},
-	{"simulated", func(o Options, _ attrReader) Source {
+	{"hwmon", func(_ Options, b sysfsSource) Source { return &hwmonSource{b} }},
+	{"thermal", func(_ Options, b sysfsSource) Source { return &thermalSource{b} }},
+	{"iio", func(_ Options, b sysfsSource) Source { return &iioSource{b} }},
+	{"w1", func(_ Options, b sysfsSource) Source { return &w1Source{b} }},
+	{"simulated", func(o Options, _ sysfsSource) Source {
 		if !o.Simulate {
 			return nil
 		}
@@ -61,7 +61,7 @@ func NewSources(o Options) []Source {
 		if o.Enabled != nil && !o.Enabled(e.name) {
 			continue
 		}
-		if s := e.new(o, r); s != nil {
+		if s := e.new(o, sysfsSource{name: e.name, sysfs: o.SysfsPath, attrReader: r}); s != nil {
 			out = append(out, s)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -267,6 +268,25 @@ func listDir(dir string) ([]string, error) {
 		return nil, nil
 	}
 	return names, err
+}
+
+// sysfsSource is what every sysfs source has: its name (given by the
+// registry), where sysfs is mounted and how to read attributes.
+type sysfsSource struct {
+	name  string
+	sysfs string
+	attrReader
+}
+
+func (s *sysfsSource) Name() string { return s.name }
+
+// start begins a Read: the directory at path below sysfs, its entries
+// sorted (none when it does not exist), and an empty result.
+func (s *sysfsSource) start(path ...string) (dir string, entries []string, c resultBuilder, err error) {
+	dir = filepath.Join(append([]string{s.sysfs}, path...)...)
+	entries, err = listDir(dir)
+	slices.Sort(entries)
+	return dir, entries, resultBuilder{source: s.name}, err
 }
 
 // resultBuilder accumulates one Read's outcome (readings and errors).

@@ -185,7 +185,7 @@ func TestHungReadTimesOut(t *testing.T) {
 		waitIdle(t)
 	})
 	// Long enough that the healthy reads never hit it on a loaded machine.
-	src := &hwmonSource{sysfs: fixture, attrReader: attrReader{timeout: time.Second}}
+	src := &hwmonSource{sysfsSource{name: "hwmon", sysfs: fixture, attrReader: attrReader{timeout: time.Second}}}
 	const target = "hwmon_lm75_i2c_1_0048_temp1"
 	read := func() Result {
 		t.Helper()
@@ -368,7 +368,7 @@ func TestHungReadContextDeadline(t *testing.T) {
 		}
 		return readOnce(path)
 	})
-	src := &hwmonSource{sysfs: fixture, attrReader: attrReader{timeout: time.Hour}}
+	src := &hwmonSource{sysfsSource{name: "hwmon", sysfs: fixture, attrReader: attrReader{timeout: time.Hour}}}
 	res, err := src.Read(ctx)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)

@@ -15,17 +15,10 @@ import (
 // mode and passive on every poll, joins all failures of a zone into one
 // error (so the reason is lost), reports EINVAL from temp as a 0 °C
 // reading, and has no way to give up on a hung read.
-type thermalSource struct {
-	sysfs string
-	attrReader
-}
-
-func (s *thermalSource) Name() string { return "thermal" }
+type thermalSource struct{ sysfsSource }
 
 func (s *thermalSource) Read(ctx context.Context) (Result, error) {
-	c := resultBuilder{source: s.Name()}
-	class := filepath.Join(s.sysfs, "class", "thermal")
-	entries, err := listDir(class)
+	class, entries, c, err := s.start("class", "thermal")
 	if err != nil {
 		return Result{}, err
 	}

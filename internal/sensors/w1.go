@@ -14,12 +14,7 @@ import (
 // The DS18B20 power-on register value (85 °C) is not filtered: it is also a
 // legitimate temperature, and the w1 driver only returns it after a failed
 // conversion that the CRC usually catches.
-type w1Source struct {
-	sysfs string
-	attrReader
-}
-
-func (s *w1Source) Name() string { return "w1" }
+type w1Source struct{ sysfsSource }
 
 // w1Thermometers are the family codes of the w1_therm driver; other
 // families (EEPROMs, switches) expose a differently formatted w1_slave.
@@ -63,13 +58,10 @@ func parseW1Slave(s string) (float64, error) {
 }
 
 func (s *w1Source) Read(ctx context.Context) (Result, error) {
-	c := resultBuilder{source: s.Name()}
-	bus := filepath.Join(s.sysfs, "bus", "w1", "devices")
-	entries, err := listDir(bus)
+	bus, entries, c, err := s.start("bus", "w1", "devices")
 	if err != nil {
 		return Result{}, err
 	}
-	slices.Sort(entries)
 	for _, id := range entries {
 		if ctx.Err() != nil {
 			break

@@ -9,9 +9,13 @@ import (
 )
 
 func FuzzParse(f *testing.F) {
-	f.Add([]byte("EDGE_REMOTE_WRITE_URL=https://c/w\nEDGE_REMOTE_WRITE_HEADERS=X-Scope-OrgID=t\n"))
-	f.Add([]byte("# c\nEDGE_SITE='a b'\nEDGE_PROFILE=lean\n"))
-	f.Add([]byte("EDGE_EXTERNAL_LABELS=\"a=b,c=d\"\nEDGE_REMOTE_WRITE_INSECURE_SKIP_VERIFY=true"))
+	for _, seed := range []string{
+		"EDGE_REMOTE_WRITE_URL=https://c/w\nEDGE_REMOTE_WRITE_HEADERS=X-Scope-OrgID=t\n",
+		"# c\nEDGE_SITE='a b'\nEDGE_PROFILE=lean\n",
+		"EDGE_EXTERNAL_LABELS=\"a=b,c=d\"\nEDGE_REMOTE_WRITE_INSECURE_SKIP_VERIFY=true",
+	} {
+		f.Add([]byte(seed))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := settings.Parse("f", data)
 		if err != nil {

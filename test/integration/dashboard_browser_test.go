@@ -35,7 +35,7 @@ const chromiumBinary = "/usr/bin/chromium"
 func TestBrowserDashboard(t *testing.T) {
 	// An hour of history (so the charts have a shape to look at), then
 	// Prometheus scraping the daemon every second on top of it.
-	daemonAddr := fmt.Sprintf("127.0.0.1:%d", promFreePort(t))
+	daemonAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	data := t.TempDir()
 	end := time.Now().Add(-time.Minute).Truncate(15 * time.Second)
 	backfill(t, "http://"+startDaemon(t, "--prometheus.url="), daemonAddr, data, end.Add(-time.Hour), end)

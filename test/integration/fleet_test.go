@@ -3,7 +3,6 @@
 package integration
 
 import (
-	"bytes"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
@@ -18,7 +17,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -59,31 +57,13 @@ func fleetRequireProm(t *testing.T) {
 	}
 }
 
-// fleetLog collects a child's output.
-type fleetLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *fleetLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *fleetLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 // fleetProc is a running Prometheus (or edgectl exec'ing into one).
 type fleetProc struct {
 	t      *testing.T
 	name   string
 	cmd    *exec.Cmd
 	base   string
-	log    *fleetLog
+	log    *promLog
 	exited chan struct{}
 }
 
@@ -92,7 +72,7 @@ type fleetProc struct {
 // the test failed.
 func fleetStart(t *testing.T, name, addr, bin string, args ...string) *fleetProc {
 	t.Helper()
-	p := &fleetProc{t: t, name: name, base: "http://" + addr, log: &fleetLog{}, exited: make(chan struct{})}
+	p := &fleetProc{t: t, name: name, base: "http://" + addr, log: &promLog{}, exited: make(chan struct{})}
 	p.cmd = exec.Command(bin, args...)
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}

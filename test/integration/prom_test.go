@@ -147,8 +147,8 @@ func promWaitReady(base string, exited <-chan struct{}, timeout time.Duration) b
 	}
 }
 
-// promLog collects Prometheus's output; written by the exec copier
-// goroutines and read by the test.
+// promLog collects a child's output (Prometheus, or edgectl exec'ing into
+// it); written by the exec copier goroutines and read by the test.
 type promLog struct {
 	mu  sync.Mutex
 	buf bytes.Buffer

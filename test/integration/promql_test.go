@@ -128,7 +128,7 @@ func TestShippedPromQLReturnsData(t *testing.T) {
 	}
 
 	// The daemon starts after Prometheus (it proxies to it) on an address chosen now.
-	daemon := fmt.Sprintf("127.0.0.1:%d", promFreePort(t))
+	daemon := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 
 	// The shipped prometheus.yml, with 1s intervals, the daemon's address and the rules file
 	// of the repository.

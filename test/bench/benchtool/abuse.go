@@ -29,16 +29,36 @@ func healthProbe(addr string) (int, time.Duration, error) {
 	return resp.StatusCode, time.Since(t), nil
 }
 
-// watchRSS prints pid's memory now, then samples its peak RSS until the
-// returned stop channel is closed.
-func watchRSS(pid int) (chan struct{}, <-chan int64, error) {
+// rssWatch samples a process's peak RSS from watchRSS until done.
+type rssWatch struct {
+	pid  int
+	stop chan struct{}
+	peak <-chan int64
+}
+
+// watchRSS prints pid's memory now, then samples its peak RSS until done.
+func watchRSS(pid int) (rssWatch, error) {
 	before, err := sampleProc(pid)
 	if err != nil {
-		return nil, nil, err
+		return rssWatch{}, err
 	}
 	before.print("before_")
 	stop := make(chan struct{})
-	return stop, peakRSS(pid, stop), nil
+	return rssWatch{pid, stop, peakRSS(pid, stop)}, nil
+}
+
+// done stops the sampling and prints the peak, then the memory once the
+// daemon has had settle to settle.
+func (w rssWatch) done(settle time.Duration) error {
+	close(w.stop)
+	out("peak_rss_kib", <-w.peak)
+	time.Sleep(settle)
+	after, err := sampleProc(w.pid)
+	if err != nil {
+		return err
+	}
+	after.print("after_")
+	return nil
 }
 
 // peakRSS samples pid's RSS every 10 ms until stop is closed.
@@ -74,7 +94,7 @@ func hold(args []string) error {
 	holdFor := fs.Duration("hold", 8*time.Second, "how long to hold them")
 	fs.Parse(args)
 
-	stop, peak, err := watchRSS(*pid)
+	watch, err := watchRSS(*pid)
 	if err != nil {
 		return err
 	}
@@ -137,14 +157,9 @@ func hold(args []string) error {
 	for _, c := range conns {
 		c.Close()
 	}
-	close(stop)
-	out("peak_rss_kib", <-peak)
-	time.Sleep(2 * time.Second)
-	after, err := sampleProc(*pid)
-	if err != nil {
+	if err := watch.done(2 * time.Second); err != nil {
 		return err
 	}
-	after.print("after_")
 	code, _, err := healthProbe(*addr)
 	out("healthz_after", code)
 	return err
@@ -166,7 +181,7 @@ func burst(args []string) error {
 	path := fs.String("path", "/metrics", "path to request")
 	fs.Parse(args)
 
-	stop, peak, err := watchRSS(*pid)
+	watch, err := watchRSS(*pid)
 	if err != nil {
 		return err
 	}
@@ -221,15 +236,7 @@ func burst(args []string) error {
 	} else {
 		out("healthz_during", fmt.Sprintf("%d/%.1fms", code, ms(d)))
 	}
-	close(stop)
-	out("peak_rss_kib", <-peak)
-	time.Sleep(2 * time.Second)
-	after, err := sampleProc(*pid)
-	if err != nil {
-		return err
-	}
-	after.print("after_")
-	return nil
+	return watch.done(2 * time.Second)
 }
 
 // rawCase sends raw bytes on a fresh connection and returns the status
@@ -264,7 +271,7 @@ func abuse(args []string) error {
 	slow := fs.Int("slow", 100, "slowloris connections")
 	fs.Parse(args)
 
-	stop, peak, err := watchRSS(*pid)
+	watch, err := watchRSS(*pid)
 	if err != nil {
 		return err
 	}
@@ -366,13 +373,9 @@ func abuse(args []string) error {
 	out("slowloris_conns", *slow)
 	out("slowloris_closed", len(closed))
 	printStats("slowloris_closed_after_ms", closed)
-	close(stop)
-	out("peak_rss_kib", <-peak)
-	after, err := sampleProc(*pid)
-	if err != nil {
+	if err := watch.done(0); err != nil {
 		return err
 	}
-	after.print("after_")
 	out("unexpected_cases", failed)
 	return nil
 }

@@ -56,7 +56,7 @@ func dashboard(args []string) error {
 	// Whole seconds, so that (end-start)/step+1 stays within max_points.
 	step := int(rng.Seconds())/(doc.MaxPoints-1) + 1
 
-	stop, peak, err := watchRSS(*pid)
+	watch, err := watchRSS(*pid)
 	if err != nil {
 		return err
 	}
@@ -94,7 +94,6 @@ func dashboard(args []string) error {
 		}()
 	}
 	wg.Wait()
-	close(stop)
 	out("clients", *clients)
 	out("queries", len(exprs))
 	out("range_s", int(rng.Seconds()))
@@ -111,11 +110,5 @@ func dashboard(args []string) error {
 		out("ok_p50_ms", ms(lat[len(lat)/2]))
 		out("ok_p99_ms", ms(lat[len(lat)*99/100]))
 	}
-	out("peak_rss_kib", <-peak)
-	after, err := sampleProc(*pid)
-	if err != nil {
-		return err
-	}
-	after.print("after_")
-	return nil
+	return watch.done(0)
 }

@@ -20,6 +20,7 @@ import (
 	"bufio"
 	"flag"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"slices"
@@ -29,44 +30,37 @@ import (
 	"github.com/edgeobs/edge-observability-stack/internal/sensors/sensorstest"
 )
 
+// commands are the subcommands; each prints "key value" lines.
+var commands = map[string]func(args []string) error{
+	"gen-hwmon": genHwmon,
+	"ready":     ready,
+	"footprint": footprint,
+	"procstat":  procstat,
+	"hold":      hold,
+	"burst":     burst,
+	"abuse":     abuse,
+	"dashboard": dashboard,
+	"freeport":  func([]string) error { return freePort() },
+	"stats":     stats,
+}
+
 func main() {
 	if len(os.Args) < 2 {
 		usage()
 	}
-	cmd, args := os.Args[1], os.Args[2:]
-	var err error
-	switch cmd {
-	case "gen-hwmon":
-		err = genHwmon(args)
-	case "ready":
-		err = ready(args)
-	case "footprint":
-		err = footprint(args)
-	case "procstat":
-		err = procstat(args)
-	case "hold":
-		err = hold(args)
-	case "burst":
-		err = burst(args)
-	case "abuse":
-		err = abuse(args)
-	case "dashboard":
-		err = dashboard(args)
-	case "freeport":
-		err = freePort()
-	case "stats":
-		err = stats(args)
-	default:
+	cmd, ok := commands[os.Args[1]]
+	if !ok {
 		usage()
 	}
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "benchtool %s: %v\n", cmd, err)
+	if err := cmd(os.Args[2:]); err != nil {
+		fmt.Fprintf(os.Stderr, "benchtool %s: %v\n", os.Args[1], err)
 		os.Exit(1)
 	}
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: benchtool gen-hwmon|ready|footprint|procstat|hold|burst|abuse|dashboard ...")
+	names := slices.Sorted(maps.Keys(commands))
+	fmt.Fprintf(os.Stderr, "usage: benchtool %s ...\n", strings.Join(names, "|"))
 	os.Exit(2)
 }
 

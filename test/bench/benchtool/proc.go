@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"flag"
 	"fmt"
 	"os"
@@ -27,41 +26,28 @@ type procSample struct {
 	fds      int
 }
 
+// kibFields sets each of fields from its "Name: N kB" line of a /proc file.
+func kibFields(data []byte, fields map[string]*int64) {
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		if p, ok := fields[f[0]]; ok {
+			*p, _ = strconv.ParseInt(f[1], 10, 64)
+		}
+	}
+}
+
 func sampleProc(pid int) (procSample, error) {
 	var s procSample
-	f, err := os.Open(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+	rollup, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
 	if err != nil {
 		return s, err
 	}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 2 {
-			continue
-		}
-		v, _ := strconv.ParseInt(fields[1], 10, 64)
-		switch fields[0] {
-		case "Rss:":
-			s.rssKiB = v
-		case "Pss:":
-			s.pssKiB = v
-		}
-	}
-	f.Close()
+	kibFields(rollup, map[string]*int64{"Rss:": &s.rssKiB, "Pss:": &s.pssKiB})
 	if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)); err == nil {
-		for _, line := range strings.Split(string(st), "\n") {
-			fields := strings.Fields(line)
-			if len(fields) < 2 {
-				continue
-			}
-			v, _ := strconv.ParseInt(fields[1], 10, 64)
-			switch fields[0] {
-			case "RssAnon:":
-				s.anonKiB = v
-			case "RssFile:":
-				s.fileKiB = v
-			}
-		}
+		kibFields(st, map[string]*int64{"RssAnon:": &s.anonKiB, "RssFile:": &s.fileKiB})
 	}
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {

@@ -9,7 +9,7 @@ import (
 
 // BenchmarkCollectorPoll is the cgroup part of each daemon poll on the
 // fixture trees, files kept open as in the daemon: Detect alone, the
-// slice's accounting alone (Poll before Detect existed), and the whole Poll. On the tree without
+// slice's accounting alone (Update before Detect existed), and the whole Update. On the tree without
 // memory, Detect also reads /proc/cmdline and /proc/cgroups to say why.
 func BenchmarkCollectorPoll(b *testing.B) {
 	for _, tc := range []struct{ tree, proc string }{{"v2", "pi-6.12-enabled"}, {"v2-nomemory", "pi-6.12"}, {"v1", "pi-5.15"}} {

@@ -32,7 +32,7 @@ var (
 )
 
 // Collector exports the accounting of a slice and its units. Values come from
-// the last Poll, so a scrape never touches the cgroup filesystem.
+// the last Update, so a scrape never touches the cgroup filesystem.
 type Collector struct {
 	reader Reader
 	slice  string
@@ -43,7 +43,7 @@ type Collector struct {
 }
 
 // NewCollector returns a collector for slice (see Reader.Slice). It exports
-// nothing until the first successful Poll.
+// nothing until the first successful Update.
 func NewCollector(r Reader, slice string) *Collector {
 	return &Collector{reader: r, slice: slice}
 }
@@ -66,7 +66,7 @@ func (c *Collector) Update() error {
 }
 
 // Warnings says, for people, which limits of the stack the kernel does not
-// enforce and why, from the last successful Poll; nil when all are.
+// enforce and why, from the last successful Update; nil when all are.
 func (c *Collector) Warnings() []string {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
@@ -79,7 +79,7 @@ func (c *Collector) Warnings() []string {
 	return out
 }
 
-// Stats returns the values of the last successful Poll.
+// Stats returns the values of the last successful Update.
 func (c *Collector) Stats() []Stats {
 	c.mu.RLock()
 	defer c.mu.RUnlock()

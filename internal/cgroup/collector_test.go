@@ -25,7 +25,7 @@ func TestCollectorGolden(t *testing.T) {
 			// Nothing is read at scrape time: before the first poll the
 			// collector exports nothing.
 			if n, err := testutil.GatherAndCount(reg); err != nil || n != 0 {
-				t.Fatalf("before Poll: %d metrics, %v; want 0", n, err)
+				t.Fatalf("before Update: %d metrics, %v; want 0", n, err)
 			}
 			if err := c.Update(); err != nil {
 				t.Fatal(err)
@@ -75,7 +75,7 @@ func TestCollectorKeepsLastValuesOnError(t *testing.T) {
 	}
 	write(t, root, map[string]string{"s.slice/memory.current": "garbage"})
 	if err := c.Update(); err == nil {
-		t.Fatal("Poll with a malformed file: want error")
+		t.Fatal("Update with a malformed file: want error")
 	}
 	want := `# HELP edge_unit_memory_bytes Memory charged to the unit's cgroup, page cache included (memory.current on cgroup v2, memory.usage_in_bytes on v1).
 # TYPE edge_unit_memory_bytes gauge

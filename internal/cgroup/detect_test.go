@@ -136,7 +136,7 @@ edge_cgroup_controller_enabled{controller="memory"} 0
 func TestCollectorWarningsNoneWhenEnforced(t *testing.T) {
 	c := NewCollector(Reader{Root: filepath.Join(fixtures, "v2"), Procfs: filepath.Join(procFixtures, "pi-6.12")}, "edge-observability.slice")
 	if got := c.Warnings(); got != nil {
-		t.Errorf("before Poll: %q", got)
+		t.Errorf("before Update: %q", got)
 	}
 	if err := c.Update(); err != nil {
 		t.Fatal(err)

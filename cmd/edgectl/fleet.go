@@ -23,14 +23,13 @@ const (
 
 // leanDropIn lowers the slice budget in the lean profile: Prometheus in agent
 // mode keeps no TSDB head or query engine, and Grafana is expected to be
-// stopped. The soft limits of the two remaining units (edge-sensord 20M,
-// prometheus 64M) still fit under the slice's MemoryHigh, so neither is
-// throttled by the lower budget in normal operation.
+// stopped. Like the slice itself it sets no MemoryHigh, which would throttle
+// every unit in the slice at once; the units' own soft limits (edge-sensord
+// 20M, prometheus 64M) stay below the lower MemoryMax.
 const leanDropIn = `# Written by "edgectl fleet enable --profile lean"; removed by "edgectl fleet disable"
 # or "edgectl fleet enable --profile full". Lean: Prometheus in agent mode, no Grafana;
-# edge-sensord (MemoryHigh=20M) + prometheus (MemoryHigh=64M) = 84M < MemoryHigh below.
+# edge-sensord (MemoryHigh=20M) + prometheus (MemoryHigh=64M) = 84M < MemoryMax below.
 [Slice]
-MemoryHigh=88M
 MemoryMax=96M
 `
 

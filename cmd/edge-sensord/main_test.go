@@ -25,6 +25,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/edgeobs/edge-observability-stack/internal/freeport"
 	"github.com/edgeobs/edge-observability-stack/internal/reload"
 )
 
@@ -56,20 +57,10 @@ type daemon struct {
 	done   chan error
 }
 
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // start runs the daemon with a notify socket and the given extra env and args.
 func start(t *testing.T, env []string, args ...string) *daemon {
 	t.Helper()
-	d := &daemon{t: t, addr: freePort(t), stderr: &bytes.Buffer{}, done: make(chan error, 1)}
+	d := &daemon{t: t, addr: freeport.Addr(t), stderr: &bytes.Buffer{}, done: make(chan error, 1)}
 	sockPath := filepath.Join(t.TempDir(), "notify.sock")
 	var err error
 	d.sock, err = net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sockPath, Net: "unixgram"})

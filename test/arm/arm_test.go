@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/edgeobs/edge-observability-stack/internal/freeport"
 )
 
 // target is one architecture the packages ship besides amd64.
@@ -110,7 +112,7 @@ func testDaemon(t *testing.T, qemu, bin string) {
 		t.Fatal(err)
 	}
 	defer sock.Close()
-	addr := freeAddr(t)
+	addr := freeport.Addr(t)
 	cmd := exec.Command(qemu, filepath.Join(bin, "edge-sensord"), "--web.listen-address="+addr,
 		"--path.sysfs="+filepath.Join(fixtures, "sysfs"), "--path.cgroupfs="+filepath.Join(fixtures, "cgroup", "v2-nomemory"),
 		"--path.procfs="+filepath.Join(fixtures, "proc", "pi-6.12"), "--no-sensors.simulate", "--poll.interval=1h")
@@ -181,16 +183,6 @@ func testEdgectl(t *testing.T, qemu, bin string) {
 	if code != 1 || !strings.Contains(out, "memory budget NOT enforced") || !strings.Contains(out, "single line of /boot/cmdline.txt, then reboot") {
 		t.Errorf("Raspberry Pi fixture without memory controller: exit %d\n%s", code, out)
 	}
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // nextNotify returns the next notify message containing want.

@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/edgeobs/edge-observability-stack/internal/freeport"
 )
 
 // repoPath returns a path relative to the repository root.
@@ -37,7 +39,7 @@ func startDaemon(t *testing.T, args ...string) string {
 	if _, err := os.Stat(bin); err != nil {
 		t.Fatalf("%s missing: run `make build` first: %v", bin, err)
 	}
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	addr := fmt.Sprintf("127.0.0.1:%d", freeport.Port(t))
 	base := []string{"--web.listen-address=" + addr, "--sensors.simulate", "--poll.interval=1s",
 		"--path.sysfs=" + repoPath(t, "test/fixtures/sysfs"),
 		"--path.cgroupfs=" + repoPath(t, "test/fixtures/cgroup/v2")}

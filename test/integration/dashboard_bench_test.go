@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgeobs/edge-observability-stack/internal/freeport"
+
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
@@ -32,7 +34,7 @@ func TestDashboardBench(t *testing.T) {
 
 	// Prometheus scrapes the daemon the page talks to; a second daemon with
 	// the same sensors shows what its scrapes look like for the backfill.
-	daemonAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	daemonAddr := fmt.Sprintf("127.0.0.1:%d", freeport.Port(t))
 	rules := repoPath(t, "etc/prometheus/rules/edge-observability.yml")
 	cfg := fmt.Sprintf(`
 global: {scrape_interval: 15s, evaluation_interval: 15s}

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgeobs/edge-observability-stack/internal/freeport"
+
 	"github.com/chromedp/cdproto/emulation"
 	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
@@ -35,7 +37,7 @@ const chromiumBinary = "/usr/bin/chromium"
 func TestBrowserDashboard(t *testing.T) {
 	// An hour of history (so the charts have a shape to look at), then
 	// Prometheus scraping the daemon every second on top of it.
-	daemonAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	daemonAddr := fmt.Sprintf("127.0.0.1:%d", freeport.Port(t))
 	data := t.TempDir()
 	end := time.Now().Add(-time.Minute).Truncate(15 * time.Second)
 	backfill(t, "http://"+startDaemon(t, "--prometheus.url="), daemonAddr, data, end.Add(-time.Hour), end)

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgeobs/edge-observability-stack/internal/freeport"
+
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/edgeobs/edge-observability-stack/internal/dashboard"
@@ -81,7 +83,7 @@ func promCounter(t *testing.T, prom, name, handler string) float64 {
 // real Prometheus and answers what Prometheus answers; it refuses what is over its limits
 // without asking Prometheus, and nothing else of Prometheus is reachable through it.
 func TestDashboardProxyAgainstPrometheus(t *testing.T) {
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	addr := fmt.Sprintf("127.0.0.1:%d", freeport.Port(t))
 	prom := startPrometheus(t, fmt.Sprintf(`
 global:
   scrape_interval: 1s
@@ -185,7 +187,7 @@ func TestDashboardProxyWithoutPrometheus(t *testing.T) {
 		history bool
 	}{
 		{"", 503, false},
-		{fmt.Sprintf("http://127.0.0.1:%d", freePort(t)), 502, true},
+		{fmt.Sprintf("http://127.0.0.1:%d", freeport.Port(t)), 502, true},
 	} {
 		base := "http://" + startDaemon(t, "--prometheus.url="+c.url)
 		_, b := httpDo(t, "GET", base+"/api/dashboard", "")

@@ -21,6 +21,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgeobs/edge-observability-stack/internal/freeport"
+
 	"github.com/edgeobs/edge-observability-stack/internal/promargs"
 	"github.com/edgeobs/edge-observability-stack/internal/promconfig"
 	"github.com/edgeobs/edge-observability-stack/internal/settings"
@@ -273,11 +275,11 @@ func TestFleetRemoteWriteSurvivesOutage(t *testing.T) {
 	dir := t.TempDir()
 	start := time.Now()
 
-	centralAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	centralAddr := "127.0.0.1:" + strconv.Itoa(freeport.Port(t))
 	central := fleetStart(t, "central", centralAddr, fleetPromBin, fleetCentralArgs(dir, centralAddr)...)
 
-	devAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
-	offAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	devAddr := "127.0.0.1:" + strconv.Itoa(freeport.Port(t))
+	offAddr := "127.0.0.1:" + strconv.Itoa(freeport.Port(t))
 	// Both device instances scrape the same two targets (each other and
 	// themselves) every second, so their load is identical and only
 	// remote_write differs.
@@ -386,10 +388,10 @@ func TestFleetLeanProfileAgentForwards(t *testing.T) {
 		t.Fatalf("go build ./cmd/edgectl: %v\n%s", err, out)
 	}
 
-	centralAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	centralAddr := "127.0.0.1:" + strconv.Itoa(freeport.Port(t))
 	central := fleetStart(t, "central", centralAddr, fleetPromBin, fleetCentralArgs(dir, centralAddr)...)
 
-	agentAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	agentAddr := "127.0.0.1:" + strconv.Itoa(freeport.Port(t))
 	rules := filepath.Join(dir, "rules.yml")
 	userCfg := filepath.Join(dir, "prometheus.yml")
 	defaults := filepath.Join(dir, "edge-observability")

@@ -5,7 +5,6 @@ package integration
 import (
 	"bytes"
 	"context"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -15,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/edgeobs/edge-observability-stack/internal/freeport"
 )
 
 // promLauncherBinary is the Debian package's binary; the integration tests run
@@ -67,7 +68,7 @@ func startPrometheusData(t *testing.T, cfg, dataDir string) (url string, logText
 	// bind; retry a few times when Prometheus exits early.
 	var lastLog string
 	for attempt := 0; attempt < 3; attempt++ {
-		port := freePort(t)
+		port := freeport.Port(t)
 		addr := "127.0.0.1:" + strconv.Itoa(port)
 		log := &promLog{}
 		cmd := exec.Command(promLauncherBinary,
@@ -111,16 +112,6 @@ func startPrometheusData(t *testing.T, cfg, dataDir string) (url string, logText
 	}
 	t.Fatalf("prometheus did not become ready; last log:\n%s", lastLog)
 	return "", nil, nil
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // promWaitReady polls /-/ready until it answers 200, the process exits, or

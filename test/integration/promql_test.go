@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgeobs/edge-observability-stack/internal/freeport"
+
 	"gopkg.in/yaml.v3"
 
 	"github.com/edgeobs/edge-observability-stack/internal/dashboard"
@@ -128,7 +130,7 @@ func TestShippedPromQLReturnsData(t *testing.T) {
 	}
 
 	// The daemon starts after Prometheus (it proxies to it) on an address chosen now.
-	daemon := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	daemon := fmt.Sprintf("127.0.0.1:%d", freeport.Port(t))
 
 	// The shipped prometheus.yml, with 1s intervals, the daemon's address and the rules file
 	// of the repository.

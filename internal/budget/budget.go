@@ -6,8 +6,9 @@ package budget
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -223,12 +224,7 @@ func (r *Report) unitNames(ctx context.Context, o Options, byUnit map[string]cgr
 			names[n] = true
 		}
 	}
-	list := make([]string, 0, len(names))
-	for n := range names {
-		list = append(list, n)
-	}
-	sort.Strings(list)
-	return list
+	return slices.Sorted(maps.Keys(names))
 }
 
 // unitStates asks systemd about the units and the slice; nil without

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -326,11 +327,7 @@ func (r Reader) sliceV1(rel string) ([]Stats, error) {
 			set[n] = true
 		}
 	}
-	names := make([]string, 0, len(set))
-	for n := range set {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(set))
 
 	sub := func(base, name string) string {
 		if base == "" || !isDir(filepath.Join(base, name)) {

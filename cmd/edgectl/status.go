@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"time"
 
@@ -77,6 +78,7 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 		Window:        *window,
 		MinSuccess:    *minSuccess,
 	}
+	opts.Host, _ = os.Hostname()
 	if *check == "cgroup" {
 		return writeReport(stdout, stderr, budget.CheckCgroup(opts), *asJSON, budget.WriteVerdict)
 	}

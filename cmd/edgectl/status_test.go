@@ -116,7 +116,9 @@ func TestStatusTable(t *testing.T) {
 			if code != 0 {
 				t.Errorf("exit %d, want 0; stderr %s\n%s", code, stderr, out)
 			}
-			golden(t, "status_"+v+".txt", strings.ReplaceAll(out, url, "http://PROMETHEUS"))
+			host, _ := os.Hostname()
+			out = strings.ReplaceAll(out, url, "http://PROMETHEUS")
+			golden(t, "status_"+v+".txt", strings.ReplaceAll(out, "http://"+host+":", "http://HOST:"))
 		})
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -41,6 +42,9 @@ type Options struct {
 	Window     time.Duration // for the scrape success ratio
 	MinSuccess float64       // lowest acceptable success ratio
 	HTTPClient *http.Client  // nil: a client with a 10s timeout
+	// Host is the device's name, for the dashboard's address as another
+	// machine on the network reaches it; "" leaves the address out.
+	Host string
 }
 
 // Unit is one row of the report.
@@ -84,6 +88,8 @@ type Report struct {
 	Units       []Unit              `json:"units"`
 	Total       Total               `json:"total"`
 	Prometheus  *Prometheus         `json:"prometheus,omitempty"`
+	// Dashboard is edge-sensord's page, at the port Prometheus scrapes it on.
+	Dashboard string `json:"dashboard,omitempty"`
 	// Problems are definite failures; Unknown explains what could not be
 	// checked.
 	// Warnings are worth knowing but do not change the exit code.
@@ -103,6 +109,7 @@ func Check(ctx context.Context, o Options) Report {
 	r.checkClock(ctx, o)
 	if o.PrometheusURL != "" {
 		r.checkPrometheus(ctx, o)
+		r.Dashboard = dashboardURL(o.Host, r.Prometheus)
 	}
 	r.finish()
 	return r
@@ -345,4 +352,22 @@ func (r *Report) checkPrometheus(ctx context.Context, o Options) {
 		}
 	}
 	p.Targets = targets
+}
+
+// dashboardURL is edge-sensord's page on host, at the port of Prometheus's
+// edge-sensord target: the address the daemon really listens on, which a
+// loopback target does not show to other machines.
+func dashboardURL(host string, p *Prometheus) string {
+	if host == "" || p == nil {
+		return ""
+	}
+	for _, t := range p.Targets {
+		if t.Job != "edge-sensord" {
+			continue
+		}
+		if _, port, err := net.SplitHostPort(t.Instance); err == nil {
+			return "http://" + net.JoinHostPort(host, port) + "/"
+		}
+	}
+	return ""
 }

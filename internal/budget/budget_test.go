@@ -416,3 +416,25 @@ func TestSizes(t *testing.T) {
 		}
 	}
 }
+
+func TestDashboardURL(t *testing.T) {
+	p := &Prometheus{Targets: []Target{
+		{Job: "prometheus", Instance: "127.0.0.1:9090"},
+		{Job: "edge-sensord", Instance: "127.0.0.1:8123"},
+	}}
+	for _, c := range []struct {
+		host string
+		p    *Prometheus
+		want string
+	}{
+		{"pi4", p, "http://pi4:8123/"},
+		{"", p, ""},
+		{"pi4", nil, ""},
+		{"pi4", &Prometheus{Targets: []Target{{Job: "prometheus", Instance: "127.0.0.1:9090"}}}, ""},
+		{"pi4", &Prometheus{Targets: []Target{{Job: "edge-sensord", Instance: "no-port"}}}, ""},
+	} {
+		if got := dashboardURL(c.host, c.p); got != c.want {
+			t.Errorf("dashboardURL(%q, %v) = %q, want %q", c.host, c.p, got, c.want)
+		}
+	}
+}

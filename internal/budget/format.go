@@ -85,6 +85,9 @@ func writeTable(w io.Writer, r Report) error {
 		}
 	}
 
+	if r.Dashboard != "" {
+		fmt.Fprintf(w, "\nDashboard: %s\n", r.Dashboard)
+	}
 	fmt.Fprintln(w)
 	writeFindings(w, r)
 	_, err := fmt.Fprintf(w, "status: %s\n", strings.ToUpper(r.Status))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -97,5 +98,71 @@ func TestPrometheusExecCapsRetention(t *testing.T) {
 	}
 	if _, err := os.Stat(out); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A block Prometheus cannot open (here: an empty index, as a power cut on an
+// SD card can leave) is moved aside before the exec, and the log says so.
+func TestPrometheusExecMovesBrokenBlockAside(t *testing.T) {
+	e := newFleetEnv(t)
+	out := filepath.Join(e.dir, "prometheus.yml.out")
+	data := filepath.Join(e.dir, "lib", "metrics2")
+	block := filepath.Join(data, "01M8BJ1Y5R1RWHPQQNEM35C825")
+	if cp, err := exec.Command("sh", "-c", "mkdir -p "+data+" && cp -a ../../internal/tsdbrepair/testdata/01M8BJ1Y5R1RWHPQQNEM35C825 "+data+"/").CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, cp)
+	}
+	if err := os.Truncate(filepath.Join(block, "index"), 0); err != nil {
+		t.Fatal(err)
+	}
+	defer func(f func(string, []string, []string) error) { execFunc = f }(execFunc)
+	execFunc = func(string, []string, []string) error {
+		if _, err := os.Stat(block); !os.IsNotExist(err) {
+			t.Errorf("Prometheus exec'd with the broken block still in its data directory (%v)", err)
+		}
+		return syscall.ENOENT
+	}
+	var errb bytes.Buffer
+	runPrometheusExec([]string{"--config.in", e.cfg, "--defaults", e.defaults, "--machine-id", e.mid, "--config.out", out,
+		"--prometheus", "/bin/prom", "--", "--storage.tsdb.path=" + data + "/"}, io.Discard, &errb)
+	if want := "block 01M8BJ1Y5R1RWHPQQNEM35C825 of " + data + "/ is unreadable (index: 0 bytes"; !strings.Contains(errb.String(), want) {
+		t.Fatalf("stderr %q lacks %q", errb.String(), want)
+	}
+	if _, err := os.Stat(filepath.Join(data, "quarantine", "01M8BJ1Y5R1RWHPQQNEM35C825", "chunks")); err != nil {
+		t.Fatalf("block not in the quarantine: %v", err)
+	}
+}
+
+// The query log goes to the runtime directory, replacing a file Prometheus
+// left on disk; agent mode keeps no query log and is left alone.
+func TestQueryLogInRAM(t *testing.T) {
+	dir := t.TempDir()
+	data, run := filepath.Join(dir, "metrics2"), filepath.Join(dir, "run")
+	if err := os.MkdirAll(data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(data, queryLog), make([]byte, 2001), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var errb bytes.Buffer
+	for i := 0; i < 2; i++ {
+		queryLogInRAM(data, run, &errb)
+		if got, err := os.Readlink(filepath.Join(data, queryLog)); err != nil || got != filepath.Join(run, queryLog) {
+			t.Fatalf("run %d: %s -> %q (%v), want the runtime directory", i, queryLog, got, err)
+		}
+	}
+	if errb.Len() != 0 {
+		t.Fatalf("stderr: %s", errb.String())
+	}
+	// A data directory Prometheus has not created yet.
+	fresh := filepath.Join(dir, "new", "metrics2")
+	queryLogInRAM(fresh, run, &errb)
+	if _, err := os.Readlink(filepath.Join(fresh, queryLog)); err != nil {
+		t.Fatalf("fresh data directory: %v (%s)", err, errb.String())
+	}
+	if p, ok := promargs.TSDBPath([]string{"--storage.tsdb.path", "/x", "--web.listen-address=:9090"}); !ok || p != "/x" {
+		t.Fatalf("tsdbPath = %q %v", p, ok)
+	}
+	if _, ok := promargs.TSDBPath([]string{"--storage.tsdb.path=/x", "--enable-feature=agent"}); ok {
+		t.Fatal("agent mode has a TSDB path")
 	}
 }

@@ -45,6 +45,7 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 	check := fs.String("check", "", `"cgroup": only whether the kernel enforces the memory budget, and the fix when it does not (no systemd, no Prometheus)`)
 	slice := fs.String("slice", "edge-observability.slice", "slice unit to report, or its cgroup path relative to --path.cgroupfs")
 	units := fs.String("units", "edge-sensord.service,prometheus.service", "comma-separated units that must be active even when they have no cgroup")
+	quarantine := fs.String("tsdb.quarantine", "/var/lib/prometheus/metrics2/quarantine", "where edgectl prometheus-exec moves TSDB blocks Prometheus could not open; empty skips this check")
 	noSystemd := fs.Bool("no-systemd", false, "do not ask systemd; a unit counts as active when it has a cgroup")
 	timeout := fs.Duration("timeout", 15*time.Second, "overall time limit")
 	if code, ok := fs.parseNoArgs(args); !ok {
@@ -69,14 +70,15 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 	}
 
 	opts := budget.Options{
-		Cgroup:        cgroup.Reader{Root: *cgroupfs, Procfs: *procfs},
-		Rootfs:        *rootfs,
-		Slice:         *slice,
-		Budget:        b,
-		EnforceBudget: flagGiven(fs.FlagSet, "budget"),
-		PrometheusURL: *promURL,
-		Window:        *window,
-		MinSuccess:    *minSuccess,
+		Cgroup:         cgroup.Reader{Root: *cgroupfs, Procfs: *procfs},
+		Rootfs:         *rootfs,
+		Slice:          *slice,
+		Budget:         b,
+		EnforceBudget:  flagGiven(fs.FlagSet, "budget"),
+		PrometheusURL:  *promURL,
+		Window:         *window,
+		MinSuccess:     *minSuccess,
+		TSDBQuarantine: *quarantine,
 	}
 	opts.Host, _ = os.Hostname()
 	if *check == "cgroup" {

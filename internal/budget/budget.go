@@ -45,6 +45,9 @@ type Options struct {
 	// Host is the device's name, for the dashboard's address as another
 	// machine on the network reaches it; "" leaves the address out.
 	Host string
+	// TSDBQuarantine is where prometheus-exec moves blocks Prometheus could
+	// not open; "" skips that check.
+	TSDBQuarantine string
 }
 
 // Unit is one row of the report.
@@ -110,6 +113,9 @@ func Check(ctx context.Context, o Options) Report {
 	if o.PrometheusURL != "" {
 		r.checkPrometheus(ctx, o)
 		r.Dashboard = dashboardURL(o.Host, r.Prometheus)
+	}
+	if o.TSDBQuarantine != "" {
+		r.checkQuarantine(o.TSDBQuarantine)
 	}
 	r.finish()
 	return r

@@ -80,3 +80,21 @@ func serverOnly(name string) bool {
 	}
 	return false
 }
+
+// TSDBPath is the data directory of a Prometheus server run with args;
+// false in agent mode, which keeps no blocks and no query log.
+func TSDBPath(args []string) (string, bool) {
+	path := "data/" // Prometheus's default
+	for i, a := range args {
+		name, hasValue := flagName(a)
+		switch {
+		case name == "agent" || name == "enable-feature" && strings.Contains(a, "agent"):
+			return "", false
+		case name == "storage.tsdb.path" && hasValue:
+			_, path, _ = strings.Cut(a, "=")
+		case name == "storage.tsdb.path" && i+1 < len(args):
+			path = args[i+1]
+		}
+	}
+	return path, true
+}

@@ -319,7 +319,10 @@ func (p *Poller) sampleCPU() (cpu float64, spike bool) {
 		spike = ratio > p.cfg.CPUSpikeThreshold
 		if spike && !p.spike {
 			p.events.Inc(EventCPUSpike)
-			p.log.Warn("host CPU spike", "usage", ratio, "threshold", p.cfg.CPUSpikeThreshold)
+			// Counted and exported (sensor_failed_events_total, sensor_cpu_spike) and in
+			// the status line; a journal entry per spike costs the SD card about 12 KB
+			// (docs/RELIABILITY.md), so it is not logged at the default level.
+			p.log.Debug("host CPU spike", "usage", ratio, "threshold", p.cfg.CPUSpikeThreshold)
 		}
 	}
 	p.spike = spike

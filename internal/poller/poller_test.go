@@ -442,3 +442,33 @@ func TestUpdaterFailureNamesUpdater(t *testing.T) {
 		t.Fatalf("no recovery line naming the updater:\n%s", logs.String())
 	}
 }
+
+// A device without an RTC boots with a wrong wall clock until NTP steps it.
+// Staleness, the health check behind the watchdog and the status line
+// subtract times the poll took from time.Now(): those carry Go's monotonic
+// reading, which a wall-clock step does not move. A time without it (from
+// time.Unix, a file's mtime, or stripped by Round(0), UTC() or In()) would make
+// a step of the wall clock look like hours without a poll.
+func TestPollTimesCarryMonotonicReading(t *testing.T) {
+	src := &fakeSource{name: "fake"}
+	src.set(sensors.Result{Readings: []sensors.Reading{temp("t1", 40)}}, nil)
+	cfg := config.Default()
+	cfg.PollInterval = 50 * time.Millisecond
+	p, _, _ := newTestPoller(t, src, cfg)
+	v := p.PollOnce(context.Background())
+	monotonic := func(what string, tm time.Time) {
+		t.Helper()
+		if !strings.Contains(tm.String(), " m=") {
+			t.Errorf("%s has no monotonic reading (%s): a wall-clock step would change ages computed from it", what, tm)
+		}
+	}
+	monotonic("LastPoll", p.LastPoll())
+	monotonic("View.Time", v.Time)
+	for _, s := range v.Sensors {
+		monotonic("sensor "+s.Name+" Time", s.Time)
+		monotonic("sensor "+s.Name+" seen", s.seen)
+	}
+	if err := p.Healthy(time.Now()); err != nil {
+		t.Fatalf("healthy right after a poll: %v", err)
+	}
+}

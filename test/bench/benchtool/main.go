@@ -14,6 +14,7 @@
 //	benchtool dashboard -url URL -pid PID [-clients N] [-duration DUR]
 //	benchtool freeport
 //	benchtool stats KEY < numbers
+//	benchtool life-report DIR
 package main
 
 import (
@@ -32,16 +33,17 @@ import (
 
 // commands are the subcommands; each prints "key value" lines.
 var commands = map[string]func(args []string) error{
-	"gen-hwmon": genHwmon,
-	"ready":     ready,
-	"footprint": footprint,
-	"procstat":  procstat,
-	"hold":      hold,
-	"burst":     burst,
-	"abuse":     abuse,
-	"dashboard": dashboard,
-	"freeport":  func([]string) error { return freePort() },
-	"stats":     stats,
+	"gen-hwmon":   genHwmon,
+	"ready":       ready,
+	"footprint":   footprint,
+	"procstat":    procstat,
+	"hold":        hold,
+	"burst":       burst,
+	"abuse":       abuse,
+	"dashboard":   dashboard,
+	"freeport":    func([]string) error { return freePort() },
+	"stats":       stats,
+	"life-report": lifeReport,
 }
 
 func main() {

@@ -1,0 +1,245 @@
+package main
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// lifeReport prints "key value" figures from the raw results of
+// test/bench/life.sh (compaction soak and power cuts) in DIR.
+//
+//	benchtool life-report DIR
+func lifeReport(args []string) error {
+	if len(args) != 1 {
+		return fmt.Errorf("want DIR")
+	}
+	dir := args[0]
+	out := os.Stdout
+	if err := reportIO(out, filepath.Join(dir, "io.csv")); err != nil {
+		fmt.Fprintf(out, "io_error %v\n", err)
+	}
+	if err := reportMemory(out, filepath.Join(dir, "prom-memory.csv"), filepath.Join(dir, "tsdb-metrics.txt")); err != nil {
+		fmt.Fprintf(out, "memory_error %v\n", err)
+	}
+	if err := reportCounters(out, filepath.Join(dir, "tsdb-metrics.txt")); err != nil {
+		fmt.Fprintf(out, "counters_error %v\n", err)
+	}
+	for _, inst := range []string{"main", "size"} {
+		if err := reportCounts(out, inst, filepath.Join(dir, "counts-"+inst+".json")); err != nil {
+			fmt.Fprintf(out, "counts_%s_error %v\n", inst, err)
+		}
+	}
+	if err := reportCuts(out, filepath.Join(dir, "powercut.csv")); err != nil && !os.IsNotExist(err) {
+		fmt.Fprintf(out, "powercut_error %v\n", err)
+	}
+	return nil
+}
+
+func readCSV(path string) ([][]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	r.FieldsPerRecord = -1
+	rows, err := r.ReadAll()
+	if len(rows) > 0 {
+		rows = rows[1:] // header
+	}
+	return rows, err
+}
+
+func num(s string) float64 { v, _ := strconv.ParseFloat(strings.TrimSpace(s), 64); return v }
+
+// reportIO: per process, bytes written to storage per hour (write_bytes minus
+// cancelled_write_bytes of /proc/PID/io) and its peak RSS.
+func reportIO(w io.Writer, path string) error {
+	rows, err := readCSV(path)
+	if err != nil {
+		return err
+	}
+	type span struct{ t0, t1, w0, w1, hwm float64 }
+	procs := map[string]*span{}
+	var names []string
+	for _, r := range rows {
+		if len(r) < 7 {
+			continue
+		}
+		t, wr, hwm := num(r[0]), num(r[3])-num(r[4]), num(r[6])
+		s := procs[r[1]]
+		if s == nil {
+			s = &span{t0: t, w0: wr}
+			procs[r[1]] = s
+			names = append(names, r[1])
+		}
+		s.t1, s.w1, s.hwm = t, wr, max(s.hwm, hwm)
+	}
+	for _, n := range names {
+		s := procs[n]
+		if s.t1 <= s.t0 {
+			continue
+		}
+		fmt.Fprintf(w, "io_%s_bytes_per_hour %.0f\nio_%s_seconds %.0f\nio_%s_vmhwm_kib %.0f\n", n, (s.w1-s.w0)*3600/(s.t1-s.t0), n, s.t1-s.t0, n, s.hwm)
+	}
+	return nil
+}
+
+// counterSeries reads "time instance name value" lines.
+func counterSeries(path string) (map[string][][2]float64, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	s := map[string][][2]float64{}
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) != 4 {
+			continue
+		}
+		k := f[1] + " " + f[2]
+		s[k] = append(s[k], [2]float64{num(f[0]), num(f[3])})
+	}
+	return s, nil
+}
+
+// reportMemory: the cgroup's peak against MemoryHigh, and whether the
+// highest sampled usage came within 10 s of a compaction.
+func reportMemory(w io.Writer, memPath, metricsPath string) error {
+	rows, err := readCSV(memPath)
+	if err != nil {
+		return err
+	}
+	var peak, maxUsage, maxAt, maxRSS float64
+	for _, r := range rows {
+		if len(r) < 5 {
+			continue
+		}
+		peak = max(peak, num(r[2]))
+		maxRSS = max(maxRSS, num(r[3]))
+		if u := num(r[1]); u > maxUsage {
+			maxUsage, maxAt = u, num(r[0])
+		}
+	}
+	const high = 64 << 20
+	fmt.Fprintf(w, "mem_cgroup_max_usage_bytes %.0f\nmem_cgroup_max_usage_vs_memoryhigh %.2f\nmem_sampled_max_usage_bytes %.0f\nmem_sampled_max_rss_bytes %.0f\nmem_samples %d\n",
+		peak, peak/high, maxUsage, maxRSS, len(rows))
+	s, err := counterSeries(metricsPath)
+	if err != nil {
+		return err
+	}
+	near := 0.0
+	c := s["main prometheus_tsdb_compactions_total"]
+	for i := 1; i < len(c); i++ {
+		if c[i][1] > c[i-1][1] && maxAt >= c[i-1][0]-10 && maxAt <= c[i][0]+10 {
+			near = 1
+		}
+	}
+	fmt.Fprintf(w, "mem_sampled_max_within_10s_of_compaction %.0f\n", near)
+	return nil
+}
+
+// reportCounters: first and last value of every counter per instance.
+func reportCounters(w io.Writer, path string) error {
+	s, err := counterSeries(path)
+	if err != nil {
+		return err
+	}
+	keys := make([]string, 0, len(s))
+	for k := range s {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		v := s[k]
+		inst, name, _ := strings.Cut(k, " ")
+		fmt.Fprintf(w, "tsdb_%s_%s %g -> %g\n", inst, strings.TrimPrefix(name, "prometheus_"), v[0][1], v[len(v)-1][1])
+	}
+	return nil
+}
+
+// reportCounts: the per-minute sample counts of a 1 s job over the soak
+// (query_range of count_over_time(up[1m]), step 60 s): how many minutes
+// hold all 60 samples, how many fewer, and from when data is complete.
+func reportCounts(w io.Writer, inst, path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var r struct {
+		Data struct {
+			Result []struct {
+				Values [][2]any `json:"values"`
+			} `json:"result"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(b, &r); err != nil {
+		return err
+	}
+	if len(r.Data.Result) != 1 {
+		return fmt.Errorf("%d series", len(r.Data.Result))
+	}
+	var full, partial int
+	first, firstFull, last := -1.0, -1.0, 0.0
+	var partials []string
+	for _, v := range r.Data.Result[0].Values {
+		t, n := v[0].(float64), num(v[1].(string))
+		if first < 0 {
+			first = t
+		}
+		last = t
+		if n >= 60 {
+			full++
+			if firstFull < 0 {
+				firstFull = t
+			}
+		} else {
+			partial++
+			partials = append(partials, fmt.Sprintf("%.0f:%.0f", t, n))
+		}
+	}
+	fmt.Fprintf(w, "counts_%s_minutes_with_data %d\ncounts_%s_minutes_full %d\ncounts_%s_minutes_partial %d (%s)\ncounts_%s_first_minute_end %.0f\ncounts_%s_first_full_minute_end %.0f\ncounts_%s_last_minute_end %.0f\n",
+		inst, full+partial, inst, full, inst, partial, strings.Join(partials, " "), inst, first, inst, firstFull, inst, last)
+	return nil
+}
+
+// reportCuts: samples lost before each cut and seconds to ready, median and worst.
+func reportCuts(w io.Writer, path string) error {
+	rows, err := readCSV(path)
+	if err != nil {
+		return err
+	}
+	var lost, ready []float64
+	bad := 0
+	for _, r := range rows {
+		if len(r) < 13 {
+			continue
+		}
+		lost = append(lost, num(r[5]))
+		ready = append(ready, num(r[6]))
+		if r[7] != "ok" || r[8] != "ok" || r[9] != "ok" {
+			bad++
+		}
+	}
+	med := func(v []float64) float64 {
+		s := slices.Clone(v)
+		slices.Sort(s)
+		if len(s) == 0 {
+			return 0
+		}
+		if len(s)%2 == 1 {
+			return s[len(s)/2]
+		}
+		return (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	fmt.Fprintf(w, "cuts %d\ncuts_with_tsdb_or_file_problem %d\ncut_lost_s_median %.1f\ncut_lost_s_worst %.1f\ncut_boot_to_ready_s_median %.1f\ncut_boot_to_ready_s_worst %.1f\n",
+		len(rows), bad, med(lost), slices.Max(append(lost, 0)), med(ready), slices.Max(append(ready, 0)))
+	return nil
+}

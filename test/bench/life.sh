@@ -50,16 +50,8 @@ for t in systemd-nspawn:systemd-container debootstrap:debootstrap curl:curl jq:j
 	apt-get -o DPkg::Lock::Timeout=900 install -y -q --no-install-recommends "${t#*:}"
 done
 
-DEB=${LIFE_DEB:-$(ls -t "$REPO"/dist/edge-observability_*_amd64.deb 2>/dev/null | head -n1 || true)}
-if [ -z "$DEB" ]; then
-	(cd "$REPO" && PACKAGE_ARCHES=amd64 scripts/package.sh) >&2
-	DEB=$(ls -t "$REPO"/dist/edge-observability_*_amd64.deb | head -n1)
-fi
-DEB=$(readlink -f "$DEB")
-
-tmpbase=/var/tmp
-[ "$(stat -f -c %T /var/tmp 2>/dev/null)" = tmpfs ] && tmpbase=/var/lib
-WORK=$(mktemp -d "$tmpbase/edge-life.XXXXXX")
+DEB=$(amd64_deb "${LIFE_DEB:-}")
+make_workdir edge-life
 ROOT=$WORK/rootfs
 mkdir -p "$WORK/debs" "$OUT"
 rm -rf "${OUT:?}"/*

@@ -72,16 +72,8 @@ else
 	flock -n 7 || { log "another test container of this project is running; waiting for it"; flock 7; }
 fi
 
-DEB=${STACK_DEB:-$(ls -t "$REPO"/dist/edge-observability_*_amd64.deb 2>/dev/null | head -n1 || true)}
-if [ -z "$DEB" ]; then
-	(cd "$REPO" && PACKAGE_ARCHES=amd64 scripts/package.sh) >&2
-	DEB=$(ls -t "$REPO"/dist/edge-observability_*_amd64.deb | head -n1)
-fi
-DEB=$(readlink -f "$DEB")
-
-tmpbase=/var/tmp
-[ "$(stat -f -c %T /var/tmp 2>/dev/null)" = tmpfs ] && tmpbase=/var/lib
-WORK=$(mktemp -d "$tmpbase/edge-stack.XXXXXX")
+DEB=$(amd64_deb "${STACK_DEB:-}")
+make_workdir edge-stack
 ROOT=$WORK/rootfs
 mkdir -p "$WORK/debs" "$OUT"
 rm -rf "${OUT:?}"/*

@@ -58,6 +58,18 @@ make_workdir() {
 	mkdir -p "$WORK/logs"
 }
 
+# amd64_deb [PATH]: the package under test, PATH or else the newest dist/*_amd64.deb, built
+# (amd64 only) when there is none; an absolute path.
+amd64_deb() {
+	local deb=${1:-}
+	[ -n "$deb" ] || deb=$(ls -t "$REPO"/dist/edge-observability_*_amd64.deb 2>/dev/null | head -n1 || true)
+	if [ -z "$deb" ]; then
+		(cd "$REPO" && PACKAGE_ARCHES=amd64 scripts/package.sh) >&2
+		deb=$(ls -t "$REPO"/dist/edge-observability_*_amd64.deb | head -n1)
+	fi
+	readlink -f "$deb"
+}
+
 # debian_mirror prints the host's Debian mirror (deb822 sources first).
 debian_mirror() {
 	local m=""

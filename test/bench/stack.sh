@@ -30,8 +30,8 @@ set -Eeuo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 export PATH=/usr/local/go/bin:$PATH:/usr/sbin:/sbin
-# shellcheck source=test/e2e/nspawn.sh
-. "$REPO/test/e2e/nspawn.sh"
+# shellcheck source=test/bench/container.sh
+. "$REPO/test/bench/container.sh"
 log() { printf '%s stack: %s\n' "$(date +%T)" "$*" >&2; }
 
 [ "$(id -u)" = 0 ] || die "must run as root (systemd-nspawn, cgroups)"
@@ -97,10 +97,6 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # ------------------------------------------------------------------ helpers
-load() { cut -d' ' -f1-3 /proc/loadavg; }
-want() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
-note() { printf '%s %s\n' "$(date -u +%T)" "$*" | tee -a "$OUT/log.txt" >&2; }
-prop() { cexec systemctl show -p "$2" --value "$1" || true; }
 # poll SECONDS CMD...: until CMD succeeds (every 0.1 s); 1 after SECONDS.
 poll() {
 	local end=$((SECONDS + $1))
@@ -122,24 +118,6 @@ scraped_ok_since() { # EPOCH: last scrape of edge-sensord began at/after EPOCH a
 }
 now() { date +%s.%N | cut -c1-14; }
 
-prom_query() { # QUERY [TIME] -> first value or ""
-	local args=(--data-urlencode "query=$1")
-	[ -n "${2:-}" ] && args+=(--data-urlencode "time=$2")
-	cnet curl -sf --max-time 20 "$PROM/api/v1/query" "${args[@]}" | jq -r '.data.result[0].value[1] // ""' || true
-}
-prom_ready() { cnet curl -sf --max-time 2 "$PROM/-/ready" >/dev/null 2>&1; }
-target_up() {
-	cnet curl -sf --max-time 5 "$PROM/api/v1/targets?state=active" 2>/dev/null |
-		jq -e '[.data.activeTargets[] | select(.labels.job=="edge-sensord")] | length > 0 and all(.health=="up")' >/dev/null 2>&1
-}
-wait_until() { # SECONDS WHAT CMD...
-	local end=$((SECONDS + $1)) what=$2
-	shift 2
-	until "$@"; do
-		[ $SECONDS -lt $end ] || die "timed out after ${end}s waiting for $what"
-		sleep 0.2
-	done
-}
 is_active() { [ "$(cexec systemctl is-active "$1" 2>/dev/null)" = active ]; }
 
 # mem_sample PHASE T0: one CSV row per unit from the cgroup v1 memory files.

@@ -12,7 +12,7 @@ LDFLAGS := -s -w -X $(PKG)/internal/version.Version=$(VERSION) -X $(PKG)/interna
 GO ?= go
 export CGO_ENABLED = 0
 
-.PHONY: all build deps test test-unit test-fuzz test-integration test-arm test-browser screenshots test-packaging e2e e2e-vm e2e-vm-nomemcg e2e-vm-apt package apt-repo run bench lint clean
+.PHONY: all build deps test test-unit test-fuzz test-integration test-arm test-browser screenshots test-packaging e2e e2e-vm e2e-vm-nomemcg e2e-vm-apt e2e-vm-arm64 package apt-repo run bench lint clean
 
 all: build
 
@@ -77,6 +77,9 @@ e2e-vm-nomemcg: package
 
 e2e-vm-apt: package
 	test/e2e/run.sh vm-apt
+
+e2e-vm-arm64: package
+	test/e2e/run.sh vm-arm64
 
 # e2e-vm is not in test yet: its OOM check fails now and then on a defect it found (the slice's
 # MemoryHigh= stalls edge-sensord past its watchdog while a neighbour is throttled; see README.md).

@@ -33,6 +33,16 @@ check_guest_v2() {
 	gexec grep -qw memory /sys/fs/cgroup/cgroup.controllers || fail "no memory controller in the root cgroup.controllers"
 }
 
+check_guest_arm64() {
+	guest_facts
+	guest_v2_debian13
+	local m a
+	m=$(gexec uname -m)
+	a=$(gexec dpkg --print-architecture)
+	[ "$m" = aarch64 ] && [ "$a" = arm64 ] || fail "guest is $m/$a, want aarch64/arm64"
+	detail "machine=$m dpkg_arch=$a cpu=\"$(gexec sh -c 'grep -m1 -i "^CPU part\|^model name" /proc/cpuinfo || true' | tr -s ' \t')\""
+}
+
 check_guest_nomemcg() {
 	guest_facts
 	guest_v2_debian13

@@ -6,9 +6,15 @@
 # gnet runs its client (curl) in the guest.
 # Sourced after harness.sh and rootfs.sh; see harness.sh for the interface.
 #
-# Callers set WORK, MACHINE, CACHE_DIR. Optional: VM_APPEND (extra kernel
-# arguments), VM_MEMORY (MiB, 1024), VM_CPUS (2), VM_BOOT_TIMEOUT (s, 600),
-# VM_NICE (-10).
+# Callers set WORK, MACHINE, CACHE_DIR. Optional: VM_ARCH (amd64 or arm64),
+# VM_APPEND (extra kernel arguments), VM_MEMORY (MiB, 1024), VM_CPUS (2),
+# VM_BOOT_TIMEOUT (s, 600), VM_NICE (-10).
+#
+# arm64 guests run under qemu-system-aarch64 (virt machine, direct kernel
+# boot, no firmware). Their image is built with mmdebstrap, whose apt runs on
+# the host and whose dpkg runs in the tree under qemu-user (binfmt_misc):
+# debootstrap's second stage, one dpkg call per package, took over 20 minutes
+# that way.
 #
 # KVM is not used: on these machines /dev/kvm opens, but the guest's kernel
 # stops in its decompressor with "KVM internal error. Suberror: 1 (emulation
@@ -22,12 +28,18 @@
 
 VM_CACHE_VERSION=1
 VM_SUITE=trixie
-VM_ARCH=amd64
+VM_ARCH=${VM_ARCH:-amd64}
+# The emulator, machine and serial console of each guest architecture.
+case $VM_ARCH in
+amd64) VM_QEMU=(qemu-system-x86_64) VM_CONSOLE=ttyS0 ;;
+arm64) VM_QEMU=(qemu-system-aarch64 -machine virt -cpu max) VM_CONSOLE=ttyAMA0 ;;
+*) die "VM_ARCH=$VM_ARCH: amd64 or arm64" ;;
+esac
 VM_INCLUDE=systemd,systemd-sysv,dbus,libpam-systemd,udev
 VM_INSTALL="linux-image-$VM_ARCH openssh-server curl"
 VM_FETCH="prometheus man-db" # .debs in the apt cache, for offline installs in the guest
 # Timers that would use the (absent) network or disturb measurements.
-VM_MASK="apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer fstrim.timer e2scrub_all.timer serial-getty@ttyS0.service"
+VM_MASK="apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer fstrim.timer e2scrub_all.timer serial-getty@$VM_CONSOLE.service"
 
 # vm_image DEB: sets VM_IMAGE to the cached image dir (disk.img, vmlinuz,
 # initrd.img, id_ed25519), building it when missing. Keyed on its inputs,
@@ -58,7 +70,7 @@ vm_image() {
 			apt-get clean
 			apt-get install -y -q --no-install-recommends --download-only $VM_FETCH /var/tmp/${1##*/}
 			rm /usr/sbin/policy-rc.d /var/tmp/${1##*/}"
-		debootstrap_into "$build" "$VM_SUITE" "$VM_INCLUDE"
+		vm_rootfs "$build"
 		cp "$1" "$build/var/tmp/"
 		ROOT=$build rootfs_run sh -ec "$script" >"$WORK/logs/vm-image.log" 2>&1 || {
 			tail -n 30 "$WORK/logs/vm-image.log" >&2
@@ -75,6 +87,34 @@ vm_image() {
 		find "$CACHE_DIR" -maxdepth 1 -name "vm-$VM_SUITE-$VM_ARCH-*" ! -name "${VM_IMAGE##*/}" -exec rm -rf {} +
 		log "VM image built in $((SECONDS - t0))s"
 	) 9>"$CACHE_DIR/.vm-lock-$VM_ARCH" || return 1
+}
+
+# vm_rootfs DIR: a minimal tree of VM_SUITE for VM_ARCH with VM_INCLUDE.
+vm_rootfs() {
+	[ "$VM_ARCH" != amd64 ] || {
+		debootstrap_into "$1" "$VM_SUITE" "$VM_INCLUDE"
+		return
+	}
+	binfmt_register "$VM_ARCH"
+	# VM_INSTALL too: apt resolves it on the host, faster than emulated.
+	mmdebstrap --mode=root --variant=apt --arch="$VM_ARCH" --include="$VM_INCLUDE,${VM_INSTALL// /,}" --dpkgopt=force-unsafe-io \
+		"$VM_SUITE" "$1" "$(debian_mirror)" >"$WORK/logs/mmdebstrap.log" 2>&1 || {
+		tail -n 30 "$WORK/logs/mmdebstrap.log" >&2
+		die "mmdebstrap $VM_SUITE $VM_ARCH failed (log above)"
+	}
+}
+
+# binfmt_register ARCH: the kernel runs ARCH's binaries through qemu-user, also
+# inside the tree (the F flag of Debian's qemu-user-static opens the emulator
+# at registration).
+binfmt_register() {
+	local q
+	case $1 in arm64) q=aarch64 ;; armhf) q=arm ;; *) q=$1 ;; esac
+	[ -e /proc/sys/fs/binfmt_misc/register ] || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc ||
+		die "cannot mount binfmt_misc to run $1 binaries"
+	[ -e "/proc/sys/fs/binfmt_misc/qemu-$q" ] && return 0
+	[ -f "/usr/lib/binfmt.d/qemu-$q.conf" ] || die "no /usr/lib/binfmt.d/qemu-$q.conf (qemu-user-static)"
+	cat "/usr/lib/binfmt.d/qemu-$q.conf" >/proc/sys/fs/binfmt_misc/register || die "registering qemu-$q with binfmt_misc failed"
 }
 
 # vm_configure ROOT IMAGEDIR: network, ssh key, fstab, quiet timers.
@@ -96,8 +136,9 @@ vm_configure() {
 
 # guest_prepare DEB: the cached image, built when needed.
 guest_prepare() {
-	need_tools qemu-system-x86_64:qemu-system-x86 qemu-img:qemu-utils mkfs.ext4:e2fsprogs \
-		ssh:openssh-client debootstrap:debootstrap systemd-nspawn:systemd-container
+	need_tools qemu-system-x86_64:qemu-system-x86 qemu-system-aarch64:qemu-system-arm qemu-img:qemu-utils \
+		mkfs.ext4:e2fsprogs ssh:openssh-client debootstrap:debootstrap mmdebstrap:mmdebstrap \
+		qemu-aarch64-static:qemu-user-static systemd-nspawn:systemd-container
 	vm_image "$1"
 	echo "$VM_IMAGE" >"$WORK/vm-image"
 }
@@ -123,10 +164,10 @@ guest_boot() {
 	for try in 1 2 3 4 5; do
 		port=$((20000 + RANDOM % 40000))
 		port_free "$port" || continue
-		if nice -n "${VM_NICE:--10}" qemu-system-x86_64 -accel tcg,thread=single -smp "${VM_CPUS:-2}" -m "${VM_MEMORY:-1024}" \
+		if nice -n "${VM_NICE:--10}" "${VM_QEMU[@]}" -accel tcg,thread=single -smp "${VM_CPUS:-2}" -m "${VM_MEMORY:-1024}" \
 			-nodefaults -display none -no-reboot -daemonize -pidfile "$WORK/qemu.pid" \
 			-kernel "$VM_IMAGE/vmlinuz" -initrd "$VM_IMAGE/initrd.img" \
-			-append "root=LABEL=edge-root rw console=ttyS0 panic=-1 ${VM_APPEND:-}" \
+			-append "root=LABEL=edge-root rw console=$VM_CONSOLE panic=-1 ${VM_APPEND:-}" \
 			-drive file="$WORK/disk.qcow2",if=virtio,format=qcow2 \
 			-netdev user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:"$port"-:22 -device virtio-net-pci,netdev=n0 \
 			-serial file:"$WORK/console.log" 2>"$WORK/logs/qemu.err"; then
@@ -136,7 +177,7 @@ guest_boot() {
 		log "qemu failed on port $port (try $try): $(cat "$WORK/logs/qemu.err")"
 	done
 	[ -s "$WORK/ssh-port" ] || die "could not start qemu"
-	log "VM booting (qemu PID $(cat "$WORK/qemu.pid"), single-threaded TCG, ssh on 127.0.0.1:$port, kernel args: ${VM_APPEND:-none extra})"
+	log "$VM_ARCH VM booting (qemu PID $(cat "$WORK/qemu.pid"), single-threaded TCG, ssh on 127.0.0.1:$port, kernel args: ${VM_APPEND:-none extra})"
 	local end=$((SECONDS + ${VM_BOOT_TIMEOUT:-600}))
 	until GEXEC_TIMEOUT=30 gexec true 2>/dev/null && guest_running; do
 		kill -0 "$(cat "$WORK/qemu.pid")" 2>/dev/null || {

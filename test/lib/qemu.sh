@@ -136,9 +136,11 @@ vm_configure() {
 
 # guest_prepare DEB: the cached image, built when needed.
 guest_prepare() {
-	need_tools qemu-system-x86_64:qemu-system-x86 qemu-system-aarch64:qemu-system-arm qemu-img:qemu-utils \
-		mkfs.ext4:e2fsprogs ssh:openssh-client debootstrap:debootstrap mmdebstrap:mmdebstrap \
-		qemu-aarch64-static:qemu-user-static systemd-nspawn:systemd-container
+	need_tools qemu-img:qemu-utils mkfs.ext4:e2fsprogs ssh:openssh-client systemd-nspawn:systemd-container
+	case $VM_ARCH in
+	amd64) need_tools qemu-system-x86_64:qemu-system-x86 debootstrap:debootstrap ;;
+	arm64) need_tools qemu-system-aarch64:qemu-system-arm mmdebstrap:mmdebstrap qemu-aarch64-static:qemu-user-static ;;
+	esac
 	vm_image "$1"
 	echo "$VM_IMAGE" >"$WORK/vm-image"
 }

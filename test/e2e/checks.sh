@@ -303,6 +303,22 @@ check_budget() {
 }
 
 # ---------------------------------------------------------------- dashboard
+# browser_check: the page in headless Chromium on the host, as a person on another
+# machine opens it (TestBrowserInstalledDashboard): every panel drawn, the first
+# charts with data from the installed Prometheus, no errors, nothing off the origin.
+browser_check() {
+	local out
+	need_tools chromium:chromium
+	(cd "$REPO" && go test -c -tags 'integration browser' -o "$WORK/browser.test" ./test/integration) \
+		>"$WORK/logs/browser-build.log" 2>&1 || fail "building the browser test failed: $(tail -n 5 "$WORK/logs/browser-build.log")"
+	out=$(GEXEC_TIMEOUT=600 hostnet env EDGE_DASHBOARD_URL="$(sensord_host_url)" \
+		"$WORK/browser.test" -test.run '^TestBrowserInstalledDashboard$' -test.v -test.count=1 2>&1) || true
+	echo "$out" >"$WORK/logs/browser.log"
+	grep -q -- '--- PASS: TestBrowserInstalledDashboard' <<<"$out" ||
+		fail "the page in Chromium: $(grep -v '^=== RUN' <<<"$out" | head -n 8 | tr '\n' ' ')"
+	detail "browser=chromium,$(grep -o 'panels=[0-9]* with_data=[0-9]*' <<<"$out" | tr ' ' ',')"
+}
+
 check_dashboard() {
 	requires check_units
 	wait_for 30 "target edge-sensord up" target_up edge-sensord
@@ -339,6 +355,7 @@ check_dashboard() {
 		echo "$js" | jq -r '.panels[].queries[].expr' | grep -q "^$expr" || fail "no panel queries $expr"
 	done
 	[ "$data" -ge $((ok / 2)) ] || fail "only $data of $ok panel queries returned data"
+	browser_check
 	code=$(gnet curl -s -o /dev/null -w '%{http_code}' -X POST "$SENSORD/-/quit")
 	[ "$code" = 404 ] || fail "POST /-/quit through edge-sensord answered $code, want 404"
 	is_active prometheus.service || fail "prometheus.service not active after the dashboard queries"

@@ -375,23 +375,7 @@ func poll[T any](b *browser, js string) T {
 // chart, the series uPlot holds (not only the DOM); for a stat, its values.
 func (b *browser) waitAllPanels(doc dashboardDocument) {
 	b.t.Helper()
-	var ids []string
-	for _, p := range doc.Panels {
-		ids = append(ids, p.ID)
-	}
-	want, _ := json.Marshal(ids)
-	got := poll[map[string]struct {
-		Kind   string
-		Points []int
-	}](b, `(() => { const ids = `+string(want)+`, out = {};
-		if (edgeDashboard.busy) return null;
-		for (const id of ids) {
-			const u = edgeDashboard.charts[id], s = edgeDashboard.stats[id];
-			if (u) out[id] = {kind: 'timeseries', points: u.data.slice(1).map(col => col.filter(v => v != null).length)};
-			else if (s) out[id] = {kind: 'stat', points: s.map(v => v.value == null ? 0 : 1)};
-			else return null;
-		}
-		return out })()`)
+	got := b.drawnPanels(doc)
 	for _, p := range doc.Panels {
 		g := got[p.ID]
 		if g.Kind != p.Kind || len(g.Points) == 0 {
@@ -403,6 +387,40 @@ func (b *browser) waitAllPanels(doc dashboardDocument) {
 			}
 		}
 	}
+}
+
+// drawnPanel is what the page holds for a panel: its kind and, per series,
+// the points uPlot holds (a stat: 1 per value present).
+type drawnPanel struct {
+	Kind   string
+	Points []int
+}
+
+func (d drawnPanel) points() (n int) {
+	for _, p := range d.Points {
+		n += p
+	}
+	return n
+}
+
+// drawnPanels waits until the page has drawn every panel of the document,
+// after a refresh, and returns what each holds.
+func (b *browser) drawnPanels(doc dashboardDocument) map[string]drawnPanel {
+	b.t.Helper()
+	var ids []string
+	for _, p := range doc.Panels {
+		ids = append(ids, p.ID)
+	}
+	want, _ := json.Marshal(ids)
+	return poll[map[string]drawnPanel](b, `(() => { const ids = `+string(want)+`, out = {};
+		if (edgeDashboard.busy) return null;
+		for (const id of ids) {
+			const u = edgeDashboard.charts[id], s = edgeDashboard.stats[id];
+			if (u) out[id] = {kind: 'timeseries', points: u.data.slice(1).map(col => col.filter(v => v != null).length)};
+			else if (s) out[id] = {kind: 'stat', points: s.map(v => v.value == null ? 0 : 1)};
+			else return null;
+		}
+		return out })()`)
 }
 
 // screenshot saves the viewport once the layout and every chart fit it.

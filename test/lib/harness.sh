@@ -8,6 +8,8 @@
 #   guest_console   tail of the guest's console (diagnostics)
 #   gexec_in CMD... run CMD as root in the guest, stdin passed through, clean environment
 #   gnet CMD...     run a client command (curl) that reaches the guest's 127.0.0.1
+#   hostnet CMD...  run a host program (a browser) that reaches the guest's edge-sensord
+#                   at $(sensord_host_url), as a machine on the device's network would
 # Callers set WORK (a work dir, see make_workdir) before using checks or a backend.
 # Scripts run in the guest are single-quoted on purpose:
 # shellcheck disable=SC2016

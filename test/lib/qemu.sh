@@ -165,13 +165,13 @@ guest_boot() {
 	# fails at once and another port is tried.
 	for try in 1 2 3 4 5; do
 		port=$((20000 + RANDOM % 40000))
-		port_free "$port" || continue
+		port_free "$port" && port_free $((port + 1)) || continue
 		if nice -n "${VM_NICE:--10}" "${VM_QEMU[@]}" -accel tcg,thread=single -smp "${VM_CPUS:-2}" -m "${VM_MEMORY:-1024}" \
 			-nodefaults -display none -no-reboot -daemonize -pidfile "$WORK/qemu.pid" \
 			-kernel "$VM_IMAGE/vmlinuz" -initrd "$VM_IMAGE/initrd.img" \
 			-append "root=LABEL=edge-root rw console=$VM_CONSOLE panic=-1 ${VM_APPEND:-}" \
 			-drive file="$WORK/disk.qcow2",if=virtio,format=qcow2 \
-			-netdev user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:"$port"-:22 -device virtio-net-pci,netdev=n0 \
+			-netdev user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:"$port"-:22,hostfwd=tcp:127.0.0.1:$((port + 1))-:8000 -device virtio-net-pci,netdev=n0 \
 			-serial file:"$WORK/console.log" 2>"$WORK/logs/qemu.err"; then
 			echo "$port" >"$WORK/ssh-port"
 			break
@@ -206,6 +206,10 @@ gexec_in() {
 }
 
 gnet() { gexec "$@"; }
+
+# edge-sensord's port is forwarded to the host's loopback, next to ssh's.
+hostnet() { "$@" </dev/null; }
+sensord_host_url() { echo "http://127.0.0.1:$(($(cat "$WORK/ssh-port") + 1))"; }
 
 guest_stop() {
 	local pid

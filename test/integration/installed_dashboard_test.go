@@ -1,0 +1,52 @@
+//go:build integration && browser
+
+package integration
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// TestBrowserInstalledDashboard opens the page of an installed stack, as a
+// person on another machine would: the booted-systemd e2e (check_dashboard
+// in test/e2e) runs it with EDGE_DASHBOARD_URL set to the guest's
+// edge-sensord. Every panel must be drawn, the charts a person looks at first
+// (sensors, the units' memory) must hold data from the installed Prometheus,
+// and the browser must see no error, no failed query and no request that
+// leaves the origin. Panels that are rightly empty on a healthy device (OOM
+// kills, read failures) are not required to hold points.
+func TestBrowserInstalledDashboard(t *testing.T) {
+	base := strings.TrimSuffix(os.Getenv("EDGE_DASHBOARD_URL"), "/")
+	if base == "" {
+		t.Skip("EDGE_DASHBOARD_URL is not set: test/e2e/run.sh runs this against an installed package")
+	}
+	doc := dashboardDoc(t, base)
+	if !doc.History || len(doc.Panels) == 0 {
+		t.Fatalf("/api/dashboard: history %v, %d panels", doc.History, len(doc.Panels))
+	}
+	b := newBrowser(t, base)
+	b.viewport(1280, 900, false)
+	b.run(chromedp.Navigate(base + "/"))
+	drawn := b.drawnPanels(doc)
+	withData := 0
+	for _, p := range doc.Panels {
+		g, ok := drawn[p.ID]
+		if !ok || g.Kind != p.Kind {
+			t.Errorf("panel %s: drawn as %q, want %s", p.ID, g.Kind, p.Kind)
+			continue
+		}
+		if g.points() > 0 {
+			withData++
+		}
+	}
+	for _, id := range []string{"temperature", "unit-memory"} {
+		if drawn[id].points() == 0 {
+			t.Errorf("panel %s holds no points from the installed Prometheus", id)
+		}
+	}
+	b.assertClean(false)
+	t.Logf("panels=%d with_data=%d", len(doc.Panels), withData)
+}

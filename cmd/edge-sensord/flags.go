@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
 
+	"github.com/edgeobs/edge-observability-stack/internal/clocksync"
 	"github.com/edgeobs/edge-observability-stack/internal/config"
 	"github.com/edgeobs/edge-observability-stack/internal/fsread"
 	"github.com/edgeobs/edge-observability-stack/internal/sensors"
@@ -31,6 +32,7 @@ type flags struct {
 	cgroupfs     string
 	slice        string
 	simulate     bool
+	timexFile    string
 	pollInterval time.Duration
 	staleAfter   int
 	cpuThreshold float64
@@ -57,6 +59,8 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	app.Flag("path.cgroupfs", "cgroup filesystem mount point.").Default("/sys/fs/cgroup").StringVar(&f.cgroupfs)
 	app.Flag("cgroup.slice", "systemd slice whose units' memory and CPU are exported.").Default("edge-observability.slice").StringVar(&f.slice)
 	app.Flag("sensors.simulate", "Add simulated sensors (for machines without any). Never on by default.").BoolVar(&f.simulate)
+	app.Flag("clock.timex-file", "Read the clock's maximum error from this file (\"maxerror=<microseconds>\") instead of adjtimex(2); for tests.").
+		Hidden().StringVar(&f.timexFile)
 	typed(app, "poll.interval", "How often sensors are read.", "5s", &f.pollInterval, time.ParseDuration)
 	typed(app, "sensors.stale-after", "Poll intervals without a good read after which a sensor is stale.", "3", &f.staleAfter, strconv.Atoi)
 	typed(app, "cpu.spike-threshold", "Host CPU use ratio above which sensor_cpu_spike is 1.", "0.9", &f.cpuThreshold,
@@ -171,6 +175,15 @@ func (f *flags) sources(c config.Config, files *fsread.Handles) []sensors.Source
 	// it costs one sensor, not the whole source.
 	timeout := min(sensors.DefaultReadTimeout, c.PollInterval/2)
 	return sensors.NewSources(sensors.Options{SysfsPath: f.sysfs, Simulate: f.simulate, Enabled: c.SourceEnabled, ReadTimeout: timeout, Files: files})
+}
+
+// clockKernel is where the clock's status comes from: the kernel, or the
+// file tests name.
+func (f *flags) clockKernel() clocksync.Kernel {
+	if f.timexFile != "" {
+		return clocksync.File{Path: f.timexFile}
+	}
+	return clocksync.Adjtimex{}
 }
 
 // validateWeb checks --web.config.file, which exporter-toolkit reads only

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/edgeobs/edge-observability-stack/internal/clocksync"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
@@ -51,7 +53,7 @@ func TestGoldenExposition(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			root, _ := filepath.Abs("../../test/fixtures")
 			d := start(t, nil, "--path.sysfs="+filepath.Join(root, "sysfs"), "--path.cgroupfs="+filepath.Join(root, "cgroup", tc.cgroup),
-				"--no-sensors.simulate", "--poll.interval=1h")
+				"--clock.timex-file="+filepath.Join(root, "clock", "synchronized"), "--no-sensors.simulate", "--poll.interval=1h")
 			d.next("READY=1", 10*time.Second)
 			resp, err := httpClient.Get("http://" + d.addr + "/metrics")
 			if err != nil {
@@ -93,6 +95,41 @@ func TestStatusWithoutMemoryController(t *testing.T) {
 	_, _, body := d.get("/metrics")
 	if !strings.Contains(body, `edge_cgroup_controller_enabled{controller="memory"} 0`) || strings.Contains(body, "edge_unit_memory_bytes{") {
 		t.Fatalf("/metrics: want the memory controller at 0 and no unit memory:\n%s", body)
+	}
+}
+
+// TestStatusClockNotSynchronised: with the kernel's clock unsynchronised,
+// the gauge is 0 and systemctl status and the dashboard say so; with the
+// status unknown (adjtimex denied), there is no gauge and no warning.
+func TestStatusClockNotSynchronised(t *testing.T) {
+	root, _ := filepath.Abs("../../test/fixtures")
+	for _, tc := range []struct {
+		name, file, metric string
+		warn               bool
+	}{
+		{"unsynchronized", filepath.Join(root, "clock", "unsynchronized"), "edge_clock_synchronized 0\n", true},
+		{"synchronized", filepath.Join(root, "clock", "synchronized"), "edge_clock_synchronized 1\n", false},
+		{"unknown", filepath.Join(t.TempDir(), "absent"), "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := start(t, nil, "--path.sysfs="+filepath.Join(root, "sysfs"), "--path.cgroupfs="+filepath.Join(root, "cgroup", "v2"),
+				"--clock.timex-file="+tc.file, "--no-sensors.simulate", "--poll.interval=1h")
+			msg := d.next("READY=1", 10*time.Second)
+			if got := strings.Contains(msg, clocksync.Warning); got != tc.warn {
+				t.Errorf("notify message %q: clock warning %v, want %v", msg, got, tc.warn)
+			}
+			_, _, body := d.get("/metrics")
+			if tc.metric == "" && strings.Contains(body, "edge_clock_synchronized") {
+				t.Errorf("/metrics with the status unknown has edge_clock_synchronized:\n%s", body)
+			}
+			if tc.metric != "" && !strings.Contains(body, tc.metric) {
+				t.Errorf("/metrics lacks %q", tc.metric)
+			}
+			_, _, doc := d.get("/api/dashboard")
+			if got := strings.Contains(doc, clocksync.Warning); got != tc.warn {
+				t.Errorf("/api/dashboard %s: clock warning %v, want %v", doc, got, tc.warn)
+			}
+		})
 	}
 }
 

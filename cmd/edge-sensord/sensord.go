@@ -15,6 +15,7 @@ import (
 	promversion "github.com/prometheus/common/version"
 
 	"github.com/edgeobs/edge-observability-stack/internal/cgroup"
+	"github.com/edgeobs/edge-observability-stack/internal/clocksync"
 	"github.com/edgeobs/edge-observability-stack/internal/config"
 	"github.com/edgeobs/edge-observability-stack/internal/fsread"
 	"github.com/edgeobs/edge-observability-stack/internal/notify"
@@ -51,18 +52,20 @@ func newDaemon(f *flags, cfg config.Config, queries *webapi.QueryProxy, n notify
 	runtimeReg := prometheus.NewRegistry()
 	runtimeReg.MustRegister(collectors.NewGoCollector(), selfstat.New(f.procfs))
 	runtimeMetrics := &poller.CachedGatherer{G: runtimeReg}
-	d.poller = poller.New(log, f.procfs, d.events, cg, runtimeMetrics)
+	clock := clocksync.New(f.clockKernel())
+	d.poller = poller.New(log, f.procfs, d.events, cg, clock, runtimeMetrics)
 	d.poller.KeepFilesOpen(d.files)
 	d.poller.Reconfigure(cfg, f.sources(cfg, d.files))
 
 	reg := prometheus.NewRegistry()
 	promversion.Version, promversion.Revision = version.Version, version.Revision
-	reg.MustRegister(versioncollector.NewCollector("edge_sensor"), d.events, poller.Collector{P: d.poller}, cg)
+	reg.MustRegister(versioncollector.NewCollector("edge_sensor"), d.events, poller.Collector{P: d.poller}, cg, clock)
 	d.server = webapi.NewServer(webapi.NewHandler(webapi.Options{
 		Poller: d.poller, Events: d.events, Gatherer: prometheus.Gatherers{reg, runtimeMetrics}, Log: log,
 		MaxRequests: f.maxRequests, Health: d.serverHealth, Version: version.Version,
 		Generation: func() uint64 { return d.poller.Polls() + d.events.Changes() },
-		Queries:    queries, Warnings: cg.Warnings,
+		// The updaters' warnings (cgroup limits not enforced, clock not synchronised) as of the last poll.
+		Queries: queries, Warnings: func() []string { return d.poller.View().Warnings },
 	}), log)
 	return d
 }

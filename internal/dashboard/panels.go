@@ -86,6 +86,9 @@ func Panels() []Panel {
 				{"edge_sensor_scrape_collector_duration_seconds", "collector {{collector}}"}}},
 		{ID: "poll-age", Title: "Seconds since last successful poll", Section: SectionScrapes, Unit: "s", Kind: KindTimeseries,
 			Queries: []Query{{"time() - edge_sensor_poll_last_success_timestamp_seconds", "{{instance}}"}}},
+		{ID: "clock-synchronized", Title: "Clock synchronised (NTP)", Section: SectionScrapes, Unit: "short", Kind: KindStat,
+			Queries:     []Query{{"edge_clock_synchronized", "{{instance}}"}},
+			Description: "1 when the kernel's clock is synchronised by NTP; 0 means sample times, and so these charts, may be wrong (a device without a real-time clock boots with a wrong time)."},
 		{ID: "collector-success", Title: "Collector success", Section: SectionScrapes, Unit: "short", Kind: KindTimeseries,
 			Queries: []Query{{"edge_sensor_scrape_collector_success", "{{collector}}"}}},
 

@@ -48,7 +48,11 @@ scrape_configs:
   - job_name: edge-sensord
     static_configs: [{targets: [%q]}]
 `, repoPath(t, "etc/prometheus/rules/edge-observability.yml"), daemonAddr), data)
-	base := "http://" + startDaemon(t, "--web.listen-address="+daemonAddr, "--prometheus.url="+prom)
+	// The clock's status from a file the test rewrites (the daemon re-reads it
+	// each poll), not from this machine's kernel.
+	timex := filepath.Join(t.TempDir(), "timex")
+	writeTimex(t, timex, true)
+	base := "http://" + startDaemon(t, "--web.listen-address="+daemonAddr, "--prometheus.url="+prom, "--clock.timex-file="+timex)
 	doc := dashboardDoc(t, base)
 	if !doc.History || len(doc.Panels) == 0 {
 		t.Fatalf("/api/dashboard: history %v, %d panels", doc.History, len(doc.Panels))
@@ -82,6 +86,8 @@ scrape_configs:
 
 	// Hidden tabs do not refresh; becoming visible refreshes at once.
 	checkVisibility(t, b, doc.RefreshSeconds)
+
+	checkClockBanner(t, b, timex)
 
 	// At phone width: one column, nothing wider than the screen, buttons
 	// big enough to touch; in dark mode too.
@@ -234,6 +240,52 @@ func checkVisibility(t *testing.T, b *browser, refreshSeconds int) {
 	}
 	eval[int](b, setHidden(false))
 	poll[bool](b, fmt.Sprintf(`edgeDashboard.refreshes > %d`, before))
+}
+
+// writeTimex sets the clock's status the daemon reads (--clock.timex-file):
+// the kernel's maximum error, below 16 s when synchronised.
+func writeTimex(t *testing.T, path string, synced bool) {
+	t.Helper()
+	maxerr := 16_000_000
+	if synced {
+		maxerr = 37_000
+	}
+	if err := os.WriteFile(path, []byte(fmt.Sprintf("maxerror=%d\n", maxerr)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// checkClockBanner: no clock banner while the clock is synchronised; once
+// it is not, a warning banner and the clock panel at 0; gone again once
+// it is synchronised again.
+func checkClockBanner(t *testing.T, b *browser, timex string) {
+	t.Helper()
+	const clockWarning = "clock is not synchronised"
+	state := func(synced int) string {
+		return fmt.Sprintf(`(() => { const s = edgeDashboard.stats['clock-synchronized'];
+			if (edgeDashboard.busy || !s || !s.length || s.some(v => v.value !== %d)) return null;
+			const w = [...document.querySelectorAll('#banners .banner')].filter(e => e.textContent.includes(%q));
+			return {banners: w.length, role: w.length ? w[0].getAttribute('role') : '', error: w.length ? w[0].classList.contains('error') : false} })()`,
+			synced, clockWarning)
+	}
+	type banner struct {
+		Banners int
+		Role    string
+		Error   bool
+	}
+	if got := poll[banner](b, state(1)); got.Banners != 0 {
+		t.Errorf("clock synchronised: %d clock banners, want none", got.Banners)
+	}
+	writeTimex(t, timex, false)
+	b.run(chromedp.Click(chromedp.CSS(`#ranges button[data-range="1h"]`)))
+	got := poll[banner](b, `(() => { const s = `+state(0)+`; return s && s.banners ? s : null })()`)
+	if got.Banners != 1 || got.Role != "status" || got.Error {
+		t.Errorf("clock not synchronised: %d clock banners, role %q, error style %v; want one plain status banner", got.Banners, got.Role, got.Error)
+	}
+	writeTimex(t, timex, true)
+	b.run(chromedp.Click(chromedp.CSS(`#ranges button[data-range="1h"]`)))
+	poll[banner](b, `(() => { const s = `+state(1)+`; return s && !s.banners ? s : null })()`)
+	b.assertClean(false)
 }
 
 type browser struct {

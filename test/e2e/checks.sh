@@ -365,6 +365,26 @@ check_dashboard() {
 	detail "page+assets=$assets queries=$ok with_data=$data edge-sensord=$(mib "$cur")/$(mib "$high") quit=404"
 }
 
+# -------------------------------------------------------------------- clock
+# The installed daemon reads the clock's status under the unit's seccomp filter,
+# agrees with systemd-timedated's NTPSynchronized (what edgectl status reads),
+# Prometheus stores it, and the dashboard warns exactly when it is 0.
+check_clock() {
+	requires check_units
+	wait_for 30 "target edge-sensord up" target_up edge-sensord
+	local m ntp want warned
+	m=$(gnet curl -sf --max-time 5 "$SENSORD/metrics" | sed -n 's/^edge_clock_synchronized //p')
+	[ -n "$m" ] || fail "edge-sensord exports no edge_clock_synchronized: $(gexec journalctl -u edge-sensord -o cat | grep -m1 'clock status' || true)"
+	ntp=$(gexec timedatectl show -p NTPSynchronized --value) || fail "timedatectl show -p NTPSynchronized failed"
+	want=0
+	[ "$ntp" = yes ] && want=1
+	[ "$m" = "$want" ] || fail "edge_clock_synchronized $m, but timedated says NTPSynchronized=$ntp"
+	wait_for 60 "Prometheus to store edge_clock_synchronized $m" prom_query_is 'edge_clock_synchronized{job="edge-sensord"}' "$m"
+	warned=$(gnet curl -sf --max-time 5 "$SENSORD/api/dashboard" | jq '[.warnings[] | select(test("clock is not synchronised"))] | length')
+	[ "$warned" = $((1 - m)) ] || fail "/api/dashboard carries $warned clock warnings with edge_clock_synchronized $m"
+	detail "edge_clock_synchronized=$m (stored) NTPSynchronized=$ntp dashboard_warning=$warned"
+}
+
 # ----------------------------------------------------------------- watchdog
 check_watchdog() {
 	requires check_units

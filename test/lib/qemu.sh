@@ -159,7 +159,8 @@ vm_ssh_args() {
 guest_boot() {
 	local port try t0=$SECONDS
 	VM_IMAGE=$(cat "$WORK/vm-image")
-	qemu-img create -q -f qcow2 -b "$VM_IMAGE/disk.img" -F raw "$WORK/disk.qcow2"
+	# An overlay left by a VM killed without shutdown is booted again as it is.
+	[ -f "$WORK/disk.qcow2" ] || qemu-img create -q -f qcow2 -b "$VM_IMAGE/disk.img" -F raw "$WORK/disk.qcow2"
 	: >"$WORK/console.log"
 	# A free port can be taken between the look and qemu's bind: then qemu
 	# fails at once and another port is tried.

@@ -228,18 +228,73 @@ func reportCuts(w io.Writer, path string) error {
 			bad++
 		}
 	}
-	med := func(v []float64) float64 {
-		s := slices.Clone(v)
-		slices.Sort(s)
-		if len(s) == 0 {
-			return 0
-		}
-		if len(s)%2 == 1 {
-			return s[len(s)/2]
-		}
-		return (s[len(s)/2-1] + s[len(s)/2]) / 2
-	}
 	fmt.Fprintf(w, "cuts %d\ncuts_with_tsdb_or_file_problem %d\ncut_lost_s_median %.1f\ncut_lost_s_worst %.1f\ncut_boot_to_ready_s_median %.1f\ncut_boot_to_ready_s_worst %.1f\n",
-		len(rows), bad, med(lost), slices.Max(append(lost, 0)), med(ready), slices.Max(append(ready, 0)))
+		len(rows), bad, median(lost), slices.Max(append(lost, 0)), median(ready), slices.Max(append(ready, 0)))
 	return nil
+}
+
+// cutsReport prints the power cuts' figures of test/bench/vmcut.sh in DIR
+// (powercut.csv, a row per cut, and each cut's promtool output). An analyze
+// that failed only because no block was persisted yet is no problem.
+//
+//	benchtool cuts-report DIR
+func cutsReport(args []string) error {
+	if len(args) != 1 {
+		return fmt.Errorf("want DIR")
+	}
+	rows, err := readCSV(filepath.Join(args[0], "powercut.csv"))
+	if err != nil {
+		return err
+	}
+	var lost, ready []float64
+	var problems, noBlocks, mid, down, unknownLost, restarts, replays int
+	for _, r := range rows {
+		if len(r) < 15 {
+			return fmt.Errorf("powercut.csv: row %q has %d fields, want 15", r, len(r))
+		}
+		analyze := r[8]
+		if analyze == "FAIL" {
+			b, _ := os.ReadFile(filepath.Join(args[0], "cut-"+r[0]+"-analyze.txt"))
+			if strings.EqualFold(strings.TrimSpace(string(b)), "no blocks found") {
+				analyze = "ok"
+				noBlocks++
+			}
+		}
+		if r[7] != "ok" || analyze != "ok" || r[9] != "ok" {
+			problems++
+		}
+		if r[5] == "unknown" || r[5] == "all" {
+			unknownLost++
+		} else {
+			lost = append(lost, num(r[5]))
+		}
+		ready = append(ready, num(r[6]))
+		if num(r[10]) > 0 {
+			replays++
+		}
+		restarts += int(num(r[11]))
+		if num(r[13]) > 0 {
+			mid++
+		}
+		if r[14] != "active/active" {
+			down++
+		}
+	}
+	fmt.Printf("cuts %d\ncuts_mid_compaction %d\ncuts_with_tsdb_or_file_problem %d\ncuts_before_the_first_block %d\n", len(rows), mid, problems, noBlocks)
+	fmt.Printf("boots_with_wal_replay %d\nboots_with_a_unit_not_active %d\nprometheus_restarts_after_boot %d\ncuts_loss_unknown %d\n", replays, down, restarts, unknownLost)
+	fmt.Printf("cut_lost_s_median %.1f\ncut_lost_s_worst %.1f\ncut_boot_to_ready_s_median %.1f\ncut_boot_to_ready_s_worst %.1f\n",
+		median(lost), slices.Max(append(lost, 0)), median(ready), slices.Max(append(ready, 0)))
+	return nil
+}
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0
+	}
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }

@@ -15,6 +15,7 @@
 //	benchtool freeport
 //	benchtool stats KEY < numbers
 //	benchtool life-report DIR
+//	benchtool cuts-report DIR
 package main
 
 import (
@@ -44,6 +45,7 @@ var commands = map[string]func(args []string) error{
 	"freeport":    func([]string) error { return freePort() },
 	"stats":       stats,
 	"life-report": lifeReport,
+	"cuts-report": cutsReport,
 }
 
 func main() {

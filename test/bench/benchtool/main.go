@@ -16,6 +16,8 @@
 //	benchtool stats KEY < numbers
 //	benchtool life-report DIR
 //	benchtool cuts-report DIR
+//	benchtool browse -url URL [-duration DUR]
+//	benchtool cgsoak -duration DUR -interval DUR -out DIR NAME=CGROUP...
 package main
 
 import (
@@ -46,6 +48,8 @@ var commands = map[string]func(args []string) error{
 	"stats":       stats,
 	"life-report": lifeReport,
 	"cuts-report": cutsReport,
+	"browse":      browse,
+	"cgsoak":      cgsoak,
 }
 
 func main() {

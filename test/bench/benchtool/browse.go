@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+)
+
+// browse keeps a page open in headless Chromium for a while, as a viewer
+// would, and counts what the page fetched: a dashboard that refreshes itself
+// loads its server for as long as it is open.
+//
+//	benchtool browse -url URL [-duration DUR] [-chromium PATH]
+func browse(args []string) error {
+	fs := flag.NewFlagSet("browse", flag.ExitOnError)
+	url := fs.String("url", "", "page to open")
+	dur := fs.Duration("duration", time.Minute, "how long the page stays open")
+	bin := fs.String("chromium", "/usr/bin/chromium", "browser executable")
+	fs.Parse(args)
+	if *url == "" {
+		return fmt.Errorf("-url is required")
+	}
+	dir, err := os.MkdirTemp("", "benchtool-browse-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(*bin), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		// A page in a background tab may stop refreshing; this one must not.
+		chromedp.Flag("disable-background-timer-throttling", true),
+		chromedp.Flag("disable-renderer-backgrounding", true),
+		chromedp.WindowSize(1280, 900), chromedp.UserDataDir(dir))
+	defer cancelAlloc()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	var tally pageTally
+	if err := chromedp.Listen(ctx, tally.listen); err != nil {
+		return fmt.Errorf("starting chromium: %w", err)
+	}
+	start := time.Now()
+	if err := chromedp.Do(ctx, chromedp.Navigate(*url)); err != nil {
+		return fmt.Errorf("opening %s: %w", *url, err)
+	}
+	tally.mu.Lock()
+	loaded := tally.requests
+	tally.mu.Unlock()
+	time.Sleep(time.Until(start.Add(*dur)))
+	tally.mu.Lock()
+	defer tally.mu.Unlock()
+	out("open_s", time.Since(start).Seconds())
+	out("requests_first_load", loaded)
+	out("requests", tally.requests)
+	out("requests_failed", tally.failed)
+	out("responses_4xx_5xx", tally.errStatus)
+	out("transfer_bytes", int64(tally.bytes))
+	out("exceptions", tally.exceptions)
+	if tally.firstProblem != "" {
+		out("first_problem", strings.ReplaceAll(tally.firstProblem, "\n", " "))
+	}
+	return nil
+}
+
+// pageTally counts the page's requests and what went wrong with them.
+type pageTally struct {
+	mu                                      sync.Mutex
+	requests, failed, errStatus, exceptions int
+	bytes                                   float64
+	firstProblem                            string
+}
+
+func (p *pageTally) listen(ev any) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch ev := ev.(type) {
+	case *network.EventRequestWillBeSent:
+		p.requests++
+	case *network.EventResponseReceived:
+		if ev.Response.Status >= 400 {
+			p.errStatus++
+			p.problem(fmt.Sprintf("%d %s", ev.Response.Status, ev.Response.URL))
+		}
+	case *network.EventLoadingFinished:
+		p.bytes += ev.EncodedDataLength
+	case *network.EventLoadingFailed:
+		p.failed++
+		p.problem("failed: " + ev.ErrorText)
+	case *runtime.EventExceptionThrown:
+		p.exceptions++
+		p.problem("exception: " + ev.ExceptionDetails.Text)
+	}
+}
+
+func (p *pageTally) problem(s string) {
+	if p.firstProblem == "" {
+		p.firstProblem = s
+	}
+}

@@ -1,0 +1,277 @@
+package main
+
+import (
+	"bufio"
+	"encoding/csv"
+	"flag"
+	"fmt"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// cgsoak samples control groups for a while: the kernel's memory charge of
+// each (cgroup v1 or v2 files) and every process in it (PSS, and CPU time
+// including reaped children, so a plugin's short-lived helpers count), and
+// prints the figures at the end. It runs where the cgroups are mounted
+// (inside the booted container), so its own memory is in none of them.
+//
+//	benchtool cgsoak -duration DUR -interval DUR -out DIR NAME=CGROUP...
+//
+// CGROUP is a unit's ControlGroup path (systemctl show -p ControlGroup).
+func cgsoak(args []string) error {
+	fl := flag.NewFlagSet("cgsoak", flag.ExitOnError)
+	dur := fl.Duration("duration", 10*time.Minute, "soak length")
+	every := fl.Duration("interval", 30*time.Second, "sampling period")
+	root := fl.String("root", "/sys/fs/cgroup", "cgroup mount point")
+	dir := fl.String("out", "", "directory for groups.csv and processes.csv")
+	fl.Parse(args)
+	if fl.NArg() == 0 || *dir == "" {
+		return fmt.Errorf("want -out DIR and NAME=CGROUP arguments")
+	}
+	var groups []cgroup
+	for _, a := range fl.Args() {
+		name, path, ok := strings.Cut(a, "=")
+		if !ok {
+			return fmt.Errorf("%q: want NAME=CGROUP", a)
+		}
+		g, err := openCgroup(*root, name, path)
+		if err != nil {
+			return err
+		}
+		groups = append(groups, g)
+	}
+	gw, pw, closeAll, err := soakWriters(*dir)
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+	for _, g := range groups {
+		g.resetPeak()
+	}
+	start := time.Now()
+	first := map[string]map[int]procCPU{}
+	last := map[string]map[int]procCPU{}
+	var end []groupSample
+	for t := start; ; t = t.Add(*every) {
+		time.Sleep(time.Until(t))
+		el := int(time.Since(start).Seconds())
+		end = end[:0]
+		for _, g := range groups {
+			s := g.sample()
+			end = append(end, s)
+			gw.Write([]string{strconv.Itoa(el), g.name, i64(s.usage), i64(s.peak), i64(s.anon), i64(s.file), i64(s.pssKiB), strconv.Itoa(len(s.procs))})
+			if first[g.name] == nil {
+				first[g.name] = map[int]procCPU{}
+				last[g.name] = map[int]procCPU{}
+			}
+			for _, p := range s.procs {
+				if el == 0 {
+					first[g.name][p.pid] = p
+				}
+				last[g.name][p.pid] = p
+				pw.Write([]string{strconv.Itoa(el), g.name, strconv.Itoa(p.pid), p.comm, i64(p.pssKiB), i64(p.ticks)})
+			}
+		}
+		gw.Flush()
+		pw.Flush()
+		if t.Add(*every).After(start.Add(*dur)) {
+			break
+		}
+	}
+	mins := time.Since(start).Minutes()
+	out("duration_s", int(time.Since(start).Seconds()))
+	for i, g := range groups {
+		s := end[i]
+		out(g.name+".usage_bytes", s.usage)
+		out(g.name+".peak_bytes", s.peak)
+		out(g.name+".anon_bytes", s.anon)
+		out(g.name+".file_bytes", s.file)
+		out(g.name+".pss_kib", s.pssKiB)
+		out(g.name+".processes", len(s.procs))
+		byComm := map[string]*commTotal{}
+		var ticks int64
+		for pid, p := range last[g.name] {
+			d := p.ticks - first[g.name][pid].ticks // a process started during the soak counts whole
+			ticks += d
+			c := byComm[p.comm]
+			if c == nil {
+				c = &commTotal{}
+				byComm[p.comm] = c
+			}
+			c.ticks += d
+		}
+		for _, p := range s.procs {
+			c := byComm[p.comm]
+			c.pssKiB += p.pssKiB
+			c.n++
+		}
+		out(g.name+".cpu_s", float64(ticks)/clkTck)
+		out(g.name+".cpu_s_per_min", float64(ticks)/clkTck/mins)
+		for _, comm := range slices.Sorted(maps.Keys(byComm)) {
+			c := byComm[comm]
+			if c.n == 0 {
+				continue // exited before the end; its CPU is in the group's
+			}
+			out(fmt.Sprintf("%s.proc.%s.count", g.name, comm), c.n)
+			out(fmt.Sprintf("%s.proc.%s.pss_kib", g.name, comm), c.pssKiB)
+			out(fmt.Sprintf("%s.proc.%s.cpu_s_per_min", g.name, comm), float64(c.ticks)/clkTck/mins)
+		}
+	}
+	return nil
+}
+
+type commTotal struct {
+	pssKiB, ticks int64
+	n             int
+}
+
+func i64(v int64) string { return strconv.FormatInt(v, 10) }
+
+func soakWriters(dir string) (groups, procs *csv.Writer, closeAll func(), err error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, nil, nil, err
+	}
+	gf, err := os.Create(filepath.Join(dir, "groups.csv"))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	pf, err := os.Create(filepath.Join(dir, "processes.csv"))
+	if err != nil {
+		gf.Close()
+		return nil, nil, nil, err
+	}
+	groups, procs = csv.NewWriter(gf), csv.NewWriter(pf)
+	groups.Write([]string{"t", "group", "usage_bytes", "peak_bytes", "anon_bytes", "file_bytes", "pss_kib_sum", "processes"})
+	procs.Write([]string{"t", "group", "pid", "comm", "pss_kib", "cpu_ticks"})
+	return groups, procs, func() { gf.Close(); pf.Close() }, nil
+}
+
+// cgroup is one group's memory directory: cgroup v1 (memory controller
+// hierarchy) or v2 (unified).
+type cgroup struct {
+	name, dir string
+	v1        bool
+}
+
+func openCgroup(root, name, path string) (cgroup, error) {
+	if d := filepath.Join(root, "memory", path); fileExists(filepath.Join(d, "memory.usage_in_bytes")) {
+		return cgroup{name: name, dir: d, v1: true}, nil
+	}
+	if d := filepath.Join(root, path); fileExists(filepath.Join(d, "memory.current")) {
+		return cgroup{name: name, dir: d}, nil
+	}
+	return cgroup{}, fmt.Errorf("%s: no memory accounting for %s under %s", name, path, root)
+}
+
+func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+// resetPeak starts the high-water mark at the soak (v1; v2's memory.peak
+// is reset per open file only on newer kernels, so it is left alone).
+func (g cgroup) resetPeak() {
+	if g.v1 {
+		os.WriteFile(filepath.Join(g.dir, "memory.max_usage_in_bytes"), []byte("0"), 0)
+	}
+}
+
+type groupSample struct {
+	usage, peak, anon, file, pssKiB int64
+	procs                           []procCPU
+}
+
+type procCPU struct {
+	pid           int
+	comm          string
+	pssKiB, ticks int64
+}
+
+func (g cgroup) sample() groupSample {
+	var s groupSample
+	usage, peak, anonKey, fileKey := "memory.current", "memory.peak", "anon", "file"
+	if g.v1 {
+		usage, peak, anonKey, fileKey = "memory.usage_in_bytes", "memory.max_usage_in_bytes", "total_rss", "total_cache"
+	}
+	s.usage = readInt(filepath.Join(g.dir, usage))
+	s.peak = readInt(filepath.Join(g.dir, peak))
+	stat := readKV(filepath.Join(g.dir, "memory.stat"))
+	s.anon, s.file = stat[anonKey], stat[fileKey]
+	for _, pid := range g.pids() {
+		p, err := sampleCPU(pid)
+		if err != nil {
+			continue // gone since cgroup.procs was read
+		}
+		s.procs = append(s.procs, p)
+		s.pssKiB += p.pssKiB
+	}
+	return s
+}
+
+// pids lists the processes of the group and its descendants.
+func (g cgroup) pids() []int {
+	var pids []int
+	filepath.WalkDir(g.dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || d.Name() != "cgroup.procs" {
+			return nil
+		}
+		b, _ := os.ReadFile(p)
+		for _, f := range strings.Fields(string(b)) {
+			if n, err := strconv.Atoi(f); err == nil {
+				pids = append(pids, n)
+			}
+		}
+		return nil
+	})
+	return pids
+}
+
+// sampleCPU reads a process's PSS and its CPU ticks: utime+stime of its
+// threads and cutime+cstime of the children it reaped.
+func sampleCPU(pid int) (procCPU, error) {
+	p := procCPU{pid: pid}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return p, err
+	}
+	s := string(stat)
+	lp, rp := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+	if lp < 0 || rp < lp {
+		return p, fmt.Errorf("pid %d: bad stat", pid)
+	}
+	p.comm = strings.ReplaceAll(s[lp+1:rp], " ", "_")
+	rest := strings.Fields(s[rp+1:])
+	for _, i := range []int{11, 12, 13, 14} { // fields 14-17
+		v, _ := strconv.ParseInt(rest[i], 10, 64)
+		p.ticks += v
+	}
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid)); err == nil {
+		kibFields(b, map[string]*int64{"Pss:": &p.pssKiB})
+	}
+	return p, nil
+}
+
+func readInt(p string) int64 {
+	b, _ := os.ReadFile(p)
+	v, _ := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	return v
+}
+
+func readKV(p string) map[string]int64 {
+	m := map[string]int64{}
+	f, err := os.Open(p)
+	if err != nil {
+		return m
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), " "); ok {
+			m[k], _ = strconv.ParseInt(v, 10, 64)
+		}
+	}
+	return m
+}

@@ -90,6 +90,7 @@ run: build
 
 bench: build
 	test/bench/run.sh
+	test/bench/run.sh peers
 
 clean:
 	rm -rf bin dist

@@ -2,6 +2,8 @@
 # Benchmarks of edge-sensord (`make bench`; not part of `make test`).
 #   test/bench/run.sh [footprint|shipped|scaling|abuse|dashboard|page|faults|fuzz]...   (default: all, in that order)
 #   test/bench/run.sh stack|life|sdwrites|vmcut   (each alone: booted-container soaks; bytes written per hour; power cuts of a VM)
+#   test/bench/run.sh stack|life|sdwrites   (each alone: booted-container soaks; bytes written per hour)
+#   test/bench/run.sh peers   (alone: the default stack against Netdata, each with its dashboard open)
 # Raw results go to test/bench/results/<part>/, a markdown summary to
 # test/bench/results/<part>.md and stdout. All traffic stays on 127.0.0.1 and
 # every load is bounded in count and time. Knobs (environment):
@@ -53,6 +55,7 @@ for p in "${parts[@]}"; do
 	life) [ ${#parts[@]} -eq 1 ] || { echo "$0: life runs alone" >&2; exit 2; }; exec "$ROOT/test/bench/life.sh" ;;
 	sdwrites) [ ${#parts[@]} -eq 1 ] || { echo "$0: sdwrites runs alone" >&2; exit 2; }; exec "$ROOT/test/bench/sdwrites.sh" ;;
 	vmcut) [ ${#parts[@]} -eq 1 ] || { echo "$0: vmcut runs alone" >&2; exit 2; }; exec "$ROOT/test/bench/vmcut.sh" ;;
+	peers) [ ${#parts[@]} -eq 1 ] || { echo "$0: peers runs alone" >&2; exit 2; }; exec "$ROOT/test/bench/peers.sh" ;;
 	*) echo "usage: $0 [footprint|shipped|scaling|abuse|dashboard|page|faults|fuzz]..." >&2; exit 2 ;;
 	esac
 done

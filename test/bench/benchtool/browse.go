@@ -4,11 +4,13 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -24,6 +26,8 @@ func browse(args []string) error {
 	url := fs.String("url", "", "page to open")
 	dur := fs.Duration("duration", time.Minute, "how long the page stays open")
 	bin := fs.String("chromium", "/usr/bin/chromium", "browser executable")
+	logPath := fs.String("log", "", "file for one line per request: seconds, status, bytes, URL")
+	shot := fs.String("screenshot", "", "PNG of the page at the end")
 	fs.Parse(args)
 	if *url == "" {
 		return fmt.Errorf("-url is required")
@@ -44,9 +48,22 @@ func browse(args []string) error {
 	defer cancelAlloc()
 	ctx, cancel := chromedp.NewContext(actx)
 	defer cancel()
-	var tally pageTally
+	tally := pageTally{start: time.Now(), pending: map[network.RequestID]string{}}
+	if *logPath != "" {
+		f, err := os.Create(*logPath)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		tally.log = f
+	}
 	if err := chromedp.Listen(ctx, tally.listen); err != nil {
 		return fmt.Errorf("starting chromium: %w", err)
+	}
+	// A headless window never has the focus, and a dashboard that pauses
+	// while out of focus (Netdata's does) would stop refreshing.
+	if _, err := chromedp.Call(ctx, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true}); err != nil {
+		return fmt.Errorf("focus emulation: %w", err)
 	}
 	start := time.Now()
 	if err := chromedp.Do(ctx, chromedp.Navigate(*url)); err != nil {
@@ -56,6 +73,15 @@ func browse(args []string) error {
 	loaded := tally.requests
 	tally.mu.Unlock()
 	time.Sleep(time.Until(start.Add(*dur)))
+	if *shot != "" {
+		png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+		if err != nil {
+			return fmt.Errorf("screenshot: %w", err)
+		}
+		if err := os.WriteFile(*shot, png, 0o644); err != nil {
+			return err
+		}
+	}
 	tally.mu.Lock()
 	defer tally.mu.Unlock()
 	out("open_s", time.Since(start).Seconds())
@@ -74,6 +100,9 @@ func browse(args []string) error {
 // pageTally counts the page's requests and what went wrong with them.
 type pageTally struct {
 	mu                                      sync.Mutex
+	start                                   time.Time
+	log                                     io.Writer
+	pending                                 map[network.RequestID]string // URL and status so far
 	requests, failed, errStatus, exceptions int
 	bytes                                   float64
 	firstProblem                            string
@@ -85,20 +114,31 @@ func (p *pageTally) listen(ev any) {
 	switch ev := ev.(type) {
 	case *network.EventRequestWillBeSent:
 		p.requests++
+		p.pending[ev.RequestID] = "- " + ev.Request.URL
 	case *network.EventResponseReceived:
+		p.pending[ev.RequestID] = fmt.Sprintf("%d %s", ev.Response.Status, ev.Response.URL)
 		if ev.Response.Status >= 400 {
 			p.errStatus++
 			p.problem(fmt.Sprintf("%d %s", ev.Response.Status, ev.Response.URL))
 		}
 	case *network.EventLoadingFinished:
 		p.bytes += ev.EncodedDataLength
+		p.done(ev.RequestID, int64(ev.EncodedDataLength), "")
 	case *network.EventLoadingFailed:
 		p.failed++
 		p.problem("failed: " + ev.ErrorText)
+		p.done(ev.RequestID, 0, " "+ev.ErrorText)
 	case *runtime.EventExceptionThrown:
 		p.exceptions++
 		p.problem("exception: " + ev.ExceptionDetails.Text)
 	}
+}
+
+func (p *pageTally) done(id network.RequestID, bytes int64, errText string) {
+	if p.log != nil {
+		fmt.Fprintf(p.log, "%.3f %d %s%s\n", time.Since(p.start).Seconds(), bytes, p.pending[id], errText)
+	}
+	delete(p.pending, id)
 }
 
 func (p *pageTally) problem(s string) {

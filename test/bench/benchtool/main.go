@@ -18,6 +18,7 @@
 //	benchtool cuts-report DIR
 //	benchtool browse -url URL [-duration DUR]
 //	benchtool cgsoak -duration DUR -interval DUR -out DIR NAME=CGROUP...
+//	benchtool peers-report DIR
 package main
 
 import (
@@ -36,20 +37,34 @@ import (
 
 // commands are the subcommands; each prints "key value" lines.
 var commands = map[string]func(args []string) error{
-	"gen-hwmon":   genHwmon,
-	"ready":       ready,
-	"footprint":   footprint,
-	"procstat":    procstat,
-	"hold":        hold,
-	"burst":       burst,
-	"abuse":       abuse,
-	"dashboard":   dashboard,
-	"freeport":    func([]string) error { return freePort() },
-	"stats":       stats,
-	"life-report": lifeReport,
-	"cuts-report": cutsReport,
-	"browse":      browse,
-	"cgsoak":      cgsoak,
+	"gen-hwmon":    genHwmon,
+	"ready":        ready,
+	"footprint":    footprint,
+	"procstat":     procstat,
+	"hold":         hold,
+	"burst":        burst,
+	"abuse":        abuse,
+	"dashboard":    dashboard,
+	"freeport":     func([]string) error { return freePort() },
+	"stats":        stats,
+	"life-report":  lifeReport,
+	"cuts-report":  cutsReport,
+	"browse":       browse,
+	"cgsoak":       cgsoak,
+	"gen-hwmon":    genHwmon,
+	"ready":        ready,
+	"footprint":    footprint,
+	"procstat":     procstat,
+	"hold":         hold,
+	"burst":        burst,
+	"abuse":        abuse,
+	"dashboard":    dashboard,
+	"freeport":     func([]string) error { return freePort() },
+	"stats":        stats,
+	"life-report":  lifeReport,
+	"browse":       browse,
+	"cgsoak":       cgsoak,
+	"peers-report": peersReport,
 }
 
 func main() {

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// peersReport prints the markdown tables of test/bench/peers.sh from the
+// "key value" files in DIR: stack.kv and netdata.kv (cgsoak), and
+// stack.browse.kv and netdata.browse.kv (browse).
+//
+//	benchtool peers-report DIR
+func peersReport(args []string) error {
+	if len(args) != 1 {
+		return fmt.Errorf("want DIR")
+	}
+	dir := args[0]
+	var kv [4]map[string]string
+	for i, f := range []string{"stack.kv", "netdata.kv", "stack.browse.kv", "netdata.browse.kv"} {
+		m, err := readKVFile(filepath.Join(dir, f))
+		if err != nil {
+			return err
+		}
+		kv[i] = m
+	}
+	st, nd, sb, nb := kv[0], kv[1], kv[2], kv[3]
+	const slice, netdata = "edge-observability.slice", "netdata"
+	fmt.Printf("Each side ran for %s s (stack) and %s s (Netdata) with its dashboard open.\n\n", st["duration_s"], nd["duration_s"])
+	fmt.Println("| | stack (`edge-observability.slice`) | Netdata (`netdata.service`) | stack / Netdata |")
+	fmt.Println("|---|---|---|---|")
+	row := func(label, key string, f func(string) string) {
+		a, b := st[slice+"."+key], nd[netdata+"."+key]
+		fmt.Printf("| %s | %s | %s | %s |\n", label, f(a), f(b), ratioOf(a, b))
+	}
+	row("cgroup memory at the end (MiB)", "usage_bytes", mibOf)
+	row("cgroup peak during the soak (MiB)", "peak_bytes", mibOf)
+	row("of which anonymous at the end (MiB)", "anon_bytes", mibOf)
+	row("of which page cache at the end (MiB)", "file_bytes", mibOf)
+	row("PSS of its processes at the end (MiB)", "pss_kib", kibToMiB)
+	row("processes", "processes", func(s string) string { return s })
+	row("CPU seconds per minute", "cpu_s_per_min", twoDec)
+	fmt.Printf("| dashboard requests while open (failed, 4xx/5xx) | %s (%s, %s) | %s (%s, %s) | %s |\n",
+		sb["requests"], sb["requests_failed"], sb["responses_4xx_5xx"], nb["requests"], nb["requests_failed"], nb["responses_4xx_5xx"], ratioOf(sb["requests"], nb["requests"]))
+	fmt.Printf("| dashboard bytes on the wire while open (MiB) | %s | %s | %s |\n",
+		mibOf(sb["transfer_bytes"]), mibOf(nb["transfer_bytes"]), ratioOf(sb["transfer_bytes"], nb["transfer_bytes"]))
+	fmt.Println()
+	fmt.Println("| unit or process | cgroup memory at the end (MiB) | cgroup peak (MiB) | PSS at the end (MiB) | CPU s per minute |")
+	fmt.Println("|---|---|---|---|---|")
+	for _, u := range []string{"edge-sensord", "prometheus"} {
+		fmt.Printf("| %s.service | %s | %s | %s | %s |\n", u, mibOf(st[u+".usage_bytes"]), mibOf(st[u+".peak_bytes"]),
+			kibToMiB(st[u+".pss_kib"]), twoDec(st[u+".cpu_s_per_min"]))
+	}
+	fmt.Printf("| netdata.service | %s | %s | %s | %s |\n", mibOf(nd[netdata+".usage_bytes"]), mibOf(nd[netdata+".peak_bytes"]),
+		kibToMiB(nd[netdata+".pss_kib"]), twoDec(nd[netdata+".cpu_s_per_min"]))
+	var comms []string
+	for k := range nd {
+		if c, ok := strings.CutPrefix(k, netdata+".proc."); ok && strings.HasSuffix(c, ".count") {
+			comms = append(comms, strings.TrimSuffix(c, ".count"))
+		}
+	}
+	slices.Sort(comms)
+	for _, c := range comms {
+		p := netdata + ".proc." + c + "."
+		fmt.Printf("| netdata: `%s` × %s | | | %s | %s |\n", c, nd[p+"count"], kibToMiB(nd[p+"pss_kib"]), twoDec(nd[p+"cpu_s_per_min"]))
+	}
+	return nil
+}
+
+func readKVFile(path string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	m := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), " "); ok {
+			m[k] = v
+		}
+	}
+	return m, sc.Err()
+}
+
+func parseNum(s string) (float64, bool) {
+	v, err := strconv.ParseFloat(s, 64)
+	return v, err == nil
+}
+
+func mibOf(bytes string) string {
+	v, ok := parseNum(bytes)
+	if !ok {
+		return "–"
+	}
+	return fmt.Sprintf("%.1f", v/(1<<20))
+}
+
+func kibToMiB(kib string) string {
+	v, ok := parseNum(kib)
+	if !ok {
+		return "–"
+	}
+	return fmt.Sprintf("%.1f", v/1024)
+}
+
+func twoDec(s string) string {
+	v, ok := parseNum(s)
+	if !ok {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f", v)
+}
+
+func ratioOf(a, b string) string {
+	x, ok1 := parseNum(a)
+	y, ok2 := parseNum(b)
+	if !ok1 || !ok2 || y == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f", x/y)
+}

@@ -41,6 +41,9 @@ func browse(args []string) error {
 		chromedp.ExecPath(*bin), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
 		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		// Only 127.0.0.1 resolves: what a page fetches from the internet fails
+		// here, as on a device that is offline, and sends nothing.
+		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"),
 		// A page in a background tab may stop refreshing; this one must not.
 		chromedp.Flag("disable-background-timer-throttling", true),
 		chromedp.Flag("disable-renderer-backgrounding", true),

@@ -58,6 +58,7 @@ func cgsoak(args []string) error {
 	first := map[string]map[int]procCPU{}
 	last := map[string]map[int]procCPU{}
 	var end []groupSample
+	cpu0 := map[string]int64{}
 	for t := start; ; t = t.Add(*every) {
 		time.Sleep(time.Until(t))
 		el := int(time.Since(start).Seconds())
@@ -65,7 +66,10 @@ func cgsoak(args []string) error {
 		for _, g := range groups {
 			s := g.sample()
 			end = append(end, s)
-			gw.Write([]string{strconv.Itoa(el), g.name, i64(s.usage), i64(s.peak), i64(s.anon), i64(s.file), i64(s.pssKiB), strconv.Itoa(len(s.procs))})
+			if el == 0 {
+				cpu0[g.name] = s.cpuUsec
+			}
+			gw.Write([]string{strconv.Itoa(el), g.name, i64(s.usage), i64(s.peak), i64(s.anon), i64(s.file), i64(s.pssKiB), strconv.Itoa(len(s.procs)), i64(s.cpuUsec)})
 			if first[g.name] == nil {
 				first[g.name] = map[int]procCPU{}
 				last[g.name] = map[int]procCPU{}
@@ -113,6 +117,9 @@ func cgsoak(args []string) error {
 		}
 		out(g.name+".cpu_s", float64(ticks)/clkTck)
 		out(g.name+".cpu_s_per_min", float64(ticks)/clkTck/mins)
+		if s.cpuUsec >= 0 && cpu0[g.name] >= 0 {
+			out(g.name+".cgroup_cpu_s_per_min", float64(s.cpuUsec-cpu0[g.name])/1e6/mins)
+		}
 		for _, comm := range slices.Sorted(maps.Keys(byComm)) {
 			c := byComm[comm]
 			if c.n == 0 {
@@ -147,7 +154,7 @@ func soakWriters(dir string) (groups, procs *csv.Writer, closeAll func(), err er
 		return nil, nil, nil, err
 	}
 	groups, procs = csv.NewWriter(gf), csv.NewWriter(pf)
-	groups.Write([]string{"t", "group", "usage_bytes", "peak_bytes", "anon_bytes", "file_bytes", "pss_kib_sum", "processes"})
+	groups.Write([]string{"t", "group", "usage_bytes", "peak_bytes", "anon_bytes", "file_bytes", "pss_kib_sum", "processes", "cgroup_cpu_usec"})
 	procs.Write([]string{"t", "group", "pid", "comm", "pss_kib", "cpu_ticks"})
 	return groups, procs, func() { gf.Close(); pf.Close() }, nil
 }
@@ -157,16 +164,42 @@ func soakWriters(dir string) (groups, procs *csv.Writer, closeAll func(), err er
 type cgroup struct {
 	name, dir string
 	v1        bool
+	cpu       string // cpu.stat (usage_usec) or cpuacct.usage (ns); "" when neither
 }
 
 func openCgroup(root, name, path string) (cgroup, error) {
+	var g cgroup
 	if d := filepath.Join(root, "memory", path); fileExists(filepath.Join(d, "memory.usage_in_bytes")) {
-		return cgroup{name: name, dir: d, v1: true}, nil
+		g = cgroup{name: name, dir: d, v1: true}
+	} else if d := filepath.Join(root, path); fileExists(filepath.Join(d, "memory.current")) {
+		g = cgroup{name: name, dir: d}
+	} else {
+		return g, fmt.Errorf("%s: no memory accounting for %s under %s", name, path, root)
 	}
-	if d := filepath.Join(root, path); fileExists(filepath.Join(d, "memory.current")) {
-		return cgroup{name: name, dir: d}, nil
+	// The group's CPU time counts processes that have exited too. A hybrid
+	// layout has it in the unified hierarchy whatever the v1 controllers.
+	for _, f := range []string{filepath.Join(root, path, "cpu.stat"), filepath.Join(root, "unified", path, "cpu.stat"),
+		filepath.Join(root, "cpu,cpuacct", path, "cpuacct.usage"), filepath.Join(root, "cpuacct", path, "cpuacct.usage")} {
+		if fileExists(f) {
+			g.cpu = f
+			break
+		}
 	}
-	return cgroup{}, fmt.Errorf("%s: no memory accounting for %s under %s", name, path, root)
+	return g, nil
+}
+
+// cpuUsec is the group's CPU time in µs, or -1 when unknown.
+func (g cgroup) cpuUsec() int64 {
+	switch {
+	case g.cpu == "":
+		return -1
+	case strings.HasSuffix(g.cpu, "cpuacct.usage"):
+		return readInt(g.cpu) / 1000
+	}
+	if v, ok := readKV(g.cpu)["usage_usec"]; ok {
+		return v
+	}
+	return -1
 }
 
 func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
@@ -181,6 +214,7 @@ func (g cgroup) resetPeak() {
 
 type groupSample struct {
 	usage, peak, anon, file, pssKiB int64
+	cpuUsec                         int64
 	procs                           []procCPU
 }
 
@@ -200,6 +234,7 @@ func (g cgroup) sample() groupSample {
 	s.peak = readInt(filepath.Join(g.dir, peak))
 	stat := readKV(filepath.Join(g.dir, "memory.stat"))
 	s.anon, s.file = stat[anonKey], stat[fileKey]
+	s.cpuUsec = g.cpuUsec()
 	for _, pid := range g.pids() {
 		p, err := sampleCPU(pid)
 		if err != nil {

@@ -35,6 +35,10 @@ func TestCgroupSample(t *testing.T) {
 				t.Fatal(err)
 			}
 			s := g.sample()
+			writeTestFile(t, filepath.Join(root, "unified", "a.slice", "cpu.stat"), "usage_usec 1234\nuser_usec 1000\n")
+			if g, _ = openCgroup(root, "a", "/a.slice"); g.cpuUsec() != 1234 {
+				t.Errorf("CPU %d µs, want 1234 from cpu.stat", g.cpuUsec())
+			}
 			if s.usage != tc.usage || s.peak != tc.peak || s.anon != tc.anon || s.file != tc.pageCache {
 				t.Errorf("got usage %d peak %d anon %d file %d", s.usage, s.peak, s.anon, s.file)
 			}

@@ -43,13 +43,14 @@ func peersReport(args []string) error {
 	row("of which page cache at the end (MiB)", "file_bytes", mibOf)
 	row("PSS of its processes at the end (MiB)", "pss_kib", kibToMiB)
 	row("processes", "processes", func(s string) string { return s })
-	row("CPU seconds per minute", "cpu_s_per_min", twoDec)
+	row("CPU seconds per minute (cgroup)", "cgroup_cpu_s_per_min", twoDec)
+	row("CPU seconds per minute (its processes, with reaped children)", "cpu_s_per_min", twoDec)
 	fmt.Printf("| dashboard requests while open (failed, 4xx/5xx) | %s (%s, %s) | %s (%s, %s) | %s |\n",
 		sb["requests"], sb["requests_failed"], sb["responses_4xx_5xx"], nb["requests"], nb["requests_failed"], nb["responses_4xx_5xx"], ratioOf(sb["requests"], nb["requests"]))
 	fmt.Printf("| dashboard bytes on the wire while open (MiB) | %s | %s | %s |\n",
 		mibOf(sb["transfer_bytes"]), mibOf(nb["transfer_bytes"]), ratioOf(sb["transfer_bytes"], nb["transfer_bytes"]))
 	fmt.Println()
-	fmt.Println("| unit or process | cgroup memory at the end (MiB) | cgroup peak (MiB) | PSS at the end (MiB) | CPU s per minute |")
+	fmt.Println("| unit or process | cgroup memory at the end (MiB) | cgroup peak (MiB) | PSS at the end (MiB) | CPU s per minute (processes) |")
 	fmt.Println("|---|---|---|---|---|")
 	for _, u := range []string{"edge-sensord", "prometheus"} {
 		fmt.Printf("| %s.service | %s | %s | %s | %s |\n", u, mibOf(st[u+".usage_bytes"]), mibOf(st[u+".peak_bytes"]),

@@ -111,7 +111,8 @@ cexec systemctl stop edge-sensord.service prometheus.service
 
 cexec systemctl set-property --runtime netdata.service MemoryAccounting=yes CPUAccounting=yes
 cexec systemctl start netdata.service
-wait_until 60 "netdata answering" cnet curl -sf --max-time 2 -o /dev/null "${NETDATA}api/v1/info"
+# Its page stalls on charts that do not exist yet (404) when opened in its first second.
+wait_until 60 "netdata serving its charts" cnet curl -sf --max-time 2 -o /dev/null "${NETDATA}api/v1/data?chart=system.cpu&points=1"
 side netdata "$NETDATA" netdata.service
 cexec systemctl stop netdata.service
 

@@ -4,13 +4,7 @@
 set -e
 
 # Start/stop through deb-systemd-invoke where it exists: it honours policy-rc.d (image builds).
-invoke() {
-	if command -v deb-systemd-invoke >/dev/null 2>&1; then
-		deb-systemd-invoke "$@"
-	else
-		systemctl "$@"
-	fi
-}
+invoke() { if command -v deb-systemd-invoke >/dev/null 2>&1; then deb-systemd-invoke "$@"; else systemctl "$@"; fi; }
 
 case "${1:-}" in
 	remove | 0) ;;

@@ -19,81 +19,33 @@
 # shellcheck disable=SC2016
 set -Eeuo pipefail
 
-HERE=$(cd "$(dirname "$0")" && pwd)
-REPO=$(cd "$HERE/../.." && pwd)
-export PATH=/usr/local/go/bin:$PATH:/usr/sbin:/sbin
-# shellcheck source=test/bench/container.sh
-. "$REPO/test/bench/container.sh"
-
-[ "$(id -u)" = 0 ] || die "must run as root (systemd-nspawn, cgroups)"
+# shellcheck source=test/lib/harness.sh
+. "$(dirname "$0")/../lib/harness.sh"
+# shellcheck source=test/lib/stack.sh
+. "$REPO/test/lib/stack.sh"
 
 SOAK=${LIFE_SOAK:-1680}
 CUTS=${LIFE_CUTS:-20}
 SAMPLE=${LIFE_SAMPLE:-5}
 PARTS=${LIFE_PARTS:-compaction powercut}
-RESULTS=${BENCH_RESULTS:-$REPO/test/bench/results}
-OUT=$RESULTS/life
-CACHE_DIR=${E2E_CACHE_DIR:-/var/cache/edge-observability-e2e}
-EXTRA_PKGS=prometheus # same rootfs cache as test/e2e/run.sh
-MACHINE=edgelife$$
-PROM=http://127.0.0.1:9090
 DATA=/var/lib/prometheus/metrics2
 BENCH=/var/lib/prometheus/bench
 # Compressed time: head blocks of a minute, merges up to three.
 FAST="--storage.tsdb.min-block-duration=1m --storage.tsdb.max-block-duration=3m"
 RETENTION_TIME=${LIFE_RETENTION_TIME:-10m}
 RETENTION_SIZE=1MB
-NSPAWN_ARGS=()
+POLL_STEP=0.2 # the time to ready after a power cut is read off the polls
 
-for t in systemd-nspawn:systemd-container debootstrap:debootstrap curl:curl jq:jq promtool:prometheus; do
-	command -v "${t%%:*}" >/dev/null && continue
-	apt-get -o DPkg::Lock::Timeout=900 install -y -q --no-install-recommends "${t#*:}"
-done
-
-DEB=$(amd64_deb "${LIFE_DEB:-}")
-make_workdir edge-life
-ROOT=$WORK/rootfs
-mkdir -p "$WORK/debs" "$OUT"
-rm -rf "${OUT:?}"/*
-echo "$MACHINE" >"$WORK/machine"
-LEADER=""
-SAMPLER=""
-
-cleanup() {
-	local rc=$?
-	set +e
-	[ -n "$SAMPLER" ] && kill "$SAMPLER" 2>/dev/null && wait "$SAMPLER" 2>/dev/null
-	if [ -n "$LEADER" ] && kill -0 "$LEADER" 2>/dev/null; then
-		cexec journalctl --no-pager -o short-precise -u edge-sensord.service -u prometheus.service >"$OUT/journal.log" 2>&1
-	fi
-	stop_container
-	rm -rf "$WORK"
-	log "container stopped, $WORK removed (exit $rc)"
-	return $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+need_tools curl:curl jq:jq promtool:prometheus
 
 # ------------------------------------------------------------------ helpers
-poll_s() { # SECONDS CMD...: 0 once CMD succeeds, 1 after SECONDS
-	local end=$((SECONDS + $1))
-	shift
-	until "$@"; do [ $SECONDS -lt $end ] || return 1; sleep 0.2; done
-}
 metric() { # URL NAME-REGEX: "name value" lines of Prometheus's own /metrics
-	cnet curl -sf --max-time 5 "$1/metrics" | awk -v r="^($2)$" '$1 ~ r { print $1, $2 }' || true
+	gnet curl -sf --max-time 5 "$1/metrics" | awk -v r="^($2)$" '$1 ~ r { print $1, $2 }' || true
 }
 TSDB_METRICS='prometheus_tsdb_(compactions_total|compactions_triggered_total|compactions_failed_total|blocks_loaded|head_truncations_total|head_truncations_failed_total|wal_truncations_total|wal_truncations_failed_total|checkpoint_creations_total|size_retentions_total|time_retentions_total|reloads_total|wal_corruptions_total|head_series|storage_blocks_bytes|lowest_timestamp_seconds|wal_writes_failed_total)|prometheus_target_scrapes_(sample_out_of_order_total|sample_duplicate_timestamp_total|sample_out_of_bounds_total|exceeded_sample_limit_total)'
 
-# set_interval FILE JOB INTERVAL: the job scrapes every INTERVAL (= timeout).
-set_interval() {
-	awk -v job="$2" -v iv="$3" '
-		$0 ~ "^ *- *job_name: *[\"'\'']?" job "[\"'\'']? *$" {
-			print; match($0, /^ *- */); pad = sprintf("%" RLENGTH "s", "")
-			print pad "scrape_interval: " iv; print pad "scrape_timeout: " (iv == "1s" ? iv : "10s"); found = 1; next }
-		{ print }
-		END { if (!found) exit 1 }' "$1" >"$1.new" && mv "$1.new" "$1"
-}
+# every_second FILE: job edge-sensord in the config FILE (on the host) scraped every second.
+every_second() { scrape_every 1s <"$1" >"$1.new" && mv "$1.new" "$1"; }
 
 # instance NAME PORT CONFIG GOENV FLAGS...: a Prometheus as a transient unit (outside the stack's slice);
 # GOENV "tuned" gives it the drop-in's GOMEMLIMIT and GOGC.
@@ -101,66 +53,47 @@ instance() {
 	local name=$1 port=$2 cfg=$3 env=()
 	[ "$4" = tuned ] && env=(-p Environment=GOMEMLIMIT=56MiB -p Environment=GOGC=50)
 	shift 4
-	cexec install -d -o prometheus -g prometheus "$BENCH/$name"
-	cexec systemd-run --quiet --unit="prom-$name" -p User=prometheus \
+	gexec install -d -o prometheus -g prometheus "$BENCH/$name"
+	gexec systemd-run --quiet --unit="prom-$name" -p User=prometheus \
 		-p MemoryAccounting=yes "${env[@]}" /usr/bin/prometheus --config.file="$cfg" \
 		--storage.tsdb.path="$BENCH/$name/" --web.listen-address=127.0.0.1:"$port" "$@"
 }
 
 # ===================================================================== setup
-note "machine $MACHINE, work dir $WORK, package $(basename "$DEB"), load $(load)"
+stack_up life "${LIFE_DEB:-}"
 {
 	echo "date: $(date -u '+%F %T') UTC"
-	echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), kernel $(uname -r), $(df -hT "$tmpbase" | awk 'NR==2{print $2, $1}') under the container"
+	echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), kernel $(uname -r), $(df -hT "$WORK" | awk 'NR==2{print $2, $1}') under the container"
 	echo "uptime: $(uptime)"
 	echo "package: $(basename "$DEB")"
 	echo "knobs: PARTS=\"$PARTS\" SOAK=$SOAK CUTS=$CUTS SAMPLE=$SAMPLE FAST=\"$FAST\" RETENTION_TIME=$RETENTION_TIME RETENTION_SIZE=$RETENTION_SIZE"
 } >"$OUT/env.txt"
-
-prepare_rootfs
-cp "$DEB" "$WORK/debs/"
-NSPAWN_ARGS=(--bind-ro="$WORK/debs:/debs")
-ns_run sh -c "apt-get install -y -q --no-install-recommends --download-only /debs/$(basename "$DEB")" >"$WORK/download.log" 2>&1 ||
-	{ tail -n 20 "$WORK/download.log" >&2; die "downloading the package's dependencies failed"; }
-boot
-cexec apt-get install -y -q --no-install-recommends /debs/"$(basename "$DEB")" </dev/null >"$OUT/install.log" 2>&1 ||
-	{ tail -n 30 "$OUT/install.log" >&2; die "installing the package failed"; }
-def=$ROOT/etc/default/edge-sensord
-if grep -q '^ARGS=' "$def"; then
-	sed -i -E 's/^ARGS="?([^"]*)"?$/ARGS="--sensors.simulate \1"/' "$def"
-else
-	echo 'ARGS="--sensors.simulate"' >>"$def"
-fi
-cexec systemctl restart edge-sensord.service
-wait_until 60 "prometheus ready" prom_ready
+wait_for 60 "prometheus ready" prom_ready
 # The configuration as shipped (15 s scrapes), rendered by prometheus-exec.
-cexec install -d -o prometheus -g prometheus "$BENCH"
+gexec install -d -o prometheus -g prometheus "$BENCH"
 # (/run in the container is its own tmpfs, not under $ROOT.)
-cexec cat /run/edge-observability/prometheus.yml >"$ROOT$BENCH/shipped.yml"
+gexec cat /run/edge-observability/prometheus.yml >"$ROOT$BENCH/shipped.yml"
 # The tuning: Prometheus's self-scrape without its histogram buckets (most of its series).
-awk '{ print } /^ *- *job_name: *prometheus *$/ { match($0, /^ *- */); pad = sprintf("%" RLENGTH "s", "");
-	print pad "metric_relabel_configs:"; print pad "  - source_labels: [__name__]"; print pad "    regex: .+_bucket"; print pad "    action: drop" }' \
-	"$ROOT$BENCH/shipped.yml" >"$ROOT$BENCH/tuned.yml"
+drop_self_buckets <"$ROOT$BENCH/shipped.yml" >"$ROOT$BENCH/tuned.yml"
 # The size-retention instance scrapes as often as the stack's in compressed time.
 cp "$ROOT$BENCH/shipped.yml" "$ROOT$BENCH/size.yml"
-set_interval "$ROOT$BENCH/size.yml" edge-sensord 1s
+every_second "$ROOT$BENCH/size.yml"
 chmod 0644 "$ROOT$BENCH"/*.yml
 # The stack's Prometheus in compressed time: job edge-sensord every second.
-set_interval "$ROOT/etc/edge-observability/prometheus.yml" edge-sensord 1s
+every_second "$ROOT/etc/edge-observability/prometheus.yml"
 # In /etc, so that it survives the power cuts' reboots.
-cexec sh -c "mkdir -p /etc/systemd/system/prometheus.service.d && cat >/etc/systemd/system/prometheus.service.d/zz-life.conf" <<EOF
+gexec_in sh -c "mkdir -p /etc/systemd/system/prometheus.service.d && cat >/etc/systemd/system/prometheus.service.d/zz-life.conf" <<EOF
 [Service]
 ExecStart=
 ExecStart=/usr/bin/edgectl prometheus-exec -- --storage.tsdb.path=$DATA/ --storage.tsdb.retention.time=$RETENTION_TIME --web.listen-address=127.0.0.1:9090 --query.max-concurrency=2 --query.max-samples=5000000 --query.timeout=30s --web.max-connections=64 $FAST
 EOF
-cexec systemctl daemon-reload
-cexec systemctl restart prometheus.service
-wait_until 90 "prometheus ready" prom_ready
-wait_until 30 "target edge-sensord up" target_up
-echo "prometheus: $(cexec dpkg-query -W -f='${Version}' prometheus)" >>"$OUT/env.txt"
-echo "prometheus.service: $(cexec systemctl show -p MemoryMax -p MemoryHigh -p Environment -p Restart -p RestartUSec -p StartLimitBurst prometheus.service | tr '\n' ' ')" >>"$OUT/env.txt"
-echo "prometheus.service flags: $(cnet curl -sf "$PROM/api/v1/status/flags" | jq -c '.data | with_entries(select(.key | test("tsdb")))')" >>"$OUT/env.txt"
-note "stack up: $(cexec systemctl is-active edge-sensord.service prometheus.service | tr '\n' ' ')"
+restart_prometheus
+{
+	echo "prometheus: $(gexec dpkg-query -W -f='${Version}' prometheus)"
+	echo "prometheus.service: $(gexec systemctl show -p MemoryMax -p MemoryHigh -p Environment -p Restart -p RestartUSec -p StartLimitBurst prometheus.service | tr '\n' ' ')"
+	echo "prometheus.service flags: $(gnet curl -sf "$PROM/api/v1/status/flags" | jq -c '.data | with_entries(select(.key | test("tsdb")))')"
+} >>"$OUT/env.txt"
+note "stack up: $(gexec systemctl is-active edge-sensord.service prometheus.service | tr '\n' ' ')"
 
 # ====================================== 1. compaction, retention, SD writes
 hostpid() { # container PID -> host PID
@@ -191,7 +124,7 @@ sampler() {
 			awk -v t="$t" -v n="${n%%=*}" '/^read_bytes/{r=$2} /^write_bytes/{w=$2} /^cancelled_write_bytes/{c=$2} END{printf "%s,%s,%s,%s,%s,", t, n, r, w, c}' "/proc/$pid/io"
 			awk '/^VmRSS/{r=$2} /^VmHWM/{h=$2} END{printf "%s,%s\n", r, h}' "/proc/$pid/status"
 		done >>"$OUT/io.csv"
-		cexec sh -c 'd=/sys/fs/cgroup/memory$(systemctl show -p ControlGroup --value prometheus.service)
+		gexec sh -c 'd=/sys/fs/cgroup/memory$(systemctl show -p ControlGroup --value prometheus.service)
 			echo "$1,$(cat $d/memory.usage_in_bytes),$(cat $d/memory.max_usage_in_bytes),$(awk "/^total_rss /{print \$2}" $d/memory.stat),$(awk "/^total_cache /{print \$2}" $d/memory.stat)"' sh "$t" >>"$OUT/prom-memory.csv" 2>/dev/null || true
 		metric "$PROM" "$TSDB_METRICS" | sed "s/^/$t main /" >>"$OUT/tsdb-metrics.txt"
 		metric http://127.0.0.1:9091 "$TSDB_METRICS" | sed "s/^/$t size /" >>"$OUT/tsdb-metrics.txt"
@@ -212,24 +145,24 @@ compaction() {
 	instance default 9093 "$BENCH/shipped.yml" go-defaults
 	instance tuned 9094 "$BENCH/tuned.yml" tuned --storage.tsdb.retention.time=12h --storage.tsdb.retention.size=256MB
 	local p
-	for p in 9091 9092 9093 9094; do wait_until 60 "prometheus on $p ready" prom_ready "http://127.0.0.1:$p"; done
+	for p in 9091 9092 9093 9094; do wait_for 60 "prometheus on $p ready" prom_ready "http://127.0.0.1:$p"; done
 	for p in 9090 9091 9092 9093 9094; do
-		echo "flags $p: $(cnet curl -sf "http://127.0.0.1:$p/api/v1/status/flags" | jq -c '.data | with_entries(select(.key | test("tsdb")))')"
+		echo "flags $p: $(gnet curl -sf "http://127.0.0.1:$p/api/v1/status/flags" | jq -c '.data | with_entries(select(.key | test("tsdb")))')"
 	done >>"$OUT/env.txt"
 	local jd
 	jd=$(prop systemd-journald.service MainPID)
-	cexec sh -c 'for u in "$@"; do cg=/sys/fs/cgroup/memory$(systemctl show -p ControlGroup --value "$u"); echo 0 >"$cg/memory.max_usage_in_bytes"; done' sh prometheus.service
+	gexec sh -c 'for u in "$@"; do cg=/sys/fs/cgroup/memory$(systemctl show -p ControlGroup --value "$u"); echo 0 >"$cg/memory.max_usage_in_bytes"; done' sh prometheus.service
 	local T0
 	T0=$(date +%s)
 	echo "$T0" >"$OUT/t0"
 	sampler "main=$(prop prometheus.service MainPID)" "size=$(prop prom-size.service MainPID)" "shipped=$(prop prom-shipped.service MainPID)" \
 		"default=$(prop prom-default.service MainPID)" "tuned=$(prop prom-tuned.service MainPID)" \
 		"sensord=$(prop edge-sensord.service MainPID)" "journald=$jd" &
-	SAMPLER=$!
+	BG_PIDS+=($!)
 	note "compaction soak: ${SOAK}s from $(date -u -d "@$T0" +%T), load $(load)"
 	sleep "$SOAK"
-	kill "$SAMPLER" && wait "$SAMPLER" 2>/dev/null || true
-	SAMPLER=""
+	kill "${BG_PIDS[-1]}" && wait "${BG_PIDS[-1]}" 2>/dev/null || true
+	unset 'BG_PIDS[-1]'
 	local T1
 	T1=$(date +%s)
 	echo "$T1" >"$OUT/t1"
@@ -237,44 +170,45 @@ compaction() {
 	# Per-minute sample counts of the 1 s job over the whole soak (windows
 	# ending on the minute), from the stack's Prometheus and the size one.
 	for p in 9090:main 9091:size; do
-		cnet curl -sf --max-time 60 "http://127.0.0.1:${p%%:*}/api/v1/query_range" --data-urlencode 'query=count_over_time(up{job="edge-sensord"}[1m])' \
+		gnet curl -sf --max-time 60 "http://127.0.0.1:${p%%:*}/api/v1/query_range" --data-urlencode 'query=count_over_time(up{job="edge-sensord"}[1m])' \
 			--data-urlencode "start=$((T0 - 60))" --data-urlencode "end=$T1" --data-urlencode step=60 >"$OUT/counts-${p#*:}.json"
-		cnet curl -sf --max-time 60 "http://127.0.0.1:${p%%:*}/api/v1/query" --data-urlencode "query=up{job=\"edge-sensord\"}[$((T1 - T0 + 600))s]" \
+		gnet curl -sf --max-time 60 "http://127.0.0.1:${p%%:*}/api/v1/query" --data-urlencode "query=up{job=\"edge-sensord\"}[$((T1 - T0 + 600))s]" \
 			--data-urlencode "time=$T1" >"$OUT/up-${p#*:}.json"
-		cnet curl -sf --max-time 20 "http://127.0.0.1:${p%%:*}/api/v1/status/tsdb" >"$OUT/status-tsdb-${p#*:}.json"
+		gnet curl -sf --max-time 20 "http://127.0.0.1:${p%%:*}/api/v1/status/tsdb" >"$OUT/status-tsdb-${p#*:}.json"
 	done
 	for p in 9090:main 9091:size 9092:shipped 9093:default 9094:tuned; do
 		echo "== ${p#*:}"
 		metric "http://127.0.0.1:${p%%:*}" "$TSDB_METRICS|prometheus_tsdb_head_samples_appended_total|prometheus_tsdb_wal_(page_flushes_total|completed_pages_total|fsync_duration_seconds_count)|prometheus_tsdb_compaction_duration_seconds_(sum|count)|prometheus_tsdb_head_chunks_created_total|process_resident_memory_bytes|go_memstats_heap_inuse_bytes"
-		echo "series per job: $(cnet curl -sf "http://127.0.0.1:${p%%:*}/api/v1/query" --data-urlencode 'query=count by (job) ({__name__=~".+"})' | jq -c '[.data.result[] | {(.metric.job // "rules"): .value[1]}] | add')"
+		echo "series per job: $(gnet curl -sf "http://127.0.0.1:${p%%:*}/api/v1/query" --data-urlencode 'query=count by (job) ({__name__=~".+"})' | jq -c '[.data.result[] | {(.metric.job // "rules"): .value[1]}] | add')"
 	done >"$OUT/end-metrics.txt" 2>&1
 	# Scrape success of the 1 s job on the stack's Prometheus, and the daemon's own counters.
 	{
 		w=$((T1 - T0))
-		echo "window=${w}s scrapes=$(prom_query "count_over_time(up{job=\"edge-sensord\"}[${w}s])" "$T1") ok=$(prom_query "sum_over_time(up{job=\"edge-sensord\"}[${w}s])" "$T1")" \
-			"p50=$(prom_query "quantile_over_time(0.5, scrape_duration_seconds{job=\"edge-sensord\"}[${w}s])" "$T1")" \
-			"p99=$(prom_query "quantile_over_time(0.99, scrape_duration_seconds{job=\"edge-sensord\"}[${w}s])" "$T1")" \
-			"max=$(prom_query "max_over_time(scrape_duration_seconds{job=\"edge-sensord\"}[${w}s])" "$T1")"
-		echo "daemon: $(cnet curl -sf http://127.0.0.1:8000/metrics | grep -E '^(promhttp_metric_handler_requests_total|sensor_failed_events_total|edge_sensor_read_errors_total)' | tr '\n' ' ')"
+		echo "window=${w}s scrapes=$(prom_try "count_over_time(up{job=\"edge-sensord\"}[${w}s])" "$T1") ok=$(prom_try "sum_over_time(up{job=\"edge-sensord\"}[${w}s])" "$T1")" \
+			"p50=$(prom_try "quantile_over_time(0.5, scrape_duration_seconds{job=\"edge-sensord\"}[${w}s])" "$T1")" \
+			"p99=$(prom_try "quantile_over_time(0.99, scrape_duration_seconds{job=\"edge-sensord\"}[${w}s])" "$T1")" \
+			"max=$(prom_try "max_over_time(scrape_duration_seconds{job=\"edge-sensord\"}[${w}s])" "$T1")"
+		echo "daemon: $(gnet curl -sf http://127.0.0.1:8000/metrics | grep -E '^(promhttp_metric_handler_requests_total|sensor_failed_events_total|edge_sensor_read_errors_total)' | tr '\n' ' ')"
 	} >"$OUT/scrapes.txt"
 	# Bytes each unit logged to the journal during the soak.
 	for u in prometheus.service prom-size.service prom-shipped.service prom-default.service prom-tuned.service edge-sensord.service; do
-		echo "$u $(cexec journalctl -u "$u" --since "@$T0" --until "@$T1" -o export | wc -c) bytes $(cexec journalctl -u "$u" --since "@$T0" --until "@$T1" -o cat | wc -l) lines"
+		echo "$u $(gexec journalctl -u "$u" --since "@$T0" --until "@$T1" -o export | wc -c) bytes $(gexec journalctl -u "$u" --since "@$T0" --until "@$T1" -o cat | wc -l) lines"
 	done >"$OUT/journal-bytes.txt"
-	echo "all $(cexec journalctl --since "@$T0" --until "@$T1" -o export | wc -c) bytes $(cexec journalctl --since "@$T0" --until "@$T1" -o cat | wc -l) lines" >>"$OUT/journal-bytes.txt"
-	cexec journalctl --no-pager -o short-precise -u prometheus.service --since "@$T0" | grep -E 'compact|Compaction|retention|WAL|checkpoint|Deleting|Head GC' >"$OUT/compaction-journal.log" || true
-	cexec systemctl kill --signal=SIGKILL prom-size.service prom-shipped.service prom-default.service prom-tuned.service || true
-	cexec sh -c 'cat /sys/fs/cgroup/memory$(systemctl show -p ControlGroup --value prometheus.service)/memory.max_usage_in_bytes' >"$OUT/prom-max-usage.txt"
-	cexec sh -c 'grep -E "^Vm(HWM|RSS)" /proc/$(systemctl show -p MainPID --value prometheus.service)/status' >>"$OUT/prom-max-usage.txt"
+	echo "all $(gexec journalctl --since "@$T0" --until "@$T1" -o export | wc -c) bytes $(gexec journalctl --since "@$T0" --until "@$T1" -o cat | wc -l) lines" >>"$OUT/journal-bytes.txt"
+	gexec journalctl --no-pager -o short-precise -u prometheus.service --since "@$T0" | grep -E 'compact|Compaction|retention|WAL|checkpoint|Deleting|Head GC' >"$OUT/compaction-journal.log" || true
+	gexec systemctl kill --signal=SIGKILL prom-size.service prom-shipped.service prom-default.service prom-tuned.service || true
+	gexec sh -c 'cat /sys/fs/cgroup/memory$(systemctl show -p ControlGroup --value prometheus.service)/memory.max_usage_in_bytes' >"$OUT/prom-max-usage.txt"
+	gexec sh -c 'grep -E "^Vm(HWM|RSS)" /proc/$(systemctl show -p MainPID --value prometheus.service)/status' >>"$OUT/prom-max-usage.txt"
 	(cd "$ROOT$DATA" && for b in 01*/; do jq -c '{ulid, minTime, maxTime, stats, level: .compaction.level}' "$b/meta.json"; done) >"$OUT/blocks-main.txt" 2>/dev/null || true
-	cexec du -sb "$DATA" "$BENCH"/* >"$OUT/du.txt" 2>&1 || true
+	gexec du -sb "$DATA" "$BENCH"/* >"$OUT/du.txt" 2>&1 || true
 }
 
 # ========================================================== 2. power cuts
 # power_cut: SIGKILL every process of the container at once (cgroup.kill of the
 # container's cgroup v2 directory), then wait for nspawn to go.
 power_cut() {
-	local cg=/sys/fs/cgroup/unified/$(CG_NAME) p
+	local cg p
+	cg=/sys/fs/cgroup/unified/$(nspawn_cg)
 	p=$(cat "$WORK/nspawn.pid")
 	echo 1 >"$cg/cgroup.kill"
 	for _ in $(seq 100); do
@@ -325,26 +259,26 @@ powercut() {
 		fi
 		local tb
 		tb=$(date +%s.%N)
-		boot >/dev/null 2>&1
-		if ! poll_s 300 prom_ready; then
-			cexec journalctl -b -u prometheus.service -o cat --no-pager >"$OUT/cut-$i-journal.log" 2>&1 || true
-			cexec edgectl status >"$OUT/cut-$i-edgectl.txt" 2>&1 || true
+		guest_boot >/dev/null 2>&1
+		if ! poll 300 prom_ready; then
+			gexec journalctl -b -u prometheus.service -o cat --no-pager >"$OUT/cut-$i-journal.log" 2>&1 || true
+			gexec edgectl status >"$OUT/cut-$i-edgectl.txt" 2>&1 || true
 			echo "$i,$mode,$wait_s,$tcut,,,never,$list,$analyze,$files,,$(prop prometheus.service NRestarts),$(prop prometheus.service ActiveState)" | tee -a "$OUT/powercut.csv" >&2
 			die "Prometheus not ready 300 s after cut $i (journal: $OUT/cut-$i-journal.log)"
 		fi
 		t_up=$(awk -v a="$(date +%s.%N)" -v b="$tb" 'BEGIN{printf "%.1f", a - b}')
-		wait_until 60 "target up after cut $i" target_up
+		wait_for 60 "target up after cut $i" target_up edge-sensord
 		# Last sample stored before the cut.
-		tlast=$(cnet curl -sf "$PROM/api/v1/query" --data-urlencode 'query=up{job="edge-sensord"}[5m]' --data-urlencode "time=${tcut%.*}" |
+		tlast=$(gnet curl -sf "$PROM/api/v1/query" --data-urlencode 'query=up{job="edge-sensord"}[5m]' --data-urlencode "time=${tcut%.*}" |
 			jq -r '[.data.result[0].values[] | .[0]] | max // ""')
 		lost=$(awk -v a="$tcut" -v b="$tlast" 'BEGIN{ if (b == "") print "all"; else printf "%.1f", a - b }')
 		local replay restarts status
-		replay=$(cexec journalctl -b -u prometheus.service -o cat --no-pager | grep -cE 'WAL replay completed|Replaying WAL' || true)
+		replay=$(gexec journalctl -b -u prometheus.service -o cat --no-pager | grep -cE 'WAL replay completed|Replaying WAL' || true)
 		restarts=$(prop prometheus.service NRestarts)
 		st=0
-		cexec edgectl status --window 1m >"$OUT/cut-$i-edgectl.txt" 2>&1 || st=$?
+		gexec edgectl status --window 1m >"$OUT/cut-$i-edgectl.txt" 2>&1 || st=$?
 		status=$st
-		cexec journalctl -b -u prometheus.service -o cat --no-pager >"$OUT/cut-$i-journal.log" 2>&1 || true
+		gexec journalctl -b -u prometheus.service -o cat --no-pager >"$OUT/cut-$i-journal.log" 2>&1 || true
 		echo "$i,$mode,$wait_s,$tcut,$tlast,$lost,$t_up,$list,$analyze,$files,$replay,$restarts,$status" | tee -a "$OUT/powercut.csv" >&2
 	done
 }

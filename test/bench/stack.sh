@@ -27,14 +27,10 @@
 # shellcheck disable=SC2016
 set -Eeuo pipefail
 
-HERE=$(cd "$(dirname "$0")" && pwd)
-REPO=$(cd "$HERE/../.." && pwd)
-export PATH=/usr/local/go/bin:$PATH:/usr/sbin:/sbin
-# shellcheck source=test/bench/container.sh
-. "$REPO/test/bench/container.sh"
-log() { printf '%s stack: %s\n' "$(date +%T)" "$*" >&2; }
-
-[ "$(id -u)" = 0 ] || die "must run as root (systemd-nspawn, cgroups)"
+# shellcheck source=test/lib/harness.sh
+. "$(dirname "$0")/../lib/harness.sh"
+# shellcheck source=test/lib/stack.sh
+. "$REPO/test/lib/stack.sh"
 
 SOAK=${STACK_SOAK:-600}
 UNTUNED=${STACK_UNTUNED:-300}
@@ -45,102 +41,47 @@ INTERVAL=${STACK_INTERVAL:-1s}
 DISK=${STACK_DISK:-64M}
 RETENTION_DISK=${STACK_RETENTION_DISK:-32M}
 PARTS=${STACK_PARTS:-soak daemon-kill stress tuning prometheus-kill disk-full disk-retention}
-RESULTS=${BENCH_RESULTS:-$REPO/test/bench/results}
-OUT=$RESULTS/stack
-CACHE_DIR=${E2E_CACHE_DIR:-/var/cache/edge-observability-e2e}
-EXTRA_PKGS=prometheus # same rootfs cache as test/e2e/run.sh
-MACHINE=edgestack$$
-PROM=http://127.0.0.1:9090
 SLICE=edge-observability.slice
 UNITS=("$SLICE" edge-sensord.service prometheus.service)
-NSPAWN_ARGS=()
+DATA=/var/lib/prometheus/metrics2
+POLL_STEP=0.1 # recovery times are read off the polls
 
-for t in systemd-nspawn:systemd-container debootstrap:debootstrap curl:curl jq:jq stress-ng:stress-ng; do
-	command -v "${t%%:*}" >/dev/null && continue
-	apt-get update -q >/dev/null
-	apt-get install -y -q --no-install-recommends "${t#*:}" ca-certificates
-done
-
-# The container's systemd shares the host's root cgroups of the controllers
-# nspawn does not namespace (cpu, ...): one test container at a time, and
-# none while this one measures.
-if declare -F nspawn_lock >/dev/null; then
-	nspawn_lock
-else
-	mkdir -p /run/lock
-	exec 7>/run/lock/edge-observability-nspawn.lock
-	flock -n 7 || { log "another test container of this project is running; waiting for it"; flock 7; }
-fi
-
-DEB=$(amd64_deb "${STACK_DEB:-}")
-make_workdir edge-stack
-ROOT=$WORK/rootfs
-mkdir -p "$WORK/debs" "$OUT"
-rm -rf "${OUT:?}"/*
-echo "$MACHINE" >"$WORK/machine"
-LEADER=""
-STRESS_PID=""
-
-cleanup() {
-	local rc=$?
-	set +e
-	[ -n "$STRESS_PID" ] && kill "$STRESS_PID" 2>/dev/null && wait "$STRESS_PID" 2>/dev/null
-	if [ -n "$LEADER" ]; then
-		cexec journalctl --no-pager -o short-precise -u edge-sensord.service -u prometheus.service >"$OUT/journal.log" 2>&1
-	fi
-	stop_container
-	rm -rf "$WORK"
-	log "container stopped, $WORK removed (exit $rc)"
-	return $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+need_tools curl:curl jq:jq stress-ng:stress-ng
 
 # ------------------------------------------------------------------ helpers
-# poll SECONDS CMD...: until CMD succeeds (every 0.1 s); 1 after SECONDS.
-poll() {
-	local end=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		[ $SECONDS -lt $end ] || { echo "TIMEOUT waiting for: $*"; return 1; }
-		sleep 0.1
-	done
-}
-restarted() { # UNIT OLDPID: a new main process (and active when ACTIVE=1)
+restarted() { # UNIT OLDPID [ACTIVE]: a new main process (and active when ACTIVE=1)
 	local p
 	p=$(prop "$1" MainPID)
 	[ -n "$p" ] && [ "$p" != 0 ] && [ "$p" != "$2" ] || return 1
 	[ "${3:-0}" = 0 ] || is_active "$1"
 }
 scraped_ok_since() { # EPOCH: last scrape of edge-sensord began at/after EPOCH and succeeded
-	[ "$(cnet curl -sf "$PROM/api/v1/targets?state=active" | jq -r --argjson t "$1" \
+	[ "$(gnet curl -sf "$PROM/api/v1/targets?state=active" | jq -r --argjson t "$1" \
 		'.data.activeTargets[] | select(.labels.job=="edge-sensord") | select(.health=="up") | (.lastScrape | sub("\\.[0-9]+"; "") | fromdateiso8601) >= ($t | floor)')" = true ]
 }
 now() { date +%s.%N | cut -c1-14; }
-
-is_active() { [ "$(cexec systemctl is-active "$1" 2>/dev/null)" = active ]; }
+minus() { awk -v a="$1" -v b="$2" -v f="${3:-%.1f}" 'BEGIN{printf f, a - b}'; } # A B [FORMAT]: A - B
 
 # mem_sample PHASE T0: one CSV row per unit from the cgroup v1 memory files.
 mem_sample() {
 	local t
 	t=$(date +%s)
-	# shellcheck disable=SC2029
-	cexec sh -c 'for u in "$@"; do
+	gexec sh -c 'for u in "$@"; do
 		cg=$(systemctl show -p ControlGroup --value "$u")
 		d=/sys/fs/cgroup/memory$cg
 		[ -r "$d/memory.usage_in_bytes" ] || { echo "$u,,,,,,"; continue; }
 		awk -v u="$u" -v usage="$(cat "$d/memory.usage_in_bytes")" -v peak="$(cat "$d/memory.max_usage_in_bytes")" -v fc="$(cat "$d/memory.failcnt")" \
 			-v cpu="$(p=$(systemctl show -p MainPID --value "$u"); [ "${p:-0}" != 0 ] && awk '"'"'{print $14 + $15}'"'"' /proc/$p/stat)" \
 			'"'"'$1=="total_rss"{r=$2} $1=="total_cache"{c=$2} END{printf "%s,%s,%s,%s,%s,%s,%s\n", u, usage, r, c, peak, fc, cpu}'"'"' "$d/memory.stat"
-	done' sh "${UNITS[@]}" | sed "s/^/$1,$t,$(($t - $2)),/" >>"$OUT/memory.csv"
+	done' sh "${UNITS[@]}" | sed "s/^/$1,$t,$((t - $2)),/" >>"$OUT/memory.csv"
 	# Prometheus's own view of its memory.
-	printf '%s,%s,%s,%s,%s,%s\n' "$1" "$t" "$(($t - $2))" \
-		"$(prom_query 'process_resident_memory_bytes{job="prometheus"}')" \
-		"$(prom_query 'go_memstats_heap_inuse_bytes{job="prometheus"}')" \
-		"$(prom_query 'prometheus_tsdb_head_series')" >>"$OUT/prometheus-self.csv"
+	printf '%s,%s,%s,%s,%s,%s\n' "$1" "$t" "$((t - $2))" \
+		"$(prom_try 'process_resident_memory_bytes{job="prometheus"}')" \
+		"$(prom_try 'go_memstats_heap_inuse_bytes{job="prometheus"}')" \
+		"$(prom_try 'prometheus_tsdb_head_series')" >>"$OUT/prometheus-self.csv"
 }
 reset_peaks() {
-	cexec sh -c 'for u in "$@"; do echo 0 >/sys/fs/cgroup/memory$(systemctl show -p ControlGroup --value "$u")/memory.max_usage_in_bytes; done' sh "${UNITS[@]}"
+	gexec sh -c 'for u in "$@"; do echo 0 >/sys/fs/cgroup/memory$(systemctl show -p ControlGroup --value "$u")/memory.max_usage_in_bytes; done' sh "${UNITS[@]}"
 }
 # soak PHASE SECONDS: sample every $SAMPLE s for SECONDS.
 soak() {
@@ -162,44 +103,36 @@ soak() {
 # scrape_stats LABEL END SECONDS: scrape figures of job edge-sensord over [END-SECONDS, END].
 scrape_stats() {
 	local w=${3}s e=$2 n ok p99 p50 mx
-	n=$(prom_query "count_over_time(up{job=\"edge-sensord\"}[$w])" "$e")
-	ok=$(prom_query "sum_over_time(up{job=\"edge-sensord\"}[$w])" "$e")
-	p50=$(prom_query "quantile_over_time(0.5, scrape_duration_seconds{job=\"edge-sensord\"}[$w])" "$e")
-	p99=$(prom_query "quantile_over_time(0.99, scrape_duration_seconds{job=\"edge-sensord\"}[$w])" "$e")
-	mx=$(prom_query "max_over_time(scrape_duration_seconds{job=\"edge-sensord\"}[$w])" "$e")
+	n=$(prom_try "count_over_time(up{job=\"edge-sensord\"}[$w])" "$e")
+	ok=$(prom_try "sum_over_time(up{job=\"edge-sensord\"}[$w])" "$e")
+	p50=$(prom_try "quantile_over_time(0.5, scrape_duration_seconds{job=\"edge-sensord\"}[$w])" "$e")
+	p99=$(prom_try "quantile_over_time(0.99, scrape_duration_seconds{job=\"edge-sensord\"}[$w])" "$e")
+	mx=$(prom_try "max_over_time(scrape_duration_seconds{job=\"edge-sensord\"}[$w])" "$e")
 	printf '%s window=%s end=%s scrapes=%s ok=%s ratio=%s p50=%s p99=%s max=%s\n' "$1" "$w" "$e" "$n" "$ok" \
 		"$(awk -v a="$ok" -v b="$n" 'BEGIN{ if (b > 0) printf "%.5f", a / b; else print "n/a" }')" "$p50" "$p99" "$mx" | tee -a "$OUT/cpu.txt"
 }
 cpu_stat() { # UNIT -> "nr_periods nr_throttled throttled_ns" of its cpu cgroup
-	cexec sh -c 'cat /sys/fs/cgroup/cpu$(systemctl show -p ControlGroup --value "$1")/cpu.stat' sh "$1" |
-		awk '{v[$1]=$2} END{print v["nr_periods"], v["nr_throttled"], v["throttled_time"]}'
+	cg_read "$1" cpu cpu.stat | awk '{v[$1]=$2} END{print v["nr_periods"], v["nr_throttled"], v["throttled_time"]}'
 }
 cpu_usage() { # UNIT -> CPU seconds of its main process (no cpuacct in the container here)
-	cexec sh -c 'awk "{print \$14 + \$15}" /proc/$(systemctl show -p MainPID --value "$1")/stat' sh "$1" |
+	gexec sh -c 'awk "{print \$14 + \$15}" /proc/$(systemctl show -p MainPID --value "$1")/stat' sh "$1" |
 		awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f\n", $1 / hz}'
 }
+flags() { gnet curl -sf "$PROM/api/v1/status/flags" | jq -c ".data | {$1}"; } # "KEY", ...: Prometheus's flags
 
-# set_scrape_interval: job edge-sensord in the conffile scrapes every $INTERVAL.
-set_scrape_interval() {
-	local f=$ROOT/etc/edge-observability/prometheus.yml
-	awk -v iv="$INTERVAL" '
-		/^ *- *job_name: *["'\'']?edge-sensord["'\'']? *$/ {
-			print; match($0, /^ *- */); pad = sprintf("%" RLENGTH "s", "")
-			print pad "scrape_interval: " iv; print pad "scrape_timeout: " iv; found = 1; next }
-		{ print }
-		END { if (!found) exit 1 }' "$f" >"$WORK/prometheus.yml" || die "no job edge-sensord in $f"
-	cat "$WORK/prometheus.yml" >"$f"
+# data_on_tmpfs SIZE: Prometheus stopped, its data dir on a fresh tmpfs of SIZE.
+data_on_tmpfs() {
+	gexec systemctl stop prometheus.service
+	gexec mount -t tmpfs -o "size=$1,mode=0755" tmpfs-edge-bench $DATA
 }
-
-restart_prometheus() {
-	cexec systemctl daemon-reload
-	cexec systemctl restart prometheus.service
-	wait_until 90 "prometheus ready" prom_ready
-	wait_until 30 "target edge-sensord up" target_up
+# data_off_tmpfs: Prometheus stopped, its data dir back on the container's disk.
+data_off_tmpfs() {
+	gexec systemctl stop prometheus.service
+	gexec umount $DATA
 }
 
 # ===================================================================== setup
-note "machine $MACHINE, work dir $WORK, package $(basename "$DEB"), load $(load)"
+stack_up stack "${STACK_DEB:-}"
 {
 	echo "date: $(date -u '+%F %T') UTC"
 	echo "uptime: $(uptime)"
@@ -208,33 +141,19 @@ note "machine $MACHINE, work dir $WORK, package $(basename "$DEB"), load $(load)
 } >"$OUT/env.txt"
 echo "phase,time,t,unit,usage_bytes,total_rss,total_cache,max_usage_bytes,failcnt,main_pid_cpu_ticks" >"$OUT/memory.csv"
 echo "phase,time,t,process_resident_memory_bytes,go_heap_inuse_bytes,head_series" >"$OUT/prometheus-self.csv"
-
-prepare_rootfs
-cp "$DEB" "$WORK/debs/"
-NSPAWN_ARGS=(--bind-ro="$WORK/debs:/debs")
-ns_run sh -c "apt-get install -y -q --no-install-recommends --download-only /debs/$(basename "$DEB")" >"$WORK/download.log" 2>&1 ||
-	{ tail -n 20 "$WORK/download.log" >&2; die "downloading the package's dependencies failed"; }
-boot
-cexec apt-get install -y -q --no-install-recommends /debs/"$(basename "$DEB")" </dev/null >"$OUT/install.log" 2>&1 ||
-	{ tail -n 30 "$OUT/install.log" >&2; die "installing the package failed"; }
-def=$ROOT/etc/default/edge-sensord
-if grep -q '^ARGS=' "$def"; then
-	sed -i -E 's/^ARGS="?([^"]*)"?$/ARGS="--sensors.simulate \1"/' "$def"
-else
-	echo 'ARGS="--sensors.simulate"' >>"$def"
-fi
-set_scrape_interval
-cexec systemctl restart edge-sensord.service
+f=/etc/edge-observability/prometheus.yml
+gcat $f | scrape_every "$INTERVAL" >"$WORK/prometheus.yml" || die "no job edge-sensord in $f"
+gput "$WORK/prometheus.yml" $f
 restart_prometheus
 {
-	echo "prometheus: $(cexec dpkg-query -W -f='${Version}' prometheus)"
+	echo "prometheus: $(gexec dpkg-query -W -f='${Version}' prometheus)"
 	for u in "${UNITS[@]}"; do
-		echo "$u: $(cexec systemctl show -p MemoryMax -p MemoryHigh -p CPUQuotaPerSecUSec -p CPUWeight -p Environment "$u" | tr '\n' ' ')"
+		echo "$u: $(gexec systemctl show -p MemoryMax -p MemoryHigh -p CPUQuotaPerSecUSec -p CPUWeight -p Environment "$u" | tr '\n' ' ')"
 	done
-	echo "scrape job: $(cnet curl -sf "$PROM/api/v1/status/config" | jq -r .data.yaml | grep -A3 'job_name: edge-sensord' | tr -s ' \n' ' ')"
-	echo "prometheus flags: $(cnet curl -sf "$PROM/api/v1/status/flags" | jq -c '.data | {"storage.tsdb.retention.time", "storage.tsdb.retention.size"}')"
+	echo "scrape job: $(gnet curl -sf "$PROM/api/v1/status/config" | jq -r .data.yaml | grep -A3 'job_name: edge-sensord' | tr -s ' \n' ' ')"
+	echo "prometheus flags: $(flags '"storage.tsdb.retention.time", "storage.tsdb.retention.size"')"
 } >>"$OUT/env.txt"
-note "stack up: $(cexec systemctl is-active edge-sensord.service prometheus.service | tr '\n' ' ')"
+note "stack up: $(gexec systemctl is-active edge-sensord.service prometheus.service | tr '\n' ' ')"
 
 # ============================================== 1. memory soak, as shipped
 SOAK_END=""
@@ -242,7 +161,7 @@ if want soak; then
 	SOAK_T0=$(date +%s)
 	soak soak "$SOAK"
 	SOAK_END=$(date +%s)
-	cexec edgectl status --window "$((SOAK_END - SOAK_T0))s" >"$OUT/edgectl-after-soak.txt" 2>&1 || true
+	gexec edgectl status --window "$((SOAK_END - SOAK_T0))s" >"$OUT/edgectl-after-soak.txt" 2>&1 || true
 	scrape_stats soak "$SOAK_END" "$((SOAK_END - SOAK_T0 - 5))"
 fi
 
@@ -252,7 +171,7 @@ want daemon-kill && {
 	pid0=$(prop $u MainPID)
 	n0=$(prop $u NRestarts)
 	tk=$(now)
-	cexec systemctl kill -s KILL $u
+	gexec systemctl kill -s KILL $u
 	poll 120 restarted $u "$pid0" 1 || true
 	ta=$(now)
 	pid1=$(prop $u MainPID)
@@ -263,11 +182,11 @@ want daemon-kill && {
 	te=$(date +%s)
 	w=$((te - ${tk%.*} + 5))
 	echo "kill=$tk pid=$pid0 -> $pid1 NRestarts=$n0 -> $(prop $u NRestarts)"
-	echo "active_again_after_s=$(awk -v a="$ta" -v b="$tk" 'BEGIN{printf "%.1f", a - b}') first_good_scrape_after_s=$(awk -v a="$ts" -v b="$tk" 'BEGIN{printf "%.1f", a - b}') (target lastScrape has 1 s resolution here)"
-	echo "scrapes in the ${w}s around the kill: $(prom_query "count_over_time(up{job=\"edge-sensord\"}[${w}s])" "$te"), failed: $(prom_query "count_over_time(up{job=\"edge-sensord\"}[${w}s]) - sum_over_time(up{job=\"edge-sensord\"}[${w}s])" "$te")"
-	echo "failed scrapes (raw): $(cnet curl -sf "$PROM/api/v1/query" --data-urlencode "query=up{job=\"edge-sensord\"}[${w}s]" --data-urlencode "time=$te" | jq -c '[.data.result[0].values[] | select(.[1]=="0") | .[0]]')"
+	echo "active_again_after_s=$(minus "$ta" "$tk") first_good_scrape_after_s=$(minus "$ts" "$tk") (target lastScrape has 1 s resolution here)"
+	echo "scrapes in the ${w}s around the kill: $(prom_try "count_over_time(up{job=\"edge-sensord\"}[${w}s])" "$te"), failed: $(prom_try "count_over_time(up{job=\"edge-sensord\"}[${w}s]) - sum_over_time(up{job=\"edge-sensord\"}[${w}s])" "$te")"
+	echo "failed scrapes (raw): $(gnet curl -sf "$PROM/api/v1/query" --data-urlencode "query=up{job=\"edge-sensord\"}[${w}s]" --data-urlencode "time=$te" | jq -c '[.data.result[0].values[] | select(.[1]=="0") | .[0]]')"
 	echo "journal:"
-	cexec journalctl --no-pager -o short-precise -u $u --since "@${tk%.*}" | grep -E 'Main process exited|Failed with result|Scheduled restart|Started|Stopped' || true
+	gexec journalctl --no-pager -o short-precise -u $u --since "@${tk%.*}" | grep -E 'Main process exited|Failed with result|Scheduled restart|Started|Stopped' || true
 } 2>&1 | tee "$OUT/fault-daemon-kill.txt"
 
 # ========================================== 2. CPU saturation on the host
@@ -280,27 +199,27 @@ sc0=$(cpu_usage edge-sensord.service)
 pc0=$(cpu_usage prometheus.service)
 note "stress-ng --cpu 2 on the host for ${STRESS}s (cgroup $(awk -F: '$2=="cpu"{print $3}' /proc/self/cgroup)), load $(load)"
 stress-ng --cpu 2 --timeout "$((STRESS + 5))s" --metrics-brief >"$OUT/stress-ng.log" 2>&1 &
-STRESS_PID=$!
+BG_PIDS+=($!)
 sleep 5
 ST_T0=$(date +%s)
 soak stress "$STRESS"
 ST_END=$(date +%s)
-wait "$STRESS_PID" || true
-STRESS_PID=""
+wait "${BG_PIDS[-1]}" || true
+unset 'BG_PIDS[-1]'
 note "stress done, load $(load)"
 scrape_stats stress "$ST_END" "$((ST_END - ST_T0))"
 read -r sp1 st1 _ <<<"$(cpu_stat edge-sensord.service)"
 read -r pp1 pt1 _ <<<"$(cpu_stat prometheus.service)"
 {
 	echo "throttled periods during stress: edge-sensord $((st1 - st0))/$((sp1 - sp0)), prometheus $((pt1 - pt0))/$((pp1 - pp0))"
-	echo "CPU seconds during stress (${STRESS}s): edge-sensord $(awk -v a="$(cpu_usage edge-sensord.service)" -v b="$sc0" 'BEGIN{printf "%.2f", a-b}'), prometheus $(awk -v a="$(cpu_usage prometheus.service)" -v b="$pc0" 'BEGIN{printf "%.2f", a-b}')"
+	echo "CPU seconds during stress (${STRESS}s): edge-sensord $(minus "$(cpu_usage edge-sensord.service)" "$sc0" %.2f), prometheus $(minus "$(cpu_usage prometheus.service)" "$pc0" %.2f)"
 } | tee -a "$OUT/cpu.txt"
 fi
 
 # ============================ 1b. Prometheus without the edge tuning, then with
 if want tuning; then
 # /run in the container is its own tmpfs, so the drop-in is written from inside.
-cexec sh -c 'mkdir -p /run/systemd/system/prometheus.service.d && cat >/run/systemd/system/prometheus.service.d/zz-untuned.conf' <<'EOF'
+gexec_in sh -c 'mkdir -p /run/systemd/system/prometheus.service.d && cat >/run/systemd/system/prometheus.service.d/zz-untuned.conf' <<'EOF'
 [Service]
 UnsetEnvironment=GOMEMLIMIT GOGC
 MemoryHigh=infinity
@@ -309,13 +228,15 @@ ExecStart=
 ExecStart=/usr/bin/edgectl prometheus-exec -- --storage.tsdb.path=/var/lib/prometheus/metrics2/ --web.listen-address=127.0.0.1:9090 --query.max-concurrency=2 --query.max-samples=5000000 --query.timeout=30s --web.max-connections=64
 EOF
 restart_prometheus
-echo "untuned: $(cexec systemctl show -p MemoryMax -p MemoryHigh -p Environment -p UnsetEnvironment prometheus.service | tr '\n' ' ')" >>"$OUT/env.txt"
-echo "untuned process environment (GO*): $(cexec sh -c 'tr "\0" "\n" </proc/$(systemctl show -p MainPID --value prometheus.service)/environ | grep "^GO" | tr "\n" " "')" >>"$OUT/env.txt"
-echo "untuned flags: $(cnet curl -sf "$PROM/api/v1/status/flags" | jq -c '.data | {"storage.tsdb.retention.time", "storage.tsdb.retention.size"}')" >>"$OUT/env.txt"
+{
+	echo "untuned: $(gexec systemctl show -p MemoryMax -p MemoryHigh -p Environment -p UnsetEnvironment prometheus.service | tr '\n' ' ')"
+	echo "untuned process environment (GO*): $(gexec sh -c 'tr "\0" "\n" </proc/$(systemctl show -p MainPID --value prometheus.service)/environ | grep "^GO" | tr "\n" " "')"
+	echo "untuned flags: $(flags '"storage.tsdb.retention.time", "storage.tsdb.retention.size"')"
+} >>"$OUT/env.txt"
 soak untuned "$UNTUNED"
-cexec rm -f /run/systemd/system/prometheus.service.d/zz-untuned.conf
+gexec rm -f /run/systemd/system/prometheus.service.d/zz-untuned.conf
 restart_prometheus
-echo "tuned again: $(cexec systemctl show -p MemoryMax -p MemoryHigh -p Environment prometheus.service | tr '\n' ' ')" >>"$OUT/env.txt"
+echo "tuned again: $(gexec systemctl show -p MemoryMax -p MemoryHigh -p Environment prometheus.service | tr '\n' ' ')" >>"$OUT/env.txt"
 soak tuned "$TUNED"
 fi
 
@@ -324,69 +245,65 @@ want prometheus-kill && {
 	u=prometheus.service
 	sleep 5
 	tb=$(($(date +%s) - 5)) # window ends before the kill
-	before=$(prom_query 'count_over_time(up{job="edge-sensord"}[10m])' "$tb")
-	before_all=$(prom_query 'count({__name__=~".+"})' "$tb")
+	before=$(prom_try 'count_over_time(up{job="edge-sensord"}[10m])' "$tb")
+	before_all=$(prom_try 'count({__name__=~".+"})' "$tb")
 	n0=$(prop $u NRestarts)
 	pid0=$(prop $u MainPID)
 	tk=$(now)
-	cexec systemctl kill -s KILL $u
+	gexec systemctl kill -s KILL $u
 	poll 120 restarted $u "$pid0" || true
 	tst=$(now)
 	pid1=$(prop $u MainPID)
 	poll 300 prom_ready || true
 	tr=$(now)
-	poll 60 target_up || true
+	poll 60 target_up edge-sensord || true
 	sleep 20
 	te=$(date +%s)
-	after=$(prom_query 'count_over_time(up{job="edge-sensord"}[10m])' "$tb")
-	after_all=$(prom_query 'count({__name__=~".+"})' "$tb")
+	after=$(prom_try 'count_over_time(up{job="edge-sensord"}[10m])' "$tb")
+	after_all=$(prom_try 'count({__name__=~".+"})' "$tb")
 	echo "kill=$tk pid=$pid0 -> $pid1 NRestarts=$n0 -> $(prop $u NRestarts)"
-	echo "new_process_after_s=$(awk -v a="$tst" -v b="$tk" 'BEGIN{printf "%.2f", a - b}') ready_after_s=$(awk -v a="$tr" -v b="$tk" 'BEGIN{printf "%.2f", a - b}')"
+	echo "new_process_after_s=$(minus "$tst" "$tk" %.2f) ready_after_s=$(minus "$tr" "$tk" %.2f)"
 	echo "samples of up{job=edge-sensord} in the 10m ending 5 s before the kill ($tb): before=$before after=$after"
 	echo "series present at $tb: before=$before_all after=$after_all"
 	w=$((te - tb + 5))
-	cnet curl -sf "$PROM/api/v1/query" --data-urlencode "query=up{job=\"edge-sensord\"}[${w}s]" --data-urlencode "time=$te" |
+	gnet curl -sf "$PROM/api/v1/query" --data-urlencode "query=up{job=\"edge-sensord\"}[${w}s]" --data-urlencode "time=$te" |
 		jq -r --argjson k "$tk" '[.data.result[0].values[] | .[0]] as $t | [range(1; $t | length) | {gap: ($t[.] - $t[. - 1]), from: $t[. - 1], to: $t[.]}] | max_by(.gap) |
 			"largest gap between samples around the kill: \(.gap) s (\(.from - $k | . * 10 | round / 10) s .. \(.to - $k | . * 10 | round / 10) s relative to the kill)"'
 	echo "journal:"
-	cexec journalctl --no-pager -o short-precise -u $u --since "@${tk%.*}" | grep -E 'Main process exited|Failed with result|Scheduled restart|Started|WAL|replay|Server is ready' | head -20 || true
+	gexec journalctl --no-pager -o short-precise -u $u --since "@${tk%.*}" | grep -E 'Main process exited|Failed with result|Scheduled restart|Started|WAL|replay|Server is ready' | head -20 || true
 } 2>&1 | tee "$OUT/fault-prometheus-kill.txt"
 
 # ======================================= 3b. full disk under the data dir
 want disk-full && {
 	u=prometheus.service
-	d=/var/lib/prometheus/metrics2
-	cexec systemctl stop $u
-	cexec mount -t tmpfs -o "size=$DISK,mode=0755" tmpfs-edge-bench $d
-	cexec chown prometheus:prometheus $d
-	cexec systemctl start $u
-	wait_until 90 "prometheus ready" prom_ready
-	wait_until 30 "target edge-sensord up" target_up
-	echo "tmpfs $DISK at $d; retention flags: $(cnet curl -sf "$PROM/api/v1/status/flags" | jq -c '.data | {"storage.tsdb.retention.size"}')"
+	d=$DATA
+	data_on_tmpfs "$DISK"
+	gexec chown prometheus:prometheus $d
+	restart_prometheus
+	echo "tmpfs $DISK at $d; retention flags: $(flags '"storage.tsdb.retention.size"')"
 	sleep 60
 	tf=$(date +%s)
-	pre=$(prom_query 'count_over_time(up{job="edge-sensord"}[50s])' "$tf")
-	echo "before filling: $(cexec df -k $d | tail -1); samples of up in the 50 s before filling: $pre"
-	cexec sh -c "fallocate -l \$(( \$(df -k --output=avail $d | tail -1) * 1024 )) $d/fill 2>/dev/null || dd if=/dev/zero of=$d/fill bs=1M status=none" || true
-	echo "after filling: $(cexec df -k $d | tail -1)"
+	pre=$(prom_try 'count_over_time(up{job="edge-sensord"}[50s])' "$tf")
+	echo "before filling: $(gexec df -k $d | tail -1); samples of up in the 50 s before filling: $pre"
+	gexec sh -c "fallocate -l \$(( \$(df -k --output=avail $d | tail -1) * 1024 )) $d/fill 2>/dev/null || dd if=/dev/zero of=$d/fill bs=1M status=none" || true
+	echo "after filling: $(gexec df -k $d | tail -1)"
 	for i in 1 2 3 4 5 6; do
 		sleep 20
-		echo "+$((i * 20))s: prometheus $(cexec systemctl is-active $u) NRestarts=$(prop $u NRestarts) ready=$(prom_ready && echo yes || echo no)" \
-			"up_now=$(prom_query 'up{job="edge-sensord"}') age_of_last_stored_up=$(prom_query 'time() - timestamp(up{job="edge-sensord"})')s" \
-			"samples_before_fill=$(prom_query 'count_over_time(up{job="edge-sensord"}[50s])' "$tf") stored_scrapes_last20s=$(prom_query 'count_over_time(up{job="edge-sensord"}[20s])')" \
-			"live:$(cnet curl -sf --max-time 5 "$PROM/metrics" | awk '/^prometheus_tsdb_wal_writes_failed_total|^prometheus_tsdb_head_samples_appended_total|^prometheus_target_scrapes_exceeded|^prometheus_tsdb_compactions_failed_total/ {printf " %s=%s", $1, $2}')"
+		echo "+$((i * 20))s: prometheus $(gexec systemctl is-active $u) NRestarts=$(prop $u NRestarts) ready=$(prom_ready && echo yes || echo no)" \
+			"up_now=$(prom_try 'up{job="edge-sensord"}') age_of_last_stored_up=$(prom_try 'time() - timestamp(up{job="edge-sensord"})')s" \
+			"samples_before_fill=$(prom_try 'count_over_time(up{job="edge-sensord"}[50s])' "$tf") stored_scrapes_last20s=$(prom_try 'count_over_time(up{job="edge-sensord"}[20s])')" \
+			"live:$(gnet curl -sf --max-time 5 "$PROM/metrics" | awk '/^prometheus_tsdb_wal_writes_failed_total|^prometheus_tsdb_head_samples_appended_total|^prometheus_target_scrapes_exceeded|^prometheus_tsdb_compactions_failed_total/ {printf " %s=%s", $1, $2}')"
 	done
 	echo "--- edgectl status (disk full):"
-	cexec edgectl status --window 1m 2>&1 || echo "(exit $?)"
+	gexec edgectl status --window 1m 2>&1 || echo "(exit $?)"
 	echo "--- journal:"
-	cexec journalctl --no-pager -o cat -u $u --since "@$tf" | grep -viE 'level=info' | sed -E 's/^ts=[^ ]+ //; s/target=[^ ]+ //; s/(scrape_pool|name|index)=[^ ]+ //g' | sort | uniq -c | sort -rn | cut -c1-400 | head -12 || true
-	cexec rm -f $d/fill
+	gexec journalctl --no-pager -o cat -u $u --since "@$tf" | grep -viE 'level=info' | sed -E 's/^ts=[^ ]+ //; s/target=[^ ]+ //; s/(scrape_pool|name|index)=[^ ]+ //g' | sort | uniq -c | sort -rn | cut -c1-400 | head -12 || true
+	gexec rm -f $d/fill
 	sleep 30
-	echo "--- 30 s after freeing the space: prometheus $(cexec systemctl is-active $u) NRestarts=$(prop $u NRestarts) stored_scrapes_last20s=$(prom_query 'count_over_time(up{job="edge-sensord"}[20s])') samples_before_fill=$(prom_query 'count_over_time(up{job="edge-sensord"}[50s])' "$tf") wal_writes_failed=$(prom_query 'prometheus_tsdb_wal_writes_failed_total')"
+	echo "--- 30 s after freeing the space: prometheus $(gexec systemctl is-active $u) NRestarts=$(prop $u NRestarts) stored_scrapes_last20s=$(prom_try 'count_over_time(up{job="edge-sensord"}[20s])') samples_before_fill=$(prom_try 'count_over_time(up{job="edge-sensord"}[50s])' "$tf") wal_writes_failed=$(prom_try 'prometheus_tsdb_wal_writes_failed_total')"
 	echo "--- edgectl status 30 s after freeing:"
-	cexec edgectl status --window 1m 2>&1 || echo "(exit $?)"
-	cexec systemctl stop $u
-	cexec umount $d
+	gexec edgectl status --window 1m 2>&1 || echo "(exit $?)"
+	data_off_tmpfs
 } 2>&1 | tee "$OUT/fault-disk-full.txt"
 
 # ======================================= 3c. the TSDB's own data fills a small disk
@@ -395,9 +312,8 @@ want disk-full && {
 # oldest blocks at start and keep ingesting.
 want disk-retention && {
 	u=prometheus.service
-	d=/var/lib/prometheus/metrics2
-	cexec systemctl stop $u
-	cexec mount -t tmpfs -o "size=$RETENTION_DISK,mode=0755" tmpfs-edge-bench $d
+	d=$DATA
+	data_on_tmpfs "$RETENTION_DISK"
 	# 200 series of random values (incompressible for the XOR encoding)
 	# every 5 s for 9 h, ending 2 h ago: inside the 12 h time retention,
 	# so only the size retention can delete them.
@@ -409,33 +325,32 @@ want disk-retention && {
 		print "# EOF" }' >"$ROOT/var/tmp/fill.om"
 	# promtool preallocates chunk files far larger than this tmpfs, so the
 	# blocks are made on the container's disk and copied in.
-	cexec promtool tsdb create-blocks-from openmetrics /var/tmp/fill.om /var/tmp/backfill >/dev/null
-	cexec cp -a /var/tmp/backfill/. $d/
-	cexec rm -rf /var/tmp/fill.om /var/tmp/backfill
-	cexec chown -R prometheus:prometheus $d
-	blocks_before=$(cexec sh -c "ls -d $d/01* | wc -l")
-	echo "tmpfs $RETENTION_DISK at $d; backfilled: $blocks_before blocks, $(cexec du -sm $d | cut -f1) MiB; $(cexec df -k $d | tail -1)"
-	oldest_before=$(cexec sh -c "cat $d/01*/meta.json" | jq -s 'map(.minTime) | min / 1000 | floor')
+	gexec promtool tsdb create-blocks-from openmetrics /var/tmp/fill.om /var/tmp/backfill >/dev/null
+	gexec cp -a /var/tmp/backfill/. $d/
+	gexec rm -rf /var/tmp/fill.om /var/tmp/backfill
+	gexec chown -R prometheus:prometheus $d
+	blocks_before=$(gexec sh -c "ls -d $d/01* | wc -l")
+	echo "tmpfs $RETENTION_DISK at $d; backfilled: $blocks_before blocks, $(gexec du -sm $d | cut -f1) MiB; $(gexec df -k $d | tail -1)"
+	oldest_before=$(gexec sh -c "cat $d/01*/meta.json" | jq -s 'map(.minTime) | min / 1000 | floor')
 	ts=$(now)
-	cexec systemctl start $u
-	wait_until 120 "prometheus ready" prom_ready
-	wait_until 60 "target edge-sensord up" target_up
-	echo "journal: $(cexec journalctl --no-pager -o cat -u $u --since "@${ts%.*}" | grep -E 'prometheus-exec|retention' | head -3 | cut -c1-300)"
-	echo "retention flags: $(cnet curl -sf "$PROM/api/v1/status/flags" | jq -c '.data | {"storage.tsdb.retention.size", "storage.tsdb.retention.time"}')"
+	gexec systemctl start $u
+	wait_for 120 "prometheus ready" prom_ready
+	wait_for 60 "target edge-sensord up" target_up edge-sensord
+	echo "journal: $(gexec journalctl --no-pager -o cat -u $u --since "@${ts%.*}" | grep -E 'prometheus-exec|retention' | head -3 | cut -c1-300)"
+	echo "retention flags: $(flags '"storage.tsdb.retention.size", "storage.tsdb.retention.time"')"
 	sleep 60
-	oldest_after=$(prom_query 'min(prometheus_tsdb_lowest_timestamp_seconds)')
-	echo "after start + 60 s: prometheus $(cexec systemctl is-active $u) NRestarts=$(prop $u NRestarts)" \
-		"blocks=$(cexec sh -c "ls -d $d/01* 2>/dev/null | wc -l") (was $blocks_before)" \
-		"size_retentions=$(prom_query 'prometheus_tsdb_size_retentions_total') time_retentions=$(prom_query 'prometheus_tsdb_time_retentions_total')" \
-		"storage_blocks_bytes=$(prom_query 'prometheus_tsdb_storage_blocks_bytes')" \
-		"retention_limit_bytes=$(prom_query 'prometheus_tsdb_retention_limit_bytes')"
+	oldest_after=$(prom_try 'min(prometheus_tsdb_lowest_timestamp_seconds)')
+	echo "after start + 60 s: prometheus $(gexec systemctl is-active $u) NRestarts=$(prop $u NRestarts)" \
+		"blocks=$(gexec sh -c "ls -d $d/01* 2>/dev/null | wc -l") (was $blocks_before)" \
+		"size_retentions=$(prom_try 'prometheus_tsdb_size_retentions_total') time_retentions=$(prom_try 'prometheus_tsdb_time_retentions_total')" \
+		"storage_blocks_bytes=$(prom_try 'prometheus_tsdb_storage_blocks_bytes')" \
+		"retention_limit_bytes=$(prom_try 'prometheus_tsdb_retention_limit_bytes')"
 	echo "oldest data: before start $(date -u -d "@$oldest_before" +%T), after $(date -u -d "@${oldest_after%.*}" +%T) (now $(date -u +%T))"
-	echo "backfilled samples queryable in its last hour: $(prom_query 'sum(count_over_time(bench_fill[1h]))' "$((fill_end - 1))") (200 series x 720 = 144000 written)"
-	echo "disk: $(cexec df -k $d | tail -1)"
-	echo "stored scrapes of edge-sensord in the last 20 s: $(prom_query 'count_over_time(up{job="edge-sensord"}[20s])'), WAL write failures: $(prom_query 'prometheus_tsdb_wal_writes_failed_total')"
-	cexec systemctl stop $u
-	cexec umount $d
-	cexec systemctl start $u
+	echo "backfilled samples queryable in its last hour: $(prom_try 'sum(count_over_time(bench_fill[1h]))' "$((fill_end - 1))") (200 series x 720 = 144000 written)"
+	echo "disk: $(gexec df -k $d | tail -1)"
+	echo "stored scrapes of edge-sensord in the last 20 s: $(prom_try 'count_over_time(up{job="edge-sensord"}[20s])'), WAL write failures: $(prom_try 'prometheus_tsdb_wal_writes_failed_total')"
+	data_off_tmpfs
+	gexec systemctl start $u
 } 2>&1 | tee "$OUT/fault-disk-retention.txt"
 
 note "all phases done, load $(load)"

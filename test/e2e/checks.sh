@@ -93,21 +93,6 @@ check_install() {
 	detail "version=$ver from=${INSTALL_FROM:-file} prometheus=$pver prometheus_failed_starts_during_install=$early man_pages=ok"
 }
 
-# simulate_sensors: no sensors in a guest; keep the shipped ARGS and add the flag.
-simulate_sensors() {
-	local def=/etc/default/edge-sensord
-	gexec test -f $def || fail "$def not installed"
-	if gexec grep -q '^ARGS=' $def; then
-		gexec grep -q '^ARGS=.*--sensors.simulate' $def ||
-			gexec sed -i -E 's/^ARGS="?([^"]*)"?$/ARGS="--sensors.simulate \1"/' $def
-	else
-		gexec sh -c "echo 'ARGS=\"--sensors.simulate\"' >>$def"
-	fi
-	gexec grep -q '^ARGS=.*--sensors.simulate' $def || fail "could not set ARGS in $def"
-	gexec systemctl restart edge-sensord.service || fail "systemctl restart edge-sensord failed"
-	wait_for 60 "edge-sensord and prometheus active" all_active edge-sensord.service prometheus.service
-}
-
 # in_cgroup UNIT: its main process is in the unit's cgroup (v1: memory and
 # name=systemd hierarchies; v2: the unified one).
 in_cgroup() {
@@ -180,17 +165,7 @@ status_mentions() { prop edge-sensord.service StatusText | grep -q -- "$1"; }
 set_fast_scrape() { # job edge-sensord in the conffile: scrape every $INTERVAL
 	local f=/etc/edge-observability/prometheus.yml
 	gexec test -f $f || fail "$f not installed"
-	gcat $f | awk -v iv="$INTERVAL" '
-		function indent(s) { match(s, /^[ -]*/); return RLENGTH }
-		/job_name: *["'\'']?edge-sensord["'\'']? *$/ {
-			print; ind = indent($0); pad = sprintf("%" ind "s", "")
-			print pad "scrape_interval: " iv; print pad "scrape_timeout: " iv
-			injob = 1; done = 1; next }
-		injob && /job_name:/ { injob = 0 }
-		injob && /^[^ #]/ { injob = 0 }
-		injob && /^ *scrape_(interval|timeout):/ { next }
-		{ print }
-		END { if (!done) exit 1 }' >"$WORK/prometheus.yml" || fail "no job_name: edge-sensord in prometheus.yml"
+	gcat $f | scrape_every "$INTERVAL" >"$WORK/prometheus.yml" || fail "no job_name: edge-sensord in prometheus.yml"
 	gput "$WORK/prometheus.yml" $f
 }
 

@@ -15,10 +15,17 @@
 # shellcheck disable=SC2016
 
 HARNESS=${HARNESS:-$(basename "$(dirname "$0")")}
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+PKG=edge-observability
+export PATH=$PATH:/usr/local/go/bin:/usr/sbin:/sbin
 GUEST_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 PROM=${PROM:-http://127.0.0.1:9090}
 
-log() { printf '%s %s: %s\n' "$(date +%T)" "$HARNESS" "$*" >&2; }
+# log MESSAGE: a timestamped line on stderr, and in $LOG_FILE when that is set.
+log() {
+	printf '%s %s: %s\n' "$(date +%T)" "$HARNESS" "$*" >&2
+	[ -z "${LOG_FILE:-}" ] || printf '%s %s\n' "$(date -u +%T)" "$*" >>"$LOG_FILE"
+}
 die() {
 	log "ERROR: $*"
 	exit 1
@@ -31,17 +38,46 @@ fail() {
 	exit 1
 }
 
-# wait_for SECONDS WHAT CMD...: poll CMD every 0.5 s; fail when it has not
-# succeeded within SECONDS.
-wait_for() {
-	local limit=$1 what=$2 end
-	shift 2
-	end=$((SECONDS + limit))
+# poll SECONDS CMD...: true once CMD succeeds (its output dropped), false when
+# it has not within SECONDS. Tries every $POLL_STEP seconds (0.5; benches
+# that time a recovery set less).
+poll() {
+	local end=$((SECONDS + $1))
+	shift
 	until "$@" >/dev/null 2>&1; do
-		[ $SECONDS -lt $end ] || fail "timed out after ${limit}s waiting for $what"
-		sleep 0.5
+		[ $SECONDS -lt $end ] || return 1
+		sleep "${POLL_STEP:-0.5}"
 	done
 }
+
+# wait_for SECONDS WHAT CMD...: poll, and fail when CMD has not succeeded within SECONDS.
+wait_for() {
+	local limit=$1 what=$2
+	shift 2
+	poll "$limit" "$@" || fail "timed out after ${limit}s waiting for $what"
+}
+
+# wait_http URL [SECONDS]: wait (10 s) for a 2xx answer from URL on the host.
+wait_http() { wait_for "${2:-10}" "an answer from $1" curl -sf -o /dev/null --max-time 2 "$1"; }
+
+# free_port: a loopback TCP port nothing listens on now.
+free_port() {
+	local p
+	while :; do
+		p=$((20000 + RANDOM % 40000))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "$p"
+			return
+		fi
+	done
+}
+
+# step and ok: the progress lines of a harness that stops at its first fail.
+step() { printf '\n==> %s\n' "$*"; }
+ok() { echo "ok: $*"; }
+
+load() { cut -d' ' -f1-3 /proc/loadavg; } # the load average, for the record
+want() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; } # PART: listed in $PARTS
 
 # wait_exit PID SECONDS: true once PID has exited, false when it still runs after SECONDS.
 wait_exit() {
@@ -72,6 +108,14 @@ amd64_deb() {
 	readlink -f "$deb"
 }
 
+# dist_deb DIR ARCH: the one DIR/edge-observability_*_ARCH.deb; fails unless there is exactly one.
+dist_deb() {
+	local debs
+	mapfile -t debs < <(compgen -G "$1/${PKG}_*_$2.deb" || true)
+	[ ${#debs[@]} -eq 1 ] || fail "want exactly one $1/${PKG}_*_$2.deb, found ${#debs[@]} (run make package)"
+	echo "${debs[0]}"
+}
+
 # debian_mirror prints the host's Debian mirror (deb822 sources first).
 debian_mirror() {
 	local m=""
@@ -100,7 +144,9 @@ need_tools() {
 }
 
 # ------------------------------------------------------------------ units
-mib() { awk -v b="$1" 'BEGIN { printf "%.1fMiB", b / 1048576 }'; } # bytes -> "12.3MiB"
+mib() { awk -v b="$1" 'BEGIN { printf "%.1fMiB", b / 1048576 }'; }  # bytes -> "12.3MiB"
+kib_mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }     # KiB -> "12.3" (report tables)
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "n/a"; else printf "%.2f", a / b }'; } # A B -> A/B
 
 usec() { # systemd time span ("200ms", "1.500000s", "1min 30s") -> microseconds
 	awk -v s="$1" 'BEGIN {
@@ -204,11 +250,16 @@ prom_query() {
 		}
 }
 
-prom_ready() { gnet curl -sf --max-time 5 "$PROM/-/ready"; }
+# prom_try QUERY [TIME]: as prom_query, but "" on any failure: a bench records
+# what it saw and goes on.
+prom_try() { LOG_FILE='' prom_query "$@" 2>/dev/null || true; }
+
+# shellcheck disable=SC2120 # the URL is optional
+prom_ready() { gnet curl -sf --max-time 5 "${1:-$PROM}/-/ready" >/dev/null; } # [URL]
 
 target_up() { # JOB: Prometheus reports the job's targets healthy
 	gnet curl -sf --max-time 5 "$PROM/api/v1/targets?state=active" |
-		jq -e --arg j "$1" '[.data.activeTargets[] | select(.labels.job==$j)] | length > 0 and all(.health=="up")'
+		jq -e --arg j "$1" '[.data.activeTargets[] | select(.labels.job==$j)] | length > 0 and all(.health=="up")' >/dev/null
 }
 
 # recent_scrapes_ok JOB SINCE: every scrape since SINCE (epoch) succeeded and there were >= 3
@@ -217,6 +268,45 @@ recent_scrapes_ok() {
 	[ "$w" -gt 1 ] || return 1
 	[ "$(prom_query "count_over_time(up{job=\"$1\"}[${w}s])")" -ge 3 ] 2>/dev/null &&
 		[ "$(prom_query "min_over_time(up{job=\"$1\"}[${w}s])")" = 1 ]
+}
+
+# scrape_every INTERVAL [JOB] <prometheus.yml: the config with JOB (edge-sensord) scraped
+# every INTERVAL (= timeout); fails when the job is not in it.
+scrape_every() {
+	awk -v iv="$1" -v job="${2:-edge-sensord}" '
+		function indent(s) { match(s, /^[ -]*/); return RLENGTH }
+		$0 ~ "job_name: *[\"\047]?" job "[\"\047]? *$" {
+			print; pad = sprintf("%" indent($0) "s", "")
+			print pad "scrape_interval: " iv; print pad "scrape_timeout: " iv
+			injob = 1; done = 1; next }
+		injob && /job_name:/ { injob = 0 }
+		injob && /^[^ #]/ { injob = 0 }
+		injob && /^ *scrape_(interval|timeout):/ { next }
+		{ print }
+		END { if (!done) exit 1 }'
+}
+
+# drop_self_buckets <prometheus.yml: the config with Prometheus's self-scrape
+# (job prometheus) dropping its histogram buckets, most of its series.
+drop_self_buckets() {
+	awk '{ print } /^ *- *job_name: *prometheus *$/ { match($0, /^ *- */); pad = sprintf("%" RLENGTH "s", "")
+		print pad "metric_relabel_configs:"; print pad "  - source_labels: [__name__]"; print pad "    regex: .+_bucket"; print pad "    action: drop" }'
+}
+
+# ------------------------------------------------------------------ the stack in the guest
+# simulate_sensors: no sensors in a guest; keep the shipped ARGS, add the flag, restart.
+simulate_sensors() {
+	local def=/etc/default/edge-sensord
+	gexec test -f $def || fail "$def not installed"
+	if gexec grep -q '^ARGS=' $def; then
+		gexec grep -q '^ARGS=.*--sensors.simulate' $def ||
+			gexec sed -i -E 's/^ARGS="?([^"]*)"?$/ARGS="--sensors.simulate \1"/' $def
+	else
+		gexec sh -c "echo 'ARGS=\"--sensors.simulate\"' >>$def"
+	fi
+	gexec grep -q '^ARGS=.*--sensors.simulate' $def || fail "could not set ARGS in $def"
+	gexec systemctl restart edge-sensord.service || fail "systemctl restart edge-sensord failed"
+	wait_for 60 "edge-sensord and prometheus active" all_active edge-sensord.service prometheus.service
 }
 
 # ------------------------------------------------------------------ checks

@@ -5,25 +5,17 @@
 # the signature, resolve edge-observability to the newer version and download it; a tampered
 # Release or a keyring without the signing key must fail.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-export PATH=$PATH:/usr/local/go/bin:/usr/sbin:/sbin
+# shellcheck source=test/lib/harness.sh
+. "$(dirname "$0")/../lib/harness.sh"
+cd "$REPO"
 DIST_DIR=${DIST_DIR:-dist}
-PKG=edge-observability
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
-ok() { echo "ok: $*"; }
-
+v1=$(dpkg-deb -f "$(dist_deb "$DIST_DIR" amd64)" Version)
 scripts/deps.sh test
 tmp=$(mktemp -d)
 # Stops the gpg-agent of the test's own keyring (if the test made one), not any other.
 trap '[ ! -d "$tmp/gnupg" ] || GNUPGHOME=$tmp/gnupg gpgconf --kill all; rm -rf "$tmp"' EXIT
 chmod 755 "$tmp" # apt's download sandbox user reads file: repositories
 
-shopt -s nullglob
-amd64_debs=("$DIST_DIR"/"$PKG"_*_amd64.deb)
-shopt -u nullglob
-[ ${#amd64_debs[@]} -eq 1 ] || fail "want exactly one $DIST_DIR/${PKG}_*_amd64.deb, found ${#amd64_debs[@]} (run make package)"
-v1=$(dpkg-deb -f "${amd64_debs[0]}" Version)
 v2_upstream="${v1%-*}+1"
 DIST_DIR=$tmp/v2 PACKAGE_ARCHES=amd64 VERSION=$v2_upstream scripts/package.sh >"$tmp/build.log" 2>&1 ||
 	{ cat "$tmp/build.log" >&2; fail "building version $v2_upstream failed"; }

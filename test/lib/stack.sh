@@ -1,0 +1,70 @@
+# shellcheck shell=bash
+# The installed stack in a booted container, for the benches that measure it there
+# (test/bench/stack.sh, test/bench/life.sh). Sourced after harness.sh; brings the nspawn backend.
+# Callers add the PIDs of their own background work to BG_PIDS (stopped on exit).
+# shellcheck source=test/lib/rootfs.sh
+. "$REPO/test/lib/rootfs.sh"
+# shellcheck source=test/lib/nspawn.sh
+. "$REPO/test/lib/nspawn.sh"
+
+[ "$(id -u)" = 0 ] || die "must run as root (systemd-nspawn, cgroups)"
+RESULTS=${BENCH_RESULTS:-$REPO/test/bench/results}
+CACHE_DIR=${E2E_CACHE_DIR:-/var/cache/edge-observability-e2e}
+EXTRA_PKGS=prometheus # the same rootfs cache as test/e2e/run.sh
+BG_PIDS=()
+
+# stack_up NAME [DEB]: a fresh OUT=$RESULTS/NAME (log.txt: the notes), a work dir edge-NAME,
+# and the container booted with DEB (default: the newest dist/*_amd64.deb) installed and
+# edge-sensord simulating its sensors. Sets OUT, MACHINE, DEB, WORK, ROOT, LEADER; stack_down
+# runs on exit.
+# shellcheck disable=SC2034 # ROOT and LOG_FILE are read by nspawn.sh and harness.sh
+stack_up() {
+	OUT=$RESULTS/$1
+	MACHINE=edge$1$$
+	DEB=$(amd64_deb "${2:-}")
+	make_workdir "edge-$1"
+	ROOT=$WORK/rootfs
+	echo "$MACHINE" >"$WORK/machine"
+	mkdir -p "$OUT"
+	rm -rf "${OUT:?}"/*
+	LOG_FILE=$OUT/log.txt
+	LEADER=""
+	trap stack_down EXIT
+	trap 'exit 130' INT TERM
+	note "machine $MACHINE, work dir $WORK, package ${DEB##*/}, load $(load)"
+	guest_prepare "$DEB"
+	guest_boot
+	cg_detect
+	gexec mkdir -p /debs
+	gput "$DEB" "/debs/${DEB##*/}"
+	gexec apt-get install -y -q --no-install-recommends "/debs/${DEB##*/}" >"$OUT/install.log" 2>&1 ||
+		{
+			tail -n 30 "$OUT/install.log" >&2
+			die "installing the package failed"
+		}
+	simulate_sensors
+}
+
+# stack_down (on exit): the background work stopped, the stack's journal saved in $OUT, the
+# container stopped and the work dir removed.
+stack_down() {
+	local rc=$? p
+	set +e
+	for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+	if [ -n "$LEADER" ] && kill -0 "$LEADER" 2>/dev/null; then
+		gexec journalctl --no-pager -o short-precise -u edge-sensord.service -u prometheus.service >"$OUT/journal.log" 2>&1
+	fi
+	guest_stop
+	rm -rf "$WORK"
+	log "container stopped, $WORK removed (exit $rc)"
+	return $rc
+}
+
+# restart_prometheus: after a change of its unit or configuration; waits until it is ready
+# and job edge-sensord is up.
+restart_prometheus() {
+	gexec systemctl daemon-reload
+	gexec systemctl restart prometheus.service
+	wait_for 90 "prometheus ready" prom_ready
+	wait_for 30 "target edge-sensord up" target_up edge-sensord
+}

@@ -288,33 +288,30 @@ func TestCheckBudget(t *testing.T) {
 		files["edge-observability.slice/memory.current"] = fmt.Sprint(150 << 20) // exactly the budget is fine
 		wantExit(t, Check(context.Background(), opts(t, writeTree(t, files), allActive(), healthyProm)), exitcode.OK, "")
 	})
-	t.Run("flag budget ignored when the slice has a limit", func(t *testing.T) {
-		o := opts(t, filepath.Join(fixtures, "v1"), allActive(), healthyProm)
-		o.Budget = 100 << 20 // the fixture slice uses 132M of its 150M limit
-		r := Check(context.Background(), o)
-		wantExit(t, r, exitcode.OK, "")
-		if r.Total.BudgetBytes != 150<<20 || r.Total.BudgetSource != "slice" {
-			t.Errorf("total %+v", r.Total)
-		}
-	})
-	t.Run("enforced flag budget below the slice limit", func(t *testing.T) {
-		o := opts(t, filepath.Join(fixtures, "v1"), allActive(), healthyProm)
-		o.Budget, o.EnforceBudget = 100<<20, true
-		r := Check(context.Background(), o)
-		wantExit(t, r, exitcode.Failure, "over the budget 100.0M")
-		if r.Total.BudgetBytes != 100<<20 || r.Total.BudgetSource != "flag" {
-			t.Errorf("total %+v", r.Total)
-		}
-	})
-	t.Run("enforced flag budget above the slice limit", func(t *testing.T) {
-		o := opts(t, filepath.Join(fixtures, "v2"), allActive(), healthyProm)
-		o.Budget, o.EnforceBudget = 1<<30, true
-		r := Check(context.Background(), o)
-		wantExit(t, r, exitcode.OK, "")
-		if r.Total.BudgetBytes != 150<<20 || r.Total.BudgetSource != "slice" {
-			t.Errorf("total %+v", r.Total)
-		}
-	})
+	for _, c := range []struct {
+		name, tree string
+		budget     uint64
+		enforce    bool
+		exit       int
+		problem    string
+		total      uint64
+		source     string
+	}{
+		// The fixture slice uses 132M of its 150M limit.
+		{"flag budget ignored when the slice has a limit", "v1", 100 << 20, false, exitcode.OK, "", 150 << 20, "slice"},
+		{"enforced flag budget below the slice limit", "v1", 100 << 20, true, exitcode.Failure, "over the budget 100.0M", 100 << 20, "flag"},
+		{"enforced flag budget above the slice limit", "v2", 1 << 30, true, exitcode.OK, "", 150 << 20, "slice"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			o := opts(t, filepath.Join(fixtures, c.tree), allActive(), healthyProm)
+			o.Budget, o.EnforceBudget = c.budget, c.enforce
+			r := Check(context.Background(), o)
+			wantExit(t, r, c.exit, c.problem)
+			if r.Total.BudgetBytes != c.total || r.Total.BudgetSource != c.source {
+				t.Errorf("total %+v", r.Total)
+			}
+		})
+	}
 }
 
 func TestCheckPrometheus(t *testing.T) {
@@ -322,31 +319,26 @@ func TestCheckPrometheus(t *testing.T) {
 	run := func(t *testing.T, p fakeProm) Report {
 		return Check(context.Background(), opts(t, v2, allActive(), p))
 	}
-	t.Run("target down", func(t *testing.T) {
-		p := healthyProm
-		p.targets = "[" + target("edge-sensord", "127.0.0.1:8000", "down", "connection refused") + "]"
-		wantExit(t, run(t, p), exitcode.Failure, "target edge-sensord/127.0.0.1:8000 is down: connection refused")
-	})
-	t.Run("success ratio below minimum", func(t *testing.T) {
-		p := healthyProm
-		p.ratios = "[" + ratio("edge-sensord", "127.0.0.1:8000", "0.998") + "]"
-		wantExit(t, run(t, p), exitcode.Failure, "99.80% of scrapes succeeded over 5m, below 99.90%")
-	})
-	t.Run("no targets", func(t *testing.T) {
-		p := healthyProm
-		p.targets, p.ratios = "[]", "[]"
-		wantExit(t, run(t, p), exitcode.Failure, "no active scrape targets")
-	})
-	t.Run("target up but nothing stored", func(t *testing.T) {
-		p := healthyProm
-		p.ratios = "[" + ratio("prometheus", "127.0.0.1:9090", "1") + "]"
-		wantExit(t, run(t, p), exitcode.Failure, "edge-sensord/127.0.0.1:8000: scraped but no samples stored")
-	})
-	t.Run("target not scraped yet", func(t *testing.T) {
-		p := healthyProm
-		p.targets = "[" + target("edge-sensord", "127.0.0.1:8000", "unknown", "") + "]"
-		wantExit(t, run(t, p), exitcode.Unknown, "not scraped yet")
-	})
+	for _, c := range []struct {
+		name    string
+		edit    func(p *fakeProm) // of a healthy Prometheus
+		exit    int
+		problem string
+	}{
+		{"target down", func(p *fakeProm) {
+			p.targets = "[" + target("edge-sensord", "127.0.0.1:8000", "down", "connection refused") + "]"
+		}, exitcode.Failure, "target edge-sensord/127.0.0.1:8000 is down: connection refused"},
+		{"success ratio below minimum", func(p *fakeProm) { p.ratios = "[" + ratio("edge-sensord", "127.0.0.1:8000", "0.998") + "]" }, exitcode.Failure, "99.80% of scrapes succeeded over 5m, below 99.90%"},
+		{"no targets", func(p *fakeProm) { p.targets, p.ratios = "[]", "[]" }, exitcode.Failure, "no active scrape targets"},
+		{"target up but nothing stored", func(p *fakeProm) { p.ratios = "[" + ratio("prometheus", "127.0.0.1:9090", "1") + "]" }, exitcode.Failure, "edge-sensord/127.0.0.1:8000: scraped but no samples stored"},
+		{"target not scraped yet", func(p *fakeProm) { p.targets = "[" + target("edge-sensord", "127.0.0.1:8000", "unknown", "") + "]" }, exitcode.Unknown, "not scraped yet"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := healthyProm
+			c.edit(&p)
+			wantExit(t, run(t, p), c.exit, c.problem)
+		})
+	}
 	t.Run("API error", func(t *testing.T) {
 		wantExit(t, run(t, fakeProm{status: http.StatusServiceUnavailable}), exitcode.Unknown, "HTTP 503: internal: boom")
 	})

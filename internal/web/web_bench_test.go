@@ -108,16 +108,20 @@ func BenchmarkMetricsCollectors(b *testing.B) {
 		goColl, process bool
 	}{{"all", true, true}, {"no-go", false, true}, {"no-process", true, false}, {"sensors-only", false, false}} {
 		b.Run("collectors="+c.name, func(b *testing.B) {
-			h := benchHandlerWith(b, 10, c.goColl, c.process, nil)
-			b.ReportAllocs()
-			for b.Loop() {
-				w := httptest.NewRecorder()
-				h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
-				if w.Code != http.StatusOK {
-					b.Fatalf("status %d", w.Code)
-				}
-			}
+			serveLoop(b, benchHandlerWith(b, 10, c.goColl, c.process, nil), "/metrics")
 		})
+	}
+}
+
+// serveLoop GETs path from h in the benchmark's loop.
+func serveLoop(b *testing.B, h http.Handler, path string) {
+	b.ReportAllocs()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
+		if w.Code != http.StatusOK {
+			b.Fatalf("status %d", w.Code)
+		}
 	}
 }
 
@@ -125,15 +129,7 @@ func BenchmarkMetricsCollectors(b *testing.B) {
 func BenchmarkSensorJSON(b *testing.B) {
 	for _, n := range []int{10, 100, 1000} {
 		b.Run(fmt.Sprintf("sensors=%d", n), func(b *testing.B) {
-			h := benchHandler(b, n)
-			b.ReportAllocs()
-			for b.Loop() {
-				w := httptest.NewRecorder()
-				h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/sensor", nil))
-				if w.Code != http.StatusOK {
-					b.Fatalf("status %d", w.Code)
-				}
-			}
+			serveLoop(b, benchHandler(b, n), "/sensor")
 		})
 	}
 }

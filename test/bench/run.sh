@@ -20,9 +20,10 @@
 #   FUZZTIME=2m       per fuzz target
 #   BENCH_RESULTS=dir instead of test/bench/results
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-export PATH="$PATH:/usr/local/go/bin:/usr/sbin:/sbin"
-ROOT=$PWD
+# shellcheck source=test/lib/harness.sh
+. "$(dirname "$0")/../lib/harness.sh"
+cd "$REPO"
+ROOT=$REPO
 RESULTS=${BENCH_RESULTS:-$ROOT/test/bench/results}
 RUNS=${RUNS:-5}
 SCRAPES=${SCRAPES:-10000}
@@ -113,23 +114,7 @@ stop() {
 	wait "$1" 2>/dev/null || true
 }
 
-# wait_200 URL: up to 10 s for a 200.
-wait_200() {
-	local i
-	for i in $(seq 1000); do
-		if [ "$(curl -s -o /dev/null -w '%{http_code}' "$1")" = 200 ]; then
-			return 0
-		fi
-		sleep 0.01
-	done
-	echo "no 200 from $1" >&2
-	return 1
-}
-
-kv() { awk -v k="$2" '$1 == k { $1 = ""; sub(/^ /, ""); print; exit }' "$1"; }
-load() { cut -d' ' -f1-3 /proc/loadavg; }
-mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "n/a"; else printf "%.2f", a / b }'; }
+kv() { awk -v k="$2" '$1 == k { $1 = ""; sub(/^ /, ""); print; exit }' "$1"; } # FILE KEY: the value of KEY
 
 edge_args() { # PORT [SYSFS]; EDGE_POLL=interval (default 5s)
 	echo --sensors.simulate --path.sysfs="${2:-$FIXTURE_SYSFS}" --path.cgroupfs="$FIXTURE_CGROUP" \
@@ -139,18 +124,7 @@ edge_args() { # PORT [SYSFS]; EDGE_POLL=interval (default 5s)
 # wrk_run URL OUTFILE: one wrk run like a Prometheus scrape; prints "p50_ms p99_ms req_per_s".
 wrk_run() {
 	wrk -t1 -c"$WRK_CONNS" -d"$WRK_DURATION" --latency -H "Accept: $PROM_ACCEPT" -H 'Accept-Encoding: gzip' "$1" >"$2"
-	awk '
-		function toms(v) {
-			if (v ~ /us$/) return substr(v, 1, length(v) - 2) / 1000
-			if (v ~ /ms$/) return substr(v, 1, length(v) - 2) + 0
-			if (v ~ /s$/) return substr(v, 1, length(v) - 1) * 1000
-			return v
-		}
-		$1 == "50%" { p50 = toms($2) }
-		$1 == "99%" { p99 = toms($2) }
-		$1 == "Requests/sec:" { rps = $2 }
-		/Non-2xx/ { non2xx = $NF }
-		END { printf "%.3f %.3f %.1f %d\n", p50, p99, rps, non2xx }' "$2"
+	"$BT" wrk "$2"
 }
 
 machine_md() {
@@ -159,18 +133,14 @@ machine_md() {
 
 # ---------------------------------------------------------------- footprint
 footprint() {
-	local d=$RESULTS/footprint md=$RESULTS/footprint.md
-	rm -rf "$d" && mkdir -p "$d"
-	local lb
-	lb=$(load)
 
 	# Start-up, interleaved so both see the same background load.
 	local i pe pn
 	for i in $(seq "$RUNS"); do
-		pe=$($BT freeport)
+		pe=$(free_port)
 		"$BT" ready -notify -url "http://127.0.0.1:$pe/metrics" -runs 1 -log "$d/edge-ready.log" -- \
 			"$EDGE" $(edge_args "$pe") >>"$d/edge-ready.kv"
-		pn=$($BT freeport)
+		pn=$(free_port)
 		"$BT" ready -url "http://127.0.0.1:$pn/metrics" -runs 1 -log "$d/ne-ready.log" -- \
 			"$NODE_EXPORTER" --web.listen-address=127.0.0.1:"$pn" >>"$d/ne-ready.kv"
 	done
@@ -179,14 +149,14 @@ footprint() {
 	awk '$1 == "first200_ms_run1" { print $2 }' "$d/ne-ready.kv" | "$BT" stats ne_first200_ms >>"$d/ready-stats.kv"
 
 	# Both exporters up at once; each is measured the same way in turn.
-	pe=$($BT freeport)
+	pe=$(free_port)
 	start "$d/edge.log" "$EDGE" $(edge_args "$pe")
 	local edge=$STARTED
-	pn=$($BT freeport)
+	pn=$(free_port)
 	start "$d/ne.log" "$NODE_EXPORTER" --web.listen-address=127.0.0.1:"$pn"
 	local ne=$STARTED
-	wait_200 "http://127.0.0.1:$pe/metrics"
-	wait_200 "http://127.0.0.1:$pn/metrics"
+	wait_http "http://127.0.0.1:$pe/metrics"
+	wait_http "http://127.0.0.1:$pn/metrics"
 	"$BT" footprint -pid "$edge" -url "http://127.0.0.1:$pe/metrics" -scrapes "$SCRAPES" >"$d/edge.kv"
 	"$BT" footprint -pid "$ne" -url "http://127.0.0.1:$pn/metrics" -scrapes "$SCRAPES" >"$d/ne.kv"
 	"$BT" footprint -pid "$edge" -url "http://127.0.0.1:$pe/metrics" -scrapes "$PLAIN_SCRAPES" -gzip=false -idle 0s >"$d/edge-plain.kv"
@@ -213,10 +183,10 @@ footprint() {
 	alone() { # NAME ENV-ASSIGNMENT EXTRA-FLAG...
 		local name=$1 env=$2 port pid
 		shift 2
-		port=$($BT freeport)
+		port=$(free_port)
 		start "$d/$name.log" env "$env" "$EDGE" $(edge_args "$port") "$@"
 		pid=$STARTED
-		wait_200 "http://127.0.0.1:$port/metrics"
+		wait_http "http://127.0.0.1:$port/metrics"
 		"$BT" footprint -pid "$pid" -url "http://127.0.0.1:$port/metrics" -scrapes "$SCRAPES" >"$d/$name.kv"
 		stop "$pid"
 	}
@@ -228,17 +198,17 @@ footprint() {
 	# and scrape every $FRESH_INTERVAL, paced. The idle phase gives the
 	# polls' own CPU rate, to tell the scrapes' share.
 	local pf fresh
-	pf=$($BT freeport)
+	pf=$(free_port)
 	start "$d/edge-fresh.log" "$EDGE" $(EDGE_POLL=$FRESH_INTERVAL edge_args "$pf")
 	fresh=$STARTED
-	wait_200 "http://127.0.0.1:$pf/metrics"
+	wait_http "http://127.0.0.1:$pf/metrics"
 	"$BT" footprint -pid "$fresh" -url "http://127.0.0.1:$pf/metrics" -scrapes "$FRESH_SCRAPES" \
 		-interval "$FRESH_INTERVAL" -idle 20s >"$d/edge-fresh.kv"
 	stop "$fresh"
-	pn=$($BT freeport)
+	pn=$(free_port)
 	start "$d/ne-fresh.log" "$NODE_EXPORTER" --web.listen-address=127.0.0.1:"$pn"
 	ne=$STARTED
-	wait_200 "http://127.0.0.1:$pn/metrics"
+	wait_http "http://127.0.0.1:$pn/metrics"
 	"$BT" footprint -pid "$ne" -url "http://127.0.0.1:$pn/metrics" -scrapes "$FRESH_SCRAPES" \
 		-interval "$FRESH_INTERVAL" -idle 20s >"$d/ne-fresh.kv"
 	stop "$ne"
@@ -259,12 +229,12 @@ footprint() {
 		echo
 		echo "| Measure | edge-sensord | node_exporter | ratio |"
 		echo "|---|---|---|---|"
-		row "RSS idle (MiB)" "$(mib "$(kv "$e" idle_rss_kib)")" "$(mib "$(kv "$n" idle_rss_kib)")"
-		row "PSS idle (MiB)" "$(mib "$(kv "$e" idle_pss_kib)")" "$(mib "$(kv "$n" idle_pss_kib)")"
-		row "RSS after $SCRAPES scrapes (MiB)" "$(mib "$(kv "$e" after_rss_kib)")" "$(mib "$(kv "$n" after_rss_kib)")"
-		row "PSS after $SCRAPES scrapes (MiB)" "$(mib "$(kv "$e" after_pss_kib)")" "$(mib "$(kv "$n" after_pss_kib)")"
-		row "RssAnon after (MiB)" "$(mib "$(kv "$e" after_rss_anon_kib)")" "$(mib "$(kv "$n" after_rss_anon_kib)")"
-		row "RssFile after (MiB)" "$(mib "$(kv "$e" after_rss_file_kib)")" "$(mib "$(kv "$n" after_rss_file_kib)")"
+		row "RSS idle (MiB)" "$(kib_mib "$(kv "$e" idle_rss_kib)")" "$(kib_mib "$(kv "$n" idle_rss_kib)")"
+		row "PSS idle (MiB)" "$(kib_mib "$(kv "$e" idle_pss_kib)")" "$(kib_mib "$(kv "$n" idle_pss_kib)")"
+		row "RSS after $SCRAPES scrapes (MiB)" "$(kib_mib "$(kv "$e" after_rss_kib)")" "$(kib_mib "$(kv "$n" after_rss_kib)")"
+		row "PSS after $SCRAPES scrapes (MiB)" "$(kib_mib "$(kv "$e" after_pss_kib)")" "$(kib_mib "$(kv "$n" after_pss_kib)")"
+		row "RssAnon after (MiB)" "$(kib_mib "$(kv "$e" after_rss_anon_kib)")" "$(kib_mib "$(kv "$n" after_rss_anon_kib)")"
+		row "RssFile after (MiB)" "$(kib_mib "$(kv "$e" after_rss_file_kib)")" "$(kib_mib "$(kv "$n" after_rss_file_kib)")"
 		row "CPU ms per 1000 scrapes, gzip (median of $((SCRAPES / 1000)) blocks)" "$(kv "$e" cpu_ms_per_1000_median)" "$(kv "$n" cpu_ms_per_1000_median)"
 		echo "|   min / max per block | $(kv "$e" cpu_ms_per_1000_min) / $(kv "$e" cpu_ms_per_1000_max) | $(kv "$n" cpu_ms_per_1000_min) / $(kv "$n" cpu_ms_per_1000_max) | – |"
 		row "CPU ms per 1000 scrapes, no gzip ($PLAIN_SCRAPES scrapes)" "$(kv "$d/edge-plain.kv" cpu_ms_per_1000_median)" "$(kv "$d/ne-plain.kv" cpu_ms_per_1000_median)"
@@ -288,8 +258,8 @@ footprint() {
 		local v
 		for v in "edge-limit:GOMEMLIMIT=10MiB" "edge-godefaults:Go's defaults (GOGC=100, --no-runtime.pageout)"; do
 			local f=$d/${v%%:*}.kv
-			printf '| %s | %s | %s | %s | %s | %s | %s |\n' "${v#*:}" "$(mib "$(kv "$f" idle_rss_kib)")" "$(mib "$(kv "$f" after_rss_kib)")" \
-				"$(mib "$(kv "$f" after_rss_anon_kib)")" "$(mib "$(kv "$f" after_rss_file_kib)")" "$(mib "$(kv "$f" after_pss_kib)")" "$(kv "$f" cpu_ms_per_1000_median)"
+			printf '| %s | %s | %s | %s | %s | %s | %s |\n' "${v#*:}" "$(kib_mib "$(kv "$f" idle_rss_kib)")" "$(kib_mib "$(kv "$f" after_rss_kib)")" \
+				"$(kib_mib "$(kv "$f" after_rss_anon_kib)")" "$(kib_mib "$(kv "$f" after_rss_file_kib)")" "$(kib_mib "$(kv "$f" after_pss_kib)")" "$(kv "$f" cpu_ms_per_1000_median)"
 		done
 		echo
 		echo "edge-sensord Go memory after the scrapes (from its /metrics):"
@@ -297,8 +267,7 @@ footprint() {
 		echo '```'
 		cat "$d/edge-memstats.txt"
 		echo '```'
-	} >"$md"
-	cat "$md"
+	}
 }
 
 # ---------------------------------------------------------------- shipped
@@ -306,12 +275,9 @@ footprint() {
 # time: edge-sensord polling every 5 s (shipped) and every 15 s, and
 # node_exporter, each scraped every 15 s. CPU from schedstat (ns).
 shipped() {
-	local d=$RESULTS/shipped md=$RESULTS/shipped.md
-	rm -rf "$d" && mkdir -p "$d"
-	local lb pids=() who port pid bgs=()
-	lb=$(load)
+	local pids=() who port pid bgs=()
 	for who in edge5 edge15 ne; do
-		port=$($BT freeport)
+		port=$(free_port)
 		case $who in
 		edge5) start "$d/$who.log" "$EDGE" $(EDGE_POLL=5s edge_args "$port") ;;
 		edge15) start "$d/$who.log" "$EDGE" $(EDGE_POLL=15s edge_args "$port") ;;
@@ -319,7 +285,7 @@ shipped() {
 		esac
 		pid=$STARTED
 		pids+=("$pid")
-		wait_200 "http://127.0.0.1:$port/metrics"
+		wait_http "http://127.0.0.1:$port/metrics"
 		"$BT" footprint -pid "$pid" -url "http://127.0.0.1:$port/metrics" -scrapes "$SHIPPED_SCRAPES" -interval 15s -idle 0s >"$d/$who.kv" &
 		bgs+=($!)
 	done
@@ -339,25 +305,21 @@ shipped() {
 			"$(awk -v c="$(kv "$d/edge5.kv" cpu_ms_total)" -v k="$SHIPPED_SCRAPES" 'BEGIN { printf "%.1f", c / k }')" \
 			"$(awk -v c="$(kv "$d/edge15.kv" cpu_ms_total)" -v k="$SHIPPED_SCRAPES" 'BEGIN { printf "%.1f", c / k }')" \
 			"$(awk -v c="$(kv "$d/ne.kv" cpu_ms_total)" -v k="$SHIPPED_SCRAPES" 'BEGIN { printf "%.1f", c / k }')"
-		printf '| RSS after (MiB) | %s | %s | %s | | |\n' "$(mib "$(kv "$d/edge5.kv" after_rss_kib)")" "$(mib "$(kv "$d/edge15.kv" after_rss_kib)")" "$(mib "$(kv "$d/ne.kv" after_rss_kib)")"
-	} >"$md"
-	cat "$md"
+		printf '| RSS after (MiB) | %s | %s | %s | | |\n' "$(kib_mib "$(kv "$d/edge5.kv" after_rss_kib)")" "$(kib_mib "$(kv "$d/edge15.kv" after_rss_kib)")" "$(kib_mib "$(kv "$d/ne.kv" after_rss_kib)")"
+	}
 }
 
 # ---------------------------------------------------------------- scaling
 scaling() {
-	local d=$RESULTS/scaling md=$RESULTS/scaling.md
-	rm -rf "$d" && mkdir -p "$d"
-	local lb n p pid
-	lb=$(load)
+	local n p pid
 	for n in 10 100 1000; do
 		rm -rf "$TMP/hwmon-$n"
 		"$BT" gen-hwmon "$TMP/hwmon-$n" "$n"
-		p=$($BT freeport)
+		p=$(free_port)
 		start "$d/edge-$n.log" "$EDGE" --path.sysfs="$TMP/hwmon-$n" --path.cgroupfs="$FIXTURE_CGROUP" \
 			--web.listen-address=127.0.0.1:"$p" --poll.interval=5s
 		pid=$STARTED
-		wait_200 "http://127.0.0.1:$p/metrics"
+		wait_http "http://127.0.0.1:$p/metrics"
 		"$BT" footprint -pid "$pid" -url "http://127.0.0.1:$p/metrics" -scrapes "$SCALING_SCRAPES" >"$d/edge-$n.kv"
 		wrk_run "http://127.0.0.1:$p/metrics" "$d/edge-$n-wrk.txt" >"$d/edge-$n-wrk.tsv"
 		curl -s "http://127.0.0.1:$p/metrics" | grep -E '^(edge_sensor_poll_duration_seconds|edge_sensor_sensors|edge_sensor_read_errors_total)' >"$d/edge-$n-metrics.txt" || true
@@ -379,7 +341,7 @@ scaling() {
 			local f=$d/edge-$n.kv
 			read -r p50 p99 rps _ <"$d/edge-$n-wrk.tsv"
 			printf '| %s | %s | %s | %s | %s (%s) | %s | %s | %s | %s |\n' "$n" \
-				"$(mib "$(kv "$f" idle_rss_kib)")" "$(mib "$(kv "$f" after_rss_kib)")" "$(kv "$f" cpu_ms_per_1000_median)" \
+				"$(kib_mib "$(kv "$f" idle_rss_kib)")" "$(kib_mib "$(kv "$f" after_rss_kib)")" "$(kv "$f" cpu_ms_per_1000_median)" \
 				"$(kv "$f" response_bytes)" "$(kv "$f" response_gzip_bytes)" \
 				"$(kv "$d/edge-$n-metrics.txt" edge_sensor_poll_duration_seconds)" "$p50" "$p99" "$rps"
 		done
@@ -388,35 +350,17 @@ scaling() {
 		echo
 		echo "| Benchmark | ns/op | B/op | allocs/op |"
 		echo "|---|---|---|---|"
-		awk '/^Benchmark/ {
-				name = $1; sub(/-[0-9]+$/, "", name)
-				for (i = 3; i < NF; i++) {
-					if ($(i+1) == "ns/op") ns[name] = ns[name] " " $i
-					if ($(i+1) == "B/op") by[name] = by[name] " " $i
-					if ($(i+1) == "allocs/op") al[name] = al[name] " " $i
-				}
-				if (!(name in seen)) { seen[name] = 1; order[++k] = name }
-			}
-			function med(s,   a, n, i, j, t) {
-				n = split(s, a, " ")
-				for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
-				return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-			}
-			END { for (i = 1; i <= k; i++) printf "| %s | %.0f | %.0f | %.0f |\n", order[i], med(ns[order[i]]), med(by[order[i]]), med(al[order[i]]) }' "$d/gobench.txt"
-	} >"$md"
-	cat "$md"
+		"$BT" gobench "$d/gobench.txt"
+	}
 }
 
 # ---------------------------------------------------------------- abuse
 abuse() {
-	local d=$RESULTS/abuse md=$RESULTS/abuse.md
-	rm -rf "$d" && mkdir -p "$d"
-	local lb p pid
-	lb=$(load)
-	p=$($BT freeport)
+	local p pid
+	p=$(free_port)
 	start "$d/edge.log" "$EDGE" $(edge_args "$p")
 	pid=$STARTED
-	wait_200 "http://127.0.0.1:$p/metrics"
+	wait_http "http://127.0.0.1:$p/metrics"
 	# A few ordinary scrapes first so "before" is a working daemon, not a fresh one.
 	for _ in $(seq 20); do curl -s -o /dev/null "http://127.0.0.1:$p/metrics"; done
 	"$BT" hold -addr 127.0.0.1:"$p" -pid "$pid" -n "$CONNS" >"$d/hold.kv"
@@ -437,15 +381,15 @@ abuse() {
 		echo "| Test | RSS before MiB | RSS during/peak MiB | RSS after MiB | Result |"
 		echo "|---|---|---|---|---|"
 		printf '| %s idle connections held | %s | %s / %s | %s | opened %s; /healthz from another client while held: %s; server closed %s of them after %s ms (median; min %s, max %s); fds during %s |\n' \
-			"$CONNS" "$(mib "$(kv "$h" before_rss_kib)")" "$(mib "$(kv "$h" during_rss_kib)")" "$(mib "$(kv "$h" peak_rss_kib)")" \
-			"$(mib "$(kv "$h" after_rss_kib)")" "$(kv "$h" opened)" "$(kv "$h" healthz_during)" "$(kv "$h" closed_by_server)" \
+			"$CONNS" "$(kib_mib "$(kv "$h" before_rss_kib)")" "$(kib_mib "$(kv "$h" during_rss_kib)")" "$(kib_mib "$(kv "$h" peak_rss_kib)")" \
+			"$(kib_mib "$(kv "$h" after_rss_kib)")" "$(kv "$h" opened)" "$(kv "$h" healthz_during)" "$(kv "$h" closed_by_server)" \
 			"$(kv "$h" closed_after_ms_median)" "$(kv "$h" closed_after_ms_min)" "$(kv "$h" closed_after_ms_max)" "$(kv "$h" during_fds)"
 		printf '| %s concurrent GET /metrics | %s | – / %s | %s | %s; /healthz during: %s; burst took %s ms |\n' \
-			"$CONNS" "$(mib "$(kv "$b" before_rss_kib)")" "$(mib "$(kv "$b" peak_rss_kib)")" "$(mib "$(kv "$b" after_rss_kib)")" \
+			"$CONNS" "$(kib_mib "$(kv "$b" before_rss_kib)")" "$(kib_mib "$(kv "$b" peak_rss_kib)")" "$(kib_mib "$(kv "$b" after_rss_kib)")" \
 			"$(awk '$1 ~ /^status_/ { sub(/^status_/, "", $1); printf "%s%s×%s", sep, $2, $1; sep = ", " }' "$b")" \
 			"$(kv "$b" healthz_during)" "$(kv "$b" burst_ms)"
 		printf '| %s slowloris clients (1 header byte/s) + bad requests | %s | – / %s | %s | %s of %s closed by the server after %s ms (median; min %s, max %s); /healthz during: %s |\n' \
-			"$(kv "$a" slowloris_conns)" "$(mib "$(kv "$a" before_rss_kib)")" "$(mib "$(kv "$a" peak_rss_kib)")" "$(mib "$(kv "$a" after_rss_kib)")" \
+			"$(kv "$a" slowloris_conns)" "$(kib_mib "$(kv "$a" before_rss_kib)")" "$(kib_mib "$(kv "$a" peak_rss_kib)")" "$(kib_mib "$(kv "$a" after_rss_kib)")" \
 			"$(kv "$a" slowloris_closed)" "$(kv "$a" slowloris_conns)" "$(kv "$a" slowloris_closed_after_ms_median)" \
 			"$(kv "$a" slowloris_closed_after_ms_min)" "$(kv "$a" slowloris_closed_after_ms_max)" "$(kv "$a" slowloris_healthz_during)"
 		echo
@@ -454,8 +398,7 @@ abuse() {
 		awk '$1 == "case" { printf "| %s | %s | %s | %s |\n", $2, $4, $6, $7 }' "$a"
 		echo
 		echo "Daemon alive after all of it: $alive; /healthz: $code."
-	} >"$md"
-	cat "$md"
+	}
 }
 
 # ---------------------------------------------------------------- dashboard
@@ -463,20 +406,17 @@ abuse() {
 # through the daemon's proxy to the real Prometheus, first within --dashboard.max-queries (2
 # clients), then 4 times over it (8 clients).
 dashboard() {
-	local d=$RESULTS/dashboard md=$RESULTS/dashboard.md
-	rm -rf "$d" && mkdir -p "$d"
-	local lb p pp pid ppid
-	lb=$(load)
-	p=$($BT freeport)
-	pp=$($BT freeport)
+	local p pp pid ppid
+	p=$(free_port)
+	pp=$(free_port)
 	printf 'global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: edge-sensord\n    static_configs:\n      - targets: ["127.0.0.1:%s"]\n' "$p" >"$TMP/dash-prom.yml"
 	start "$d/prometheus.log" prometheus --config.file="$TMP/dash-prom.yml" --storage.tsdb.path="$TMP/dash-tsdb" \
 		--web.listen-address=127.0.0.1:"$pp" --query.max-concurrency=2 --query.timeout=30s
 	ppid=$STARTED
 	start "$d/edge.log" "$EDGE" $(edge_args "$p") --prometheus.url=http://127.0.0.1:"$pp"
 	pid=$STARTED
-	wait_200 "http://127.0.0.1:$p/metrics"
-	wait_200 "http://127.0.0.1:$pp/-/ready"
+	wait_http "http://127.0.0.1:$p/metrics"
+	wait_http "http://127.0.0.1:$pp/-/ready"
 	sleep "${DASH_WARMUP:-60}"
 	"$BT" dashboard -url http://127.0.0.1:"$p" -pid "$pid" -clients 2 -duration "${DASH_DURATION:-60s}" >"$d/clients2.kv"
 	"$BT" dashboard -url http://127.0.0.1:"$p" -pid "$pid" -clients 8 -duration "${DASH_DURATION:-60s}" >"$d/clients8.kv"
@@ -498,21 +438,16 @@ dashboard() {
 			printf '| %s | %s | %s | %s / %s | %s / %s / %s |\n' "$(kv "$f" clients)" \
 				"$(awk '$1 ~ /^status_/ { sub(/^status_/, "", $1); printf "%s%s×%s", sep, $2, $1; sep = ", " }' "$f")" \
 				"$(kv "$f" response_kib)" "$(kv "$f" ok_p50_ms)" "$(kv "$f" ok_p99_ms)" \
-				"$(mib "$(kv "$f" before_rss_kib)")" "$(mib "$(kv "$f" peak_rss_kib)")" "$(mib "$(kv "$f" after_rss_kib)")"
+				"$(kib_mib "$(kv "$f" before_rss_kib)")" "$(kib_mib "$(kv "$f" peak_rss_kib)")" "$(kib_mib "$(kv "$f" after_rss_kib)")"
 		done
 		echo
 		echo "/healthz after: $code."
-	} >"$md"
-	cat "$md"
+	}
 }
 
 # ---------------------------------------------------------------- page
 # The dashboard page in headless Chromium over 12 h of backfilled history (test/integration/dashboard_bench_test.go).
 page() {
-	local d=$RESULTS/page md=$RESULTS/page.md
-	rm -rf "$d" && mkdir -p "$d"
-	local lb
-	lb=$(load)
 	DASH_BENCH_OUT="$d/page.kv" go test -count=1 -timeout 60m -tags integration,browser,dashbench \
 		-run '^TestDashboardBench$' -v ./test/integration/ >"$d/test.log" 2>&1 || { tail -n 50 "$d/test.log" >&2; return 1; }
 	local k=$d/page.kv
@@ -535,28 +470,23 @@ page() {
 		echo "| Prometheus CPU in the window (ms) | $(kv "$k" prometheus_cpu_ms_window_without_page) | $(kv "$k" prometheus_cpu_ms_window_with_page) |"
 		echo "| page refreshes in the window | | $(kv "$k" page_refreshes_in_window) |"
 		echo "| Prometheus CPU per refresh (ms) | | $(kv "$k" prometheus_cpu_ms_per_refresh) |"
-	} >"$md"
-	cat "$md"
+	}
 }
 
 # ---------------------------------------------------------------- faults
 faults() {
-	local d=$RESULTS/faults md=$RESULTS/faults.md
-	rm -rf "$d" && mkdir -p "$d"
-	local lb
-	lb=$(load)
 	local sys=$TMP/sysfs p pid base
 	rm -rf "$sys"
 	cp -a "$FIXTURE_SYSFS" "$sys"
 	local hw=$sys/devices/platform/coretemp.0/hwmon/hwmon0
 	local s1=hwmon_coretemp_platform_coretemp_0_temp1 s2=hwmon_coretemp_platform_coretemp_0_temp2 s3=hwmon_coretemp_platform_coretemp_0_temp3
-	p=$($BT freeport)
+	p=$(free_port)
 	base=http://127.0.0.1:$p
 	# Short interval so staleness (3 intervals) shows within seconds.
 	start "$d/edge.log" "$EDGE" --path.sysfs="$sys" --path.cgroupfs="$FIXTURE_CGROUP" \
 		--web.listen-address=127.0.0.1:"$p" --poll.interval=1s --sensors.stale-after=3
 	pid=$STARTED
-	wait_200 "$base/metrics"
+	wait_http "$base/metrics"
 
 	# snap NAME SENSOR: what each endpoint says now.
 	snap() {
@@ -637,7 +567,7 @@ faults() {
 	stop "$pid"
 
 	# 5. SIGKILL, then restart: time from the new start to READY=1 and to a 200.
-	p=$($BT freeport)
+	p=$(free_port)
 	"$BT" ready -after-sigkill -notify -url "http://127.0.0.1:$p/metrics" -runs "$RUNS" -log "$d/restart.log" -- \
 		"$EDGE" $(edge_args "$p") >"$d/restart.kv"
 	local la
@@ -665,16 +595,12 @@ faults() {
 		echo "Daemon alive throughout: $alive."
 		echo
 		echo "SIGKILL then restart ($RUNS runs; a scrape connection was open at the kill): start → READY=1 $(kv "$d/restart.kv" ready_ms_median) ms (min $(kv "$d/restart.kv" ready_ms_min), max $(kv "$d/restart.kv" ready_ms_max)); start → first 200 on /metrics $(kv "$d/restart.kv" first200_ms_median) ms (min $(kv "$d/restart.kv" first200_ms_min), max $(kv "$d/restart.kv" first200_ms_max))."
-	} >"$md"
-	cat "$md"
+	}
 }
 
 # ---------------------------------------------------------------- fuzz
 fuzz() {
-	local d=$RESULTS/fuzz md=$RESULTS/fuzz.md
-	rm -rf "$d" && mkdir -p "$d"
-	local lb rc=0
-	lb=$(load)
+	local rc=0
 	scripts/fuzz.sh "$FUZZTIME" >"$d/fuzz.log" 2>&1 || rc=$?
 	FUZZ_RC=$rc
 	local la
@@ -686,29 +612,22 @@ fuzz() {
 		echo
 		echo "| Package | Target | Execs | Interesting (total corpus) | Result |"
 		echo "|---|---|---|---|---|"
-		awk '
-			/^=== fuzz / { if (t != "") print_row(); pkg = $3; t = $4; execs = "?"; corp = "?"; res = "?"; next }
-			/^fuzz: elapsed:/ {
-				for (i = 1; i <= NF; i++) {
-					if ($i == "execs:") execs = $(i+1)
-					if ($i == "(total:") { corp = $(i+1); sub(/\)/, "", corp) }
-				}
-			}
-			/^ok / { res = "PASS" }
-			/^--- FAIL|^FAIL/ { res = "FAIL" }
-			function print_row() { sub(/^github.com\/edgeobs\/edge-observability-stack\//, "", pkg); printf "| %s | %s | %s | %s | %s |\n", pkg, t, execs, corp, res }
-			END { if (t != "") print_row() }' "$d/fuzz.log"
+		"$BT" fuzz-table "$d/fuzz.log"
 		echo
 		tail -n 1 "$d/fuzz.log"
-	} >"$md"
-	cat "$md"
+	}
 }
 
 # A part that fails stops the run (set -e); fuzz failures are reported at the end.
 FUZZ_RC=0
+# Each part measures into $d and prints its markdown summary; lb is the load average before it.
 for p in "${parts[@]}"; do
 	echo "== $p ($(date -u +%H:%M:%S), load $(load))" >&2
-	"$p"
+	d=$RESULTS/$p
+	rm -rf "$d" && mkdir -p "$d"
+	lb=$(load)
+	"$p" >"$RESULTS/$p.md"
+	cat "$RESULTS/$p.md"
 	echo
 done
 for p in footprint shipped scaling abuse dashboard page faults fuzz; do

@@ -9,10 +9,10 @@
 # Usage: test/bench/sdwrites.sh   (or test/bench/run.sh sdwrites)
 # Knobs: SDW_DURATION=2100 SDW_SAMPLE=30 BENCH_RESULTS=dir
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-export PATH=$PATH:/usr/local/go/bin
-ROOT=$PWD
-RESULTS=${BENCH_RESULTS:-$ROOT/test/bench/results}
+# shellcheck source=test/lib/harness.sh
+. "$(dirname "$0")/../lib/harness.sh"
+cd "$REPO"
+RESULTS=${BENCH_RESULTS:-$REPO/test/bench/results}
 OUT=$RESULTS/sdwrites
 DURATION=${SDW_DURATION:-2100}
 SAMPLE=${SDW_SAMPLE:-30}
@@ -31,7 +31,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-sp=$($BT freeport)
+sp=$(free_port)
 bin/edge-sensord --sensors.simulate --path.sysfs=test/fixtures/sysfs --path.cgroupfs=test/fixtures/cgroup/v2 \
 	--web.listen-address=127.0.0.1:"$sp" >"$OUT/sensord.log" 2>&1 &
 PIDS+=($!)
@@ -45,15 +45,13 @@ config() {
 	sed -e "s|/etc/edge-observability/rules/\*.yml|$TMP/$1/rules.yml|" -e "s|127.0.0.1:8000|127.0.0.1:$sp|" \
 		-e "s|127.0.0.1:9090|127.0.0.1:$2|" etc/prometheus/prometheus.yml >"$TMP/$1/prometheus.yml"
 	if [ "${3:-}" = tuned ]; then
-		awk '{ print } /^ *- *job_name: *prometheus *$/ { match($0, /^ *- */); pad = sprintf("%" RLENGTH "s", "");
-			print pad "metric_relabel_configs:"; print pad "  - source_labels: [__name__]"; print pad "    regex: .+_bucket"; print pad "    action: drop" }' \
-			"$TMP/$1/prometheus.yml" >"$TMP/$1/p.yml" && mv "$TMP/$1/p.yml" "$TMP/$1/prometheus.yml"
+		drop_self_buckets <"$TMP/$1/prometheus.yml" >"$TMP/$1/p.yml" && mv "$TMP/$1/p.yml" "$TMP/$1/prometheus.yml"
 	fi
 }
 prom() { # NAME ENV FLAGS...
 	local name=$1 env=$2 port
 	shift 2
-	port=$($BT freeport)
+	port=$(free_port)
 	config "$name" "$port" "$([ "$name" = tuned ] && echo tuned)"
 	env $env /usr/bin/prometheus --config.file="$TMP/$name/prometheus.yml" --storage.tsdb.path="$TMP/$name/data" \
 		--web.listen-address=127.0.0.1:"$port" "$@" >"$OUT/$name.log" 2>&1 &
@@ -71,7 +69,7 @@ prom default "X=1"
 prom tuned "GOMEMLIMIT=56MiB GOGC=50" "${SHIPPED[@]}"
 prom nowalcompr "GOMEMLIMIT=56MiB GOGC=50" "${SHIPPED[@]}" --no-storage.tsdb.wal-compression
 {
-	echo "date: $(date -u '+%F %T') UTC; duration ${DURATION}s; load $(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "date: $(date -u '+%F %T') UTC; duration ${DURATION}s; load $(load)"
 	echo "machine: $(nproc) CPUs, kernel $(uname -r), $(df -hT /var/tmp | awk 'NR==2{print $2, $1}'), prometheus $(dpkg-query -W -f='${Version}' prometheus)"
 } >>"$OUT/env.txt"
 
@@ -91,12 +89,7 @@ for n in shipped disklog default tuned nowalcompr; do
 	echo "$n: $(curl -s "http://$port/metrics" | grep -E '^(prometheus_tsdb_head_samples_appended_total|prometheus_tsdb_head_series|prometheus_tsdb_wal_page_flushes_total|prometheus_tsdb_wal_completed_pages_total|prometheus_tsdb_compactions_total) ' | tr '\n' ' ')"
 	echo "$n flags: $(curl -s "http://$port/api/v1/status/flags" | jq -c '.data | with_entries(select(.key | test("wal-compression|retention|block")))')"
 done >"$OUT/end-metrics.txt"
-# Per process: bytes per hour (write_bytes - cancelled_write_bytes) over the run.
-awk -F, 'NR > 1 { if (!($2 in t0)) { t0[$2] = $1; w0[$2] = $3 - $4; c0[$2] = $5 } t1[$2] = $1; w1[$2] = $3 - $4; c1[$2] = $5 }
-	END { for (n in t0) printf "%s write_bytes_per_hour=%.0f wchar_per_hour=%.0f over %ds\n", n, (w1[n] - w0[n]) * 3600 / (t1[n] - t0[n]), (c1[n] - c0[n]) * 3600 / (t1[n] - t0[n]), t1[n] - t0[n] }' \
-	"$OUT/io.csv" | sort | tee "$OUT/summary.txt"
-# Per file category: bytes that appeared (largest size each file reached; deleted files count).
-awk '{ split($2, p, "/"); inst = p[2]; f = $2; c = "other"
-	if (f ~ /\/wal\/checkpoint/) c = "checkpoint"; else if (f ~ /\/wal\//) c = "wal"; else if (f ~ /\/chunks_head\//) c = "chunks_head"; else if (f ~ /\/data\/01[^\/]*\//) c = "blocks"
-	k = inst " " c; if ($3 > max[f]) { max[f] = $3; cat[f] = k } }
-	END { for (f in max) sum[cat[f]] += max[f]; for (k in sum) print k, sum[k] }' "$OUT/files.txt" | sort | tee "$OUT/files-summary.txt"
+# Per process: bytes per hour (write_bytes - cancelled_write_bytes, and wchar) over the run; per
+# instance and kind of TSDB file: the bytes that appeared (largest size each file reached,
+# deleted files count).
+"$BT" sdwrites-report "$OUT" | tee "$OUT/summary.txt"

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -66,30 +68,43 @@ func reportIO(w io.Writer, path string) error {
 	if err != nil {
 		return err
 	}
-	type span struct{ t0, t1, w0, w1, hwm float64 }
-	procs := map[string]*span{}
-	var names []string
+	rows = slices.DeleteFunc(rows, func(r []string) bool { return len(r) < 7 })
+	hwm := map[string]float64{}
 	for _, r := range rows {
-		if len(r) < 7 {
-			continue
-		}
-		t, wr, hwm := num(r[0]), num(r[3])-num(r[4]), num(r[6])
-		s := procs[r[1]]
-		if s == nil {
-			s = &span{t0: t, w0: wr}
-			procs[r[1]] = s
-			names = append(names, r[1])
-		}
-		s.t1, s.w1, s.hwm = t, wr, max(s.hwm, hwm)
+		hwm[r[1]] = max(hwm[r[1]], num(r[6]))
 	}
+	names, g := growthPerProc(rows, func(r []string) []float64 { return []float64{num(r[3]) - num(r[4])} })
 	for _, n := range names {
-		s := procs[n]
-		if s.t1 <= s.t0 {
-			continue
-		}
-		fmt.Fprintf(w, "io_%s_bytes_per_hour %.0f\nio_%s_seconds %.0f\nio_%s_vmhwm_kib %.0f\n", n, (s.w1-s.w0)*3600/(s.t1-s.t0), n, s.t1-s.t0, n, s.hwm)
+		fmt.Fprintf(w, "io_%s_bytes_per_hour %.0f\nio_%s_seconds %.0f\nio_%s_vmhwm_kib %.0f\n", n, g[n][0].perHour(), n, g[n][0].seconds(), n, hwm[n])
 	}
 	return nil
+}
+
+// growth is a counter's first and last sample.
+type growth struct{ t0, t1, v0, v1 float64 }
+
+func (g growth) seconds() float64 { return g.t1 - g.t0 }
+func (g growth) perHour() float64 { return (g.v1 - g.v0) * 3600 / g.seconds() }
+
+// growthPerProc: for rows "time,proc,...", per process the growth of each counter that vals
+// reads from a row; processes in the order they first appear, those sampled once left out.
+func growthPerProc(rows [][]string, vals func(r []string) []float64) ([]string, map[string][]growth) {
+	var names []string
+	g := map[string][]growth{}
+	for _, r := range rows {
+		t, v := num(r[0]), vals(r)
+		if g[r[1]] == nil {
+			names = append(names, r[1])
+			for _, x := range v {
+				g[r[1]] = append(g[r[1]], growth{t0: t, v0: x})
+			}
+		}
+		for i, x := range v {
+			g[r[1]][i].t1, g[r[1]][i].v1 = t, x
+		}
+	}
+	names = slices.DeleteFunc(names, func(n string) bool { return g[n][0].seconds() <= 0 })
+	return names, g
 }
 
 // counterSeries reads "time instance name value" lines.
@@ -297,4 +312,77 @@ func median(v []float64) float64 {
 		return s[len(s)/2]
 	}
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// sdwritesReport prints the summaries of test/bench/sdwrites.sh from its DIR: per process the
+// bytes written to storage and the bytes passed to write(2) per hour (io.csv), then per
+// instance and kind of TSDB file the bytes that appeared, each file at the largest size it
+// reached, deleted ones included (files.txt).
+func sdwritesReport(args []string) error {
+	if len(args) != 1 {
+		return fmt.Errorf("want DIR")
+	}
+	rows, err := readCSV(filepath.Join(args[0], "io.csv"))
+	if err != nil {
+		return err
+	}
+	writeRates(os.Stdout, rows)
+	f, err := os.Open(filepath.Join(args[0], "files.txt"))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return writeFileGrowth(os.Stdout, f)
+}
+
+// writeRates: rows of "time,proc,write_bytes,cancelled_write_bytes,wchar", sorted by proc.
+func writeRates(w io.Writer, rows [][]string) {
+	rows = slices.DeleteFunc(rows, func(r []string) bool { return len(r) < 5 })
+	names, g := growthPerProc(rows, func(r []string) []float64 { return []float64{num(r[2]) - num(r[3]), num(r[4])} })
+	slices.Sort(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "%s write_bytes_per_hour=%.0f wchar_per_hour=%.0f over %.0fs\n", n, g[n][0].perHour(), g[n][1].perHour(), g[n][0].seconds())
+	}
+}
+
+// writeFileGrowth: lines of "time ./INSTANCE/data/PATH size".
+func writeFileGrowth(w io.Writer, r io.Reader) error {
+	largest := map[string]float64{}
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) != 3 {
+			continue
+		}
+		largest[f[1]] = max(largest[f[1]], num(f[2]))
+	}
+	sum := map[string]float64{}
+	for path, size := range largest {
+		inst := strings.Split(strings.TrimPrefix(path, "./"), "/")[0]
+		sum[inst+" "+tsdbFileKind(path)] += size
+	}
+	for _, k := range slices.Sorted(maps.Keys(sum)) {
+		fmt.Fprintf(w, "%s %.0f\n", k, sum[k])
+	}
+	return sc.Err()
+}
+
+func tsdbFileKind(path string) string {
+	switch {
+	case strings.Contains(path, "/wal/checkpoint"):
+		return "checkpoint"
+	case strings.Contains(path, "/wal/"):
+		return "wal"
+	case strings.Contains(path, "/chunks_head/"):
+		return "chunks_head"
+	case isBlockFile(path):
+		return "blocks"
+	}
+	return "other"
+}
+
+// isBlockFile: the path is in a block's directory, data/01.../ (block IDs are ULIDs).
+func isBlockFile(path string) bool {
+	_, rest, ok := strings.Cut(path, "/data/01")
+	return ok && strings.Contains(rest, "/")
 }

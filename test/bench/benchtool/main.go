@@ -12,13 +12,13 @@
 //	benchtool burst -addr HOST:PORT -pid PID [-n N]
 //	benchtool abuse -addr HOST:PORT -pid PID
 //	benchtool dashboard -url URL -pid PID [-clients N] [-duration DUR]
-//	benchtool freeport
 //	benchtool stats KEY < numbers
 //	benchtool life-report DIR
 //	benchtool cuts-report DIR
 //	benchtool browse -url URL [-duration DUR]
 //	benchtool cgsoak -duration DUR -interval DUR -out DIR NAME=CGROUP...
 //	benchtool peers-report DIR
+//	benchtool wrk FILE | gobench FILE | fuzz-table FILE | sdwrites-report DIR
 package main
 
 import (
@@ -26,7 +26,6 @@ import (
 	"flag"
 	"fmt"
 	"maps"
-	"net"
 	"os"
 	"slices"
 	"strconv"
@@ -37,21 +36,24 @@ import (
 
 // commands are the subcommands; each prints "key value" lines.
 var commands = map[string]func(args []string) error{
-	"gen-hwmon":    genHwmon,
-	"ready":        ready,
-	"footprint":    footprint,
-	"procstat":     procstat,
-	"hold":         hold,
-	"burst":        burst,
-	"abuse":        abuse,
-	"dashboard":    dashboard,
-	"freeport":     func([]string) error { return freePort() },
-	"stats":        stats,
-	"life-report":  lifeReport,
-	"cuts-report":  cutsReport,
-	"browse":       browse,
-	"cgsoak":       cgsoak,
-	"peers-report": peersReport,
+	"gen-hwmon":       genHwmon,
+	"ready":           ready,
+	"footprint":       footprint,
+	"procstat":        procstat,
+	"hold":            hold,
+	"burst":           burst,
+	"abuse":           abuse,
+	"dashboard":       dashboard,
+	"stats":           stats,
+	"life-report":     lifeReport,
+	"cuts-report":     cutsReport,
+	"browse":          browse,
+	"cgsoak":          cgsoak,
+	"peers-report":    peersReport,
+	"wrk":             wrkLine,
+	"gobench":         gobenchTable,
+	"fuzz-table":      fuzzTable,
+	"sdwrites-report": sdwritesReport,
 }
 
 func main() {
@@ -95,17 +97,6 @@ func out(key string, v any) {
 	default:
 		fmt.Printf("%s %v\n", key, x)
 	}
-}
-
-// freePort prints a loopback TCP port that was free a moment ago.
-func freePort() error {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	defer l.Close()
-	fmt.Println(l.Addr().(*net.TCPAddr).Port)
-	return nil
 }
 
 // stats reads one number per line and prints KEY_median, _min and _max.

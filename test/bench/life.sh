@@ -24,11 +24,10 @@ set -Eeuo pipefail
 # shellcheck source=test/lib/stack.sh
 . "$REPO/test/lib/stack.sh"
 
+PARTS=${LIFE_PARTS:-compaction powercut}
 SOAK=${LIFE_SOAK:-1680}
 CUTS=${LIFE_CUTS:-20}
 SAMPLE=${LIFE_SAMPLE:-5}
-PARTS=${LIFE_PARTS:-compaction powercut}
-DATA=/var/lib/prometheus/metrics2
 BENCH=/var/lib/prometheus/bench
 # Compressed time: head blocks of a minute, merges up to three.
 FAST="--storage.tsdb.min-block-duration=1m --storage.tsdb.max-block-duration=3m"
@@ -161,7 +160,8 @@ compaction() {
 	BG_PIDS+=($!)
 	note "compaction soak: ${SOAK}s from $(date -u -d "@$T0" +%T), load $(load)"
 	sleep "$SOAK"
-	kill "${BG_PIDS[-1]}" && wait "${BG_PIDS[-1]}" 2>/dev/null || true
+	kill "${BG_PIDS[-1]}" 2>/dev/null || true
+	wait "${BG_PIDS[-1]}" 2>/dev/null || true
 	unset 'BG_PIDS[-1]'
 	local T1
 	T1=$(date +%s)

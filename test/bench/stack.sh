@@ -43,7 +43,6 @@ RETENTION_DISK=${STACK_RETENTION_DISK:-32M}
 PARTS=${STACK_PARTS:-soak daemon-kill stress tuning prometheus-kill disk-full disk-retention}
 SLICE=edge-observability.slice
 UNITS=("$SLICE" edge-sensord.service prometheus.service)
-DATA=/var/lib/prometheus/metrics2
 POLL_STEP=0.1 # recovery times are read off the polls
 
 need_tools curl:curl jq:jq stress-ng:stress-ng

@@ -25,10 +25,8 @@
 set -Eeuo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
-REPO=$(cd "$HERE/../.." && pwd)
-export PATH=/usr/local/go/bin:$PATH:/usr/sbin:/sbin
 # shellcheck source=test/lib/harness.sh
-. "$REPO/test/lib/harness.sh"
+. "$HERE/../lib/harness.sh"
 # shellcheck source=test/lib/rootfs.sh
 . "$REPO/test/lib/rootfs.sh"
 

@@ -17,7 +17,7 @@
 HARNESS=${HARNESS:-$(basename "$(dirname "$0")")}
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 PKG=edge-observability
-export PATH=$PATH:/usr/local/go/bin:/usr/sbin:/sbin
+export PATH=/usr/local/go/bin:$PATH:/usr/sbin:/sbin # Go 1.26 first
 GUEST_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 PROM=${PROM:-http://127.0.0.1:9090}
 
@@ -60,15 +60,16 @@ wait_for() {
 # wait_http URL [SECONDS]: wait (10 s) for a 2xx answer from URL on the host.
 wait_http() { wait_for "${2:-10}" "an answer from $1" curl -sf -o /dev/null --max-time 2 "$1"; }
 
-# free_port: a loopback TCP port nothing listens on now.
+# free_port [N]: a loopback TCP port P that nothing listens on now, nor on the N-1 (0) after it.
 free_port() {
-	local p
+	local p i
 	while :; do
 		p=$((20000 + RANDOM % 40000))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			echo "$p"
-			return
-		fi
+		for ((i = 0; i < ${1:-1}; i++)); do
+			if (exec 3<>"/dev/tcp/127.0.0.1/$((p + i))") 2>/dev/null; then continue 2; fi
+		done
+		echo "$p"
+		return
 	done
 }
 

@@ -145,9 +145,6 @@ guest_prepare() {
 	echo "$VM_IMAGE" >"$WORK/vm-image"
 }
 
-# port_free PORT: nothing listens on 127.0.0.1:PORT.
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
 # vm_ssh_args sets the array SSH_ARGS: ssh options and destination of the running VM.
 vm_ssh_args() {
 	SSH_ARGS=(-i "$(cat "$WORK/vm-image")/id_ed25519" -p "$(cat "$WORK/ssh-port")"
@@ -165,8 +162,7 @@ guest_boot() {
 	# A free port can be taken between the look and qemu's bind: then qemu
 	# fails at once and another port is tried.
 	for try in 1 2 3 4 5; do
-		port=$((20000 + RANDOM % 40000))
-		port_free "$port" && port_free $((port + 1)) || continue
+		port=$(free_port 2) # ssh, then edge-sensord
 		if nice -n "${VM_NICE:--10}" "${VM_QEMU[@]}" -accel tcg,thread=single -smp "${VM_CPUS:-2}" -m "${VM_MEMORY:-1024}" \
 			-nodefaults -display none -no-reboot -daemonize -pidfile "$WORK/qemu.pid" \
 			-kernel "$VM_IMAGE/vmlinuz" -initrd "$VM_IMAGE/initrd.img" \

@@ -10,7 +10,10 @@
 [ "$(id -u)" = 0 ] || die "must run as root (systemd-nspawn, cgroups)"
 RESULTS=${BENCH_RESULTS:-$REPO/test/bench/results}
 CACHE_DIR=${E2E_CACHE_DIR:-/var/cache/edge-observability-e2e}
-EXTRA_PKGS=prometheus # the same rootfs cache as test/e2e/run.sh
+# As test/e2e/run.sh: one rootfs cache (prepare_rootfs keeps only the newest key).
+EXTRA_PKGS="prometheus man-db"
+# shellcheck disable=SC2034 # for the benches
+DATA=/var/lib/prometheus/metrics2 # Prometheus's data dir in the container
 BG_PIDS=()
 
 # stack_up NAME [DEB]: a fresh OUT=$RESULTS/NAME (log.txt: the notes), a work dir edge-NAME,

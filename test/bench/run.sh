@@ -456,18 +456,22 @@ page() {
 		echo
 		echo "\`test/bench/run.sh page\` ($(date -u +%Y-%m-%d), load average before: $lb). $(machine_md) $(chromium --version 2>/dev/null | head -n 1)."
 		echo
+		# ranges LABEL KEY [GOAL] and windows LABEL KEY: a row of KEY on the 1 h and 12 h ranges,
+		# or in the windows without and with the page.
+		ranges() { echo "| $1 | $(kv "$k" "$2_1h") | $(kv "$k" "$2_12h") | ${3:-} |"; }
+		windows() { echo "| $1 | $(kv "$k" "$2_without_page") | $(kv "$k" "$2_with_page") |"; }
 		echo "| figure | 1 h range | 12 h range | goal |"
 		echo "|---|---|---|---|"
-		echo "| first visit, page and assets, gzipped on the wire (bytes) | $(kv "$k" transfer_static_gzip_bytes_1h) | $(kv "$k" transfer_static_gzip_bytes_12h) | ≤ 150 KB |"
-		echo "| first visit, data (API, readings, queries) on the wire (bytes) | $(kv "$k" transfer_data_gzip_bytes_1h) | $(kv "$k" transfer_data_gzip_bytes_12h) | |"
-		echo "| navigation to every panel drawn, median of ${DASH_BENCH_RUNS:-5} cold loads (ms) | $(kv "$k" first_render_ms_median_1h) | $(kv "$k" first_render_ms_median_12h) | ≤ 1000 |"
-		echo "| the same, slowest (ms) | $(kv "$k" first_render_ms_max_1h) | $(kv "$k" first_render_ms_max_12h) | |"
+		ranges "first visit, page and assets, gzipped on the wire (bytes)" transfer_static_gzip_bytes "≤ 150 KB"
+		ranges "first visit, data (API, readings, queries) on the wire (bytes)" transfer_data_gzip_bytes
+		ranges "navigation to every panel drawn, median of ${DASH_BENCH_RUNS:-5} cold loads (ms)" first_render_ms_median "≤ 1000"
+		ranges "the same, slowest (ms)" first_render_ms_max
 		echo
 		echo "| figure (page on the 1 h range, ${DASH_BENCH_WINDOW:-3m} windows) | without the page | with the page open |"
 		echo "|---|---|---|"
-		echo "| edge-sensord VmRSS, highest in the window (KiB) | $(kv "$k" daemon_rss_kib_max_without_page) | $(kv "$k" daemon_rss_kib_max_with_page) |"
-		echo "| edge-sensord VmRSS at the end (KiB) | $(kv "$k" daemon_rss_kib_without_page) | $(kv "$k" daemon_rss_kib_with_page) |"
-		echo "| Prometheus CPU in the window (ms) | $(kv "$k" prometheus_cpu_ms_window_without_page) | $(kv "$k" prometheus_cpu_ms_window_with_page) |"
+		windows "edge-sensord VmRSS, highest in the window (KiB)" daemon_rss_kib_max
+		windows "edge-sensord VmRSS at the end (KiB)" daemon_rss_kib
+		windows "Prometheus CPU in the window (ms)" prometheus_cpu_ms_window
 		echo "| page refreshes in the window | | $(kv "$k" page_refreshes_in_window) |"
 		echo "| Prometheus CPU per refresh (ms) | | $(kv "$k" prometheus_cpu_ms_per_refresh) |"
 	}

@@ -83,13 +83,17 @@ func peakRSS(pid int, stop <-chan struct{}) <-chan int64 {
 	return res
 }
 
+// serverFlags adds -addr and -pid, the server under test, to fs.
+func serverFlags(fs *flag.FlagSet) (addr *string, pid *int) {
+	return fs.String("addr", "", "host:port"), fs.Int("pid", 0, "server process")
+}
+
 // hold opens -n connections that send nothing, keeps them while probing
 // /healthz from another client, and counts how many the server has closed
 // after -hold (its ReadHeaderTimeout should close idle new connections).
 func hold(args []string) error {
 	fs := flag.NewFlagSet("hold", flag.ExitOnError)
-	addr := fs.String("addr", "", "host:port")
-	pid := fs.Int("pid", 0, "server process")
+	addr, pid := serverFlags(fs)
 	n := fs.Int("n", 1000, "connections")
 	holdFor := fs.Duration("hold", 8*time.Second, "how long to hold them")
 	fs.Parse(args)
@@ -175,8 +179,7 @@ func isTimeout(err error) bool {
 // answer 503 at once rather than queue.
 func burst(args []string) error {
 	fs := flag.NewFlagSet("burst", flag.ExitOnError)
-	addr := fs.String("addr", "", "host:port")
-	pid := fs.Int("pid", 0, "server process")
+	addr, pid := serverFlags(fs)
 	n := fs.Int("n", 1000, "concurrent requests")
 	path := fs.String("path", "/metrics", "path to request")
 	fs.Parse(args)
@@ -266,8 +269,7 @@ func rawCase(addr, req string) (int, error) {
 // abuse plays bad clients against the server and checks each answer.
 func abuse(args []string) error {
 	fs := flag.NewFlagSet("abuse", flag.ExitOnError)
-	addr := fs.String("addr", "", "host:port")
-	pid := fs.Int("pid", 0, "server process")
+	addr, pid := serverFlags(fs)
 	slow := fs.Int("slow", 100, "slowloris connections")
 	fs.Parse(args)
 

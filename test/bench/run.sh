@@ -87,15 +87,8 @@ BT=$RESULTS/benchtool
 go build -o "$BT" ./test/bench/benchtool
 TMP=$(mktemp -d /tmp/edgebench.XXXXXX)
 
-# Processes started here, stopped on exit (only these).
-PIDS=()
 cleanup() {
-	for pid in "${PIDS[@]}"; do
-		kill "$pid" 2>/dev/null || true
-	done
-	for pid in "${PIDS[@]}"; do
-		wait "$pid" 2>/dev/null || true
-	done
+	stop_bg
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -106,7 +99,7 @@ start() {
 	shift
 	"$@" >>"$log" 2>&1 &
 	STARTED=$!
-	PIDS+=("$STARTED")
+	BG_PIDS+=("$STARTED")
 }
 
 stop() {

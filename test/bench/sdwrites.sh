@@ -23,10 +23,8 @@ go build -o "$BT" ./test/bench/benchtool
 # Not under /tmp: that may be a tmpfs, which writes nothing to a disk.
 TMP=$(mktemp -d /var/tmp/edge-sdw.XXXXXX)
 RAM=$(mktemp -d /dev/shm/edge-sdw.XXXXXX)
-PIDS=()
 cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+	stop_bg
 	rm -rf "$TMP" "$RAM"
 }
 trap cleanup EXIT
@@ -34,7 +32,7 @@ trap cleanup EXIT
 sp=$(free_port)
 bin/edge-sensord --sensors.simulate --path.sysfs=test/fixtures/sysfs --path.cgroupfs=test/fixtures/cgroup/v2 \
 	--web.listen-address=127.0.0.1:"$sp" >"$OUT/sensord.log" 2>&1 &
-PIDS+=($!)
+BG_PIDS+=($!)
 declare -A PID
 PID[sensord]=$!
 
@@ -55,7 +53,7 @@ prom() { # NAME ENV FLAGS...
 	config "$name" "$port" "$([ "$name" = tuned ] && echo tuned)"
 	env $env /usr/bin/prometheus --config.file="$TMP/$name/prometheus.yml" --storage.tsdb.path="$TMP/$name/data" \
 		--web.listen-address=127.0.0.1:"$port" "$@" >"$OUT/$name.log" 2>&1 &
-	PIDS+=($!)
+	BG_PIDS+=($!)
 	PID[$name]=$!
 	echo "$name 127.0.0.1:$port pid $! env '$env' flags $*" >>"$OUT/env.txt"
 }

@@ -107,17 +107,16 @@ make_workdir edge-e2e
 ROOT=$WORK/rootfs
 echo "$MACHINE" >"$WORK/machine"
 echo "$GUEST" >"$WORK/guest"
-BG_PIDS=()
 
 cleanup() {
-	local rc=$? p
+	local rc=$?
 	set +e
 	[ "$SUMMARY_DONE" = 1 ] || {
 		summary
 		rc=1
 	}
 	kill_check
-	for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	stop_bg
 	# The gpg-agent of the repository's signing key (check_install with INSTALL_FROM=repo).
 	[ ! -d "$WORK/gnupg" ] || GNUPGHOME=$WORK/gnupg gpgconf --kill all
 	if [ "${KEEP:-0}" = 1 ]; then

@@ -89,6 +89,16 @@ wait_exit() {
 	done
 }
 
+# BG_PIDS: the background processes a harness started; stop_bg ends them (only those) and
+# waits for them.
+BG_PIDS=()
+stop_bg() {
+	local p
+	for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${BG_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+	BG_PIDS=()
+}
+
 # make_workdir PREFIX: a fresh work dir on disk (not tmpfs) in WORK.
 make_workdir() {
 	local base=/var/tmp

@@ -14,7 +14,6 @@ CACHE_DIR=${E2E_CACHE_DIR:-/var/cache/edge-observability-e2e}
 EXTRA_PKGS="prometheus man-db"
 # shellcheck disable=SC2034 # for the benches
 DATA=/var/lib/prometheus/metrics2 # Prometheus's data dir in the container
-BG_PIDS=()
 
 # stack_up NAME [DEB]: a fresh OUT=$RESULTS/NAME (log.txt: the notes), a work dir edge-NAME,
 # and the container booted with DEB (default: the newest dist/*_amd64.deb) installed and
@@ -51,9 +50,9 @@ stack_up() {
 # stack_down (on exit): the background work stopped, the stack's journal saved in $OUT, the
 # container stopped and the work dir removed.
 stack_down() {
-	local rc=$? p
+	local rc=$?
 	set +e
-	for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+	stop_bg
 	if [ -n "$LEADER" ] && kill -0 "$LEADER" 2>/dev/null; then
 		gexec journalctl --no-pager -o short-precise -u edge-sensord.service -u prometheus.service >"$OUT/journal.log" 2>&1
 	fi

@@ -108,6 +108,7 @@ stop() {
 }
 
 kv() { awk -v k="$2" '$1 == k { $1 = ""; sub(/^ /, ""); print; exit }' "$1"; } # FILE KEY: the value of KEY
+statuses() { awk '$1 ~ /^status_/ { sub(/^status_/, "", $1); printf "%s%s×%s", sep, $2, $1; sep = ", " }' "$1"; } # FILE: "19×200, 31×503"
 
 edge_args() { # PORT [SYSFS]; EDGE_POLL=interval (default 5s)
 	echo --sensors.simulate --path.sysfs="${2:-$FIXTURE_SYSFS}" --path.cgroupfs="$FIXTURE_CGROUP" \
@@ -379,7 +380,7 @@ abuse() {
 			"$(kv "$h" closed_after_ms_median)" "$(kv "$h" closed_after_ms_min)" "$(kv "$h" closed_after_ms_max)" "$(kv "$h" during_fds)"
 		printf '| %s concurrent GET /metrics | %s | – / %s | %s | %s; /healthz during: %s; burst took %s ms |\n' \
 			"$CONNS" "$(kib_mib "$(kv "$b" before_rss_kib)")" "$(kib_mib "$(kv "$b" peak_rss_kib)")" "$(kib_mib "$(kv "$b" after_rss_kib)")" \
-			"$(awk '$1 ~ /^status_/ { sub(/^status_/, "", $1); printf "%s%s×%s", sep, $2, $1; sep = ", " }' "$b")" \
+			"$(statuses "$b")" \
 			"$(kv "$b" healthz_during)" "$(kv "$b" burst_ms)"
 		printf '| %s slowloris clients (1 header byte/s) + bad requests | %s | – / %s | %s | %s of %s closed by the server after %s ms (median; min %s, max %s); /healthz during: %s |\n' \
 			"$(kv "$a" slowloris_conns)" "$(kib_mib "$(kv "$a" before_rss_kib)")" "$(kib_mib "$(kv "$a" peak_rss_kib)")" "$(kib_mib "$(kv "$a" after_rss_kib)")" \
@@ -429,7 +430,7 @@ dashboard() {
 		local f
 		for f in "$d/clients2.kv" "$d/clients8.kv"; do
 			printf '| %s | %s | %s | %s / %s | %s / %s / %s |\n' "$(kv "$f" clients)" \
-				"$(awk '$1 ~ /^status_/ { sub(/^status_/, "", $1); printf "%s%s×%s", sep, $2, $1; sep = ", " }' "$f")" \
+				"$(statuses "$f")" \
 				"$(kv "$f" response_kib)" "$(kv "$f" ok_p50_ms)" "$(kv "$f" ok_p99_ms)" \
 				"$(kib_mib "$(kv "$f" before_rss_kib)")" "$(kib_mib "$(kv "$f" peak_rss_kib)")" "$(kib_mib "$(kv "$f" after_rss_kib)")"
 		done

@@ -60,6 +60,8 @@ instance() {
 
 # ===================================================================== setup
 stack_up life "${LIFE_DEB:-}"
+BT=$WORK/benchtool
+(cd "$REPO" && go build -o "$BT" ./test/bench/benchtool)
 {
 	echo "date: $(date -u '+%F %T') UTC"
 	echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), kernel $(uname -r), $(df -hT "$WORK" | awk 'NR==2{print $2, $1}') under the container"
@@ -104,25 +106,15 @@ hostpid() { # container PID -> host PID
 	return 1
 }
 
-# sample: every $SAMPLE s a CSV row per process (io, memory) and Prometheus's tsdb counters;
-# every 15 s the sizes of the TSDB files.
+# sampler: every $SAMPLE s Prometheus's cgroup memory and tsdb counters; every 15 s the sizes of
+# the TSDB files (the processes' io: benchtool iosample, next to it).
 sampler() {
-	local t names=("$@") n pid cg
-	declare -A hp
-	for n in "${names[@]}"; do hp[$n]=$(hostpid "${n#*=}"); done
-	echo "time,proc,read_bytes,write_bytes,cancelled_write_bytes,vmrss_kib,vmhwm_kib" >"$OUT/io.csv"
+	local t i=0
 	echo "time,usage_bytes,max_usage_bytes,rss,cache" >"$OUT/prom-memory.csv"
 	: >"$OUT/tsdb-metrics.txt"
 	: >"$OUT/files.txt"
-	local i=0
 	while :; do
 		t=$(date +%s)
-		for n in "${names[@]}"; do
-			pid=${hp[${n}]}
-			[ -r "/proc/$pid/io" ] || continue
-			awk -v t="$t" -v n="${n%%=*}" '/^read_bytes/{r=$2} /^write_bytes/{w=$2} /^cancelled_write_bytes/{c=$2} END{printf "%s,%s,%s,%s,%s,", t, n, r, w, c}' "/proc/$pid/io"
-			awk '/^VmRSS/{r=$2} /^VmHWM/{h=$2} END{printf "%s,%s\n", r, h}' "/proc/$pid/status"
-		done >>"$OUT/io.csv"
 		gexec sh -c 'd=/sys/fs/cgroup/memory$(systemctl show -p ControlGroup --value prometheus.service)
 			echo "$1,$(cat $d/memory.usage_in_bytes),$(cat $d/memory.max_usage_in_bytes),$(awk "/^total_rss /{print \$2}" $d/memory.stat),$(awk "/^total_cache /{print \$2}" $d/memory.stat)"' sh "$t" >>"$OUT/prom-memory.csv" 2>/dev/null || true
 		metric "$PROM" "$TSDB_METRICS" | sed "s/^/$t main /" >>"$OUT/tsdb-metrics.txt"
@@ -154,15 +146,19 @@ compaction() {
 	local T0
 	T0=$(date +%s)
 	echo "$T0" >"$OUT/t0"
-	sampler "main=$(prop prometheus.service MainPID)" "size=$(prop prom-size.service MainPID)" "shipped=$(prop prom-shipped.service MainPID)" \
+	local n hp procs=()
+	for n in "main=$(prop prometheus.service MainPID)" "size=$(prop prom-size.service MainPID)" "shipped=$(prop prom-shipped.service MainPID)" \
 		"default=$(prop prom-default.service MainPID)" "tuned=$(prop prom-tuned.service MainPID)" \
-		"sensord=$(prop edge-sensord.service MainPID)" "journald=$jd" &
+		"sensord=$(prop edge-sensord.service MainPID)" "journald=$jd"; do
+		if hp=$(hostpid "${n#*=}"); then procs+=("${n%%=*}=$hp"); else note "no host PID for ${n%%=*}"; fi
+	done
+	"$BT" iosample -every "${SAMPLE}s" "${procs[@]}" >"$OUT/io.csv" &
+	BG_PIDS+=($!)
+	sampler &
 	BG_PIDS+=($!)
 	note "compaction soak: ${SOAK}s from $(date -u -d "@$T0" +%T), load $(load)"
 	sleep "$SOAK"
-	kill "${BG_PIDS[-1]}" 2>/dev/null || true
-	wait "${BG_PIDS[-1]}" 2>/dev/null || true
-	unset 'BG_PIDS[-1]'
+	stop_bg
 	local T1
 	T1=$(date +%s)
 	echo "$T1" >"$OUT/t1"

@@ -71,17 +71,17 @@ prom nowalcompr "GOMEMLIMIT=56MiB GOGC=50" "${SHIPPED[@]}" --no-storage.tsdb.wal
 	echo "machine: $(nproc) CPUs, kernel $(uname -r), $(df -hT /var/tmp | awk 'NR==2{print $2, $1}'), prometheus $(dpkg-query -W -f='${Version}' prometheus)"
 } >>"$OUT/env.txt"
 
-echo "time,proc,write_bytes,cancelled_write_bytes,wchar" >"$OUT/io.csv"
+procs=()
+for n in "${!PID[@]}"; do procs+=("$n=${PID[$n]}"); done
+"$BT" iosample -every "${SAMPLE}s" -for "${DURATION}s" "${procs[@]}" >"$OUT/io.csv" &
+BG_PIDS+=($!)
 : >"$OUT/files.txt"
 t0=$(date +%s)
 while [ $(($(date +%s) - t0)) -le "$DURATION" ]; do
-	t=$(date +%s)
-	for n in "${!PID[@]}"; do
-		awk -v t="$t" -v n="$n" '/^write_bytes/{w=$2} /^cancelled_write_bytes/{c=$2} /^wchar/{x=$2} END{printf "%s,%s,%s,%s,%s\n", t, n, w, c, x}' "/proc/${PID[$n]}/io"
-	done >>"$OUT/io.csv"
-	(cd "$TMP" && find . -path '*/data/*' -type f -printf "$t %p %s\n") >>"$OUT/files.txt"
+	(cd "$TMP" && find . -path '*/data/*' -type f -printf "$(date +%s) %p %s\n") >>"$OUT/files.txt"
 	sleep "$SAMPLE"
 done
+wait "${BG_PIDS[-1]}"
 for n in shipped disklog default tuned nowalcompr; do
 	port=$(awk -v n="$n" '$1 == n { print $2 }' "$OUT/env.txt")
 	echo "$n: $(curl -s "http://$port/metrics" | grep -E '^(prometheus_tsdb_head_samples_appended_total|prometheus_tsdb_head_series|prometheus_tsdb_wal_page_flushes_total|prometheus_tsdb_wal_completed_pages_total|prometheus_tsdb_compactions_total) ' | tr '\n' ' ')"

@@ -68,10 +68,10 @@ func reportIO(w io.Writer, path string) error {
 	if err != nil {
 		return err
 	}
-	rows = slices.DeleteFunc(rows, func(r []string) bool { return len(r) < 7 })
+	rows = slices.DeleteFunc(rows, func(r []string) bool { return len(r) < 8 }) // ioHeader's
 	hwm := map[string]float64{}
 	for _, r := range rows {
-		hwm[r[1]] = max(hwm[r[1]], num(r[6]))
+		hwm[r[1]] = max(hwm[r[1]], num(r[7]))
 	}
 	names, g := growthPerProc(rows, func(r []string) []float64 { return []float64{num(r[3]) - num(r[4])} })
 	for _, n := range names {
@@ -335,10 +335,10 @@ func sdwritesReport(args []string) error {
 	return writeFileGrowth(os.Stdout, f)
 }
 
-// writeRates: rows of "time,proc,write_bytes,cancelled_write_bytes,wchar", sorted by proc.
+// writeRates: rows of iosample (ioHeader), sorted by proc.
 func writeRates(w io.Writer, rows [][]string) {
-	rows = slices.DeleteFunc(rows, func(r []string) bool { return len(r) < 5 })
-	names, g := growthPerProc(rows, func(r []string) []float64 { return []float64{num(r[2]) - num(r[3]), num(r[4])} })
+	rows = slices.DeleteFunc(rows, func(r []string) bool { return len(r) < 8 })
+	names, g := growthPerProc(rows, func(r []string) []float64 { return []float64{num(r[3]) - num(r[4]), num(r[5])} })
 	slices.Sort(names)
 	for _, n := range names {
 		fmt.Fprintf(w, "%s write_bytes_per_hour=%.0f wchar_per_hour=%.0f over %.0fs\n", n, g[n][0].perHour(), g[n][1].perHour(), g[n][0].seconds())

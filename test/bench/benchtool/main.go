@@ -8,6 +8,7 @@
 //	benchtool ready [-notify] [-url URL] [-runs N] -- BINARY ARGS...
 //	benchtool footprint -pid PID -url URL [-scrapes N] [-idle DUR]
 //	benchtool procstat -pid PID
+//	benchtool iosample [-every DUR] [-for DUR] NAME=PID...
 //	benchtool hold -addr HOST:PORT -pid PID [-n N] [-hold DUR]
 //	benchtool burst -addr HOST:PORT -pid PID [-n N]
 //	benchtool abuse -addr HOST:PORT -pid PID
@@ -44,6 +45,7 @@ var commands = map[string]func(args []string) error{
 	"burst":           burst,
 	"abuse":           abuse,
 	"dashboard":       dashboard,
+	"iosample":        ioSample,
 	"stats":           stats,
 	"life-report":     lifeReport,
 	"cuts-report":     cutsReport,

@@ -97,3 +97,60 @@ func procstat(args []string) error {
 	s.print(*prefix)
 	return nil
 }
+
+// ioHeader is the first line of iosample's CSV; reportIO and writeRates read its columns.
+const ioHeader = "time,proc,read_bytes,write_bytes,cancelled_write_bytes,wchar,vmrss_kib,vmhwm_kib"
+
+// ioSample prints, every -every (for -for, or until it is stopped), a CSV row per NAME=PID:
+// the time (Unix seconds), NAME, read_bytes, write_bytes, cancelled_write_bytes and wchar of
+// /proc/PID/io, and VmRSS and VmHWM in KiB. A process that has gone is left out of the round.
+//
+//	benchtool iosample [-every 5s] [-for DUR] NAME=PID...
+func ioSample(args []string) error {
+	fs := flag.NewFlagSet("iosample", flag.ExitOnError)
+	every := fs.Duration("every", 5*time.Second, "sampling period")
+	total := fs.Duration("for", 0, "sample this long (0: until stopped)")
+	fs.Parse(args)
+	if fs.NArg() == 0 || *every <= 0 || *total < 0 {
+		return fmt.Errorf("want -every above 0, -for 0 or above, NAME=PID...")
+	}
+	names, pids := make([]string, fs.NArg()), make([]int, fs.NArg())
+	for i, a := range fs.Args() {
+		n, p, ok := strings.Cut(a, "=")
+		pid, err := strconv.Atoi(p)
+		if !ok || err != nil || n == "" {
+			return fmt.Errorf("%q: want NAME=PID", a)
+		}
+		names[i], pids[i] = n, pid
+	}
+	fmt.Println(ioHeader)
+	// Rounds at 0, every, 2*every, ... up to and including total.
+	for round := int64(0); *total == 0 || round <= int64(*total / *every); round++ {
+		if round > 0 {
+			time.Sleep(*every)
+		}
+		t := time.Now().Unix()
+		for i, pid := range pids {
+			if row, err := ioRow(pid); err == nil {
+				fmt.Printf("%d,%s,%s\n", t, names[i], row)
+			}
+		}
+	}
+	return nil
+}
+
+// ioRow: "read_bytes,write_bytes,cancelled_write_bytes,wchar,vmrss_kib,vmhwm_kib" of pid.
+func ioRow(pid int) (string, error) {
+	io, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
+	if err != nil {
+		return "", err
+	}
+	st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return "", err
+	}
+	var r, w, c, x, rss, hwm int64
+	kibFields(io, map[string]*int64{"read_bytes:": &r, "write_bytes:": &w, "cancelled_write_bytes:": &c, "wchar:": &x})
+	kibFields(st, map[string]*int64{"VmRSS:": &rss, "VmHWM:": &hwm})
+	return fmt.Sprintf("%d,%d,%d,%d,%d,%d", r, w, c, x, rss, hwm), nil
+}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"io"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -79,10 +81,10 @@ ok  	github.com/edgeobs/edge-observability-stack/internal/web	1.0s
 func TestSdwrites(t *testing.T) {
 	var b strings.Builder
 	writeRates(&b, [][]string{
-		{"100", "shipped", "1000", "0", "5000"},
-		{"100", "default", "0", "0", "0"},
-		{"1900", "shipped", "4600", "100", "8600"},
-		{"1900", "default", "1800", "0", "900"},
+		{"100", "shipped", "0", "1000", "0", "5000", "1", "1"},
+		{"100", "default", "0", "0", "0", "0", "1", "1"},
+		{"1900", "shipped", "0", "4600", "100", "8600", "1", "1"},
+		{"1900", "default", "0", "1800", "0", "900", "1", "1"},
 	})
 	want := "default write_bytes_per_hour=3600 wchar_per_hour=1800 over 1800s\nshipped write_bytes_per_hour=7000 wchar_per_hour=7200 over 1800s\n"
 	if b.String() != want {
@@ -97,4 +99,21 @@ func TestSdwrites(t *testing.T) {
 30 ./default/data/wal/00000001 5
 `
 	check(t, writeFileGrowth, files, "default wal 5\nshipped blocks 1000\nshipped checkpoint 50\nshipped chunks_head 70\nshipped other 20\nshipped wal 300\n")
+}
+
+func TestIORow(t *testing.T) {
+	row, err := ioRow(os.Getpid())
+	if err != nil {
+		t.Skipf("no /proc/self/io here: %v", err)
+	}
+	f := strings.Split(row, ",")
+	if len(f) != len(strings.Split(ioHeader, ","))-2 {
+		t.Fatalf("%q: %d fields for %s", row, len(f), ioHeader)
+	}
+	if rss, _ := strconv.Atoi(f[4]); rss <= 0 {
+		t.Errorf("%q: no VmRSS", row)
+	}
+	if _, err := ioRow(-1); err == nil {
+		t.Error("no error for a process that does not exist")
+	}
 }

@@ -318,10 +318,7 @@ want disk-retention && {
 	# so only the size retention can delete them.
 	# The container's root is a directory here: write the input there.
 	fill_end=$(($(date +%s) - 2 * 3600))
-	awk -v end="$fill_end" 'BEGIN {
-		srand(1); print "# TYPE bench_fill gauge"
-		for (i = 0; i < 200; i++) for (t = end - 9 * 3600; t < end; t += 5) printf "bench_fill{series=\"%d\"} %.15g %d\n", i, rand(), t
-		print "# EOF" }' >"$ROOT/var/tmp/fill.om"
+	"$BT" gen-fill -series 200 -every 5s -span 9h -end "$fill_end" "$ROOT/var/tmp/fill.om"
 	# promtool preallocates chunk files far larger than this tmpfs, so the
 	# blocks are made on the container's disk and copied in.
 	gexec promtool tsdb create-blocks-from openmetrics /var/tmp/fill.om /var/tmp/backfill >/dev/null

@@ -17,9 +17,9 @@ DATA=/var/lib/prometheus/metrics2 # Prometheus's data dir in the container
 
 # stack_up NAME [DEB]: a fresh OUT=$RESULTS/NAME (log.txt: the notes), a work dir edge-NAME,
 # and the container booted with DEB (default: the newest dist/*_amd64.deb) installed and
-# edge-sensord simulating its sensors. Sets OUT, MACHINE, DEB, WORK, ROOT, LEADER; stack_down
-# runs on exit.
-# shellcheck disable=SC2034 # ROOT and LOG_FILE are read by nspawn.sh and harness.sh
+# edge-sensord simulating its sensors; benchtool built as $BT. Sets OUT, MACHINE, DEB, WORK,
+# ROOT, LEADER and BT; stack_down runs on exit.
+# shellcheck disable=SC2034 # ROOT and LOG_FILE are read by nspawn.sh and harness.sh, BT by the benches
 stack_up() {
 	OUT=$RESULTS/$1
 	MACHINE=edge$1$$
@@ -33,6 +33,8 @@ stack_up() {
 	LEADER=""
 	trap stack_down EXIT
 	trap 'exit 130' INT TERM
+	BT=$WORK/benchtool
+	(cd "$REPO" && go build -o "$BT" ./test/bench/benchtool) || die "building benchtool failed"
 	note "machine $MACHINE, work dir $WORK, package ${DEB##*/}, load $(load)"
 	guest_prepare "$DEB"
 	guest_boot

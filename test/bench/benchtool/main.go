@@ -5,6 +5,7 @@
 // shell can collect them without parsing prose.
 //
 //	benchtool gen-hwmon DIR N
+//	benchtool gen-fill [-series N] [-every DUR] [-span DUR] -end EPOCH FILE
 //	benchtool ready [-notify] [-url URL] [-runs N] -- BINARY ARGS...
 //	benchtool footprint -pid PID -url URL [-scrapes N] [-idle DUR]
 //	benchtool procstat -pid PID
@@ -38,6 +39,7 @@ import (
 // commands are the subcommands; each prints "key value" lines.
 var commands = map[string]func(args []string) error{
 	"gen-hwmon":       genHwmon,
+	"gen-fill":        genFill,
 	"ready":           ready,
 	"footprint":       footprint,
 	"procstat":        procstat,

@@ -60,8 +60,6 @@ instance() {
 
 # ===================================================================== setup
 stack_up life "${LIFE_DEB:-}"
-BT=$WORK/benchtool
-(cd "$REPO" && go build -o "$BT" ./test/bench/benchtool)
 {
 	echo "date: $(date -u '+%F %T') UTC"
 	echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), kernel $(uname -r), $(df -hT "$WORK" | awk 'NR==2{print $2, $1}') under the container"

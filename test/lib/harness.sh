@@ -61,6 +61,7 @@ wait_for() {
 wait_http() { wait_for "${2:-10}" "an answer from $1" curl -sf -o /dev/null --max-time 2 "$1"; }
 
 # free_port [N]: a loopback TCP port P that nothing listens on now, nor on the N-1 (0) after it.
+# shellcheck disable=SC2120 # N is optional
 free_port() {
 	local p i
 	while :; do

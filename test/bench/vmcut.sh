@@ -36,20 +36,14 @@ VM_NICE=${VM_NICE:-10}
 DATA=/var/lib/prometheus/metrics2
 COPY=/var/tmp/cut-copy
 
-note() { printf '%s %s\n' "$(date -u +%T)" "$*" | tee -a "$OUT/log.txt" >&2; }
-prom_ready() { gnet curl -sf --max-time 2 "$PROM/-/ready" >/dev/null 2>&1; }
-poll_s() { # SECONDS CMD...: 0 once CMD succeeds, 1 after SECONDS
-	local end=$((SECONDS + $1))
-	shift
-	until "$@"; do [ $SECONDS -lt $end ] || return 1; sleep 0.5; done
-}
-
 DEB=$(amd64_deb "${VMCUT_DEB:-}")
 make_workdir edge-vmcut
 echo vm >"$WORK/guest"
 echo "$MACHINE" >"$WORK/machine"
 mkdir -p "$OUT"
 rm -rf "${OUT:?}"/*
+# shellcheck disable=SC2034 # read by harness.sh's log
+LOG_FILE=$OUT/log.txt # note's lines, kept with the results
 trap 'guest_stop; rm -rf "$WORK"' EXIT
 
 guest_prepare "$DEB"
@@ -72,7 +66,7 @@ gexec sh -ec '
 	systemctl enable -q vmcut-copy.service
 	systemctl restart prometheus.service' sh "$DATA" "$COPY" \
 	'{ print } /^  - job_name: edge-sensord$/ { print "    scrape_interval: 1s"; print "    scrape_timeout: 1s" }'
-poll_s 120 prom_ready || die "prometheus not ready after the set-up"
+poll 120 prom_ready || die "prometheus not ready after the set-up"
 since=$(gexec date +%s.%N)
 SUMS='sha256sum /etc/edge-observability/prometheus.yml /etc/edge-observability/grafana-admin-password /etc/default/edge-sensord /etc/default/edge-observability /etc/edge-sensord/config.yml /etc/edge-observability/rules/*.yml'
 gexec sh -c "$SUMS" >"$WORK/sums.ref"
@@ -112,7 +106,7 @@ power_cut() {
 # lost_s: seconds of samples Prometheus had taken before the cut and no longer has after the
 # boot (from the later of the last sample kept and the first one taken since the last boot).
 echo "cut,mode,delay_s,cut_time,last_sample,lost_s,boot_to_ready_s,tsdb_list,tsdb_analyze,files,replay,restarts,edgectl,mid_compaction,units,first_sample" >"$OUT/powercut.csv"
-poll_s 120 target_up edge-sensord >/dev/null || true
+poll 120 target_up edge-sensord >/dev/null || true
 sleep 2
 first=$(first_sample "$since")
 for i in $(seq "$CUTS"); do
@@ -123,7 +117,7 @@ for i in $(seq "$CUTS"); do
 	tcut=$(power_cut $mode "$wait_s")
 	tb=$SECONDS
 	guest_boot >>"$OUT/boot.log" 2>&1
-	if ! poll_s 600 prom_ready; then
+	if ! poll 600 prom_ready; then
 		gexec journalctl -b -u prometheus.service -o cat --no-pager >"$OUT/cut-$i-journal.log" 2>&1 || true
 		die "Prometheus not ready 600 s after boot $i (journal: $OUT/cut-$i-journal.log)"
 	fi
@@ -134,7 +128,7 @@ for i in $(seq "$CUTS"); do
 	gexec ls -la "$COPY" "$COPY/wal" >>"$OUT/cut-$i-list.txt" 2>&1 || true
 	midc=$(gexec sh -c 'ls -d "$1"/*.tmp-for-creation 2>/dev/null | wc -l' sh "$COPY")
 	gexec sh -c "$SUMS" | cmp -s - "$WORK/sums.ref" || files=CHANGED
-	poll_s 120 target_up edge-sensord >/dev/null || true
+	poll 120 target_up edge-sensord >/dev/null || true
 	# The last sample of the 1 s job stored before the cut (guest clock on both sides).
 	tlast=$(gnet curl -sf "$PROM/api/v1/query" --data-urlencode 'query=up{job="edge-sensord"}[5m]' --data-urlencode "time=${tcut%.*}" |
 		jq -r '[.data.result[0].values[] | .[0]] | max // ""' || true)

@@ -70,8 +70,9 @@ nspawn_lock() {
 	NSPAWN_LOCK_HELD=1
 }
 
-# guest_prepare DEB: the rootfs, with DEB's dependencies in its apt cache
-# (host network, before boot; a no-op when the cache is complete).
+# guest_prepare DEB: the rootfs, with DEB's dependencies (and the packages in
+# GUEST_FETCH) in its apt cache (host network, before boot; a no-op when the
+# cache is complete).
 guest_prepare() {
 	need_tools systemd-nspawn:systemd-container debootstrap:debootstrap
 	nspawn_lock
@@ -79,7 +80,7 @@ guest_prepare() {
 	mkdir -p "$WORK/debs"
 	cp "$1" "$WORK/debs/"
 	NSPAWN_ARGS=(--bind-ro="$WORK/debs:/debs")
-	rootfs_run sh -c "apt-get install -y -q --no-install-recommends --download-only /debs/${1##*/}" >"$WORK/logs/download.log" 2>&1 || {
+	rootfs_run sh -c "apt-get install -y -q --no-install-recommends --download-only /debs/${1##*/} ${GUEST_FETCH:-}" >"$WORK/logs/download.log" 2>&1 || {
 		tail -n 30 "$WORK/logs/download.log" >&2
 		die "could not download the package's dependencies into the rootfs"
 	}

@@ -49,14 +49,16 @@ stack_up() {
 	simulate_sensors
 }
 
-# stack_down (on exit): the background work stopped, the stack's journal saved in $OUT, the
-# container stopped and the work dir removed.
+# stack_down (on exit): the background work stopped, the journal saved in $OUT (the
+# journalctl options in STACK_JOURNAL, default the stack's units), the container stopped
+# and the work dir removed.
 stack_down() {
 	local rc=$?
 	set +e
 	stop_bg
 	if [ -n "$LEADER" ] && kill -0 "$LEADER" 2>/dev/null; then
-		gexec journalctl --no-pager -o short-precise -u edge-sensord.service -u prometheus.service >"$OUT/journal.log" 2>&1
+		# shellcheck disable=SC2086 # the units' -u options
+		gexec journalctl --no-pager -o short-precise ${STACK_JOURNAL--u edge-sensord.service -u prometheus.service} >"$OUT/journal.log" 2>&1
 	fi
 	guest_stop
 	rm -rf "$WORK"

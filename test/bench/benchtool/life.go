@@ -59,6 +59,14 @@ func readCSV(path string) ([][]string, error) {
 	return rows, err
 }
 
+// dirCSV reads the CSV file name in the directory that is the one argument.
+func dirCSV(args []string, name string) ([][]string, error) {
+	if len(args) != 1 {
+		return nil, fmt.Errorf("want DIR")
+	}
+	return readCSV(filepath.Join(args[0], name))
+}
+
 func num(s string) float64 { v, _ := strconv.ParseFloat(strings.TrimSpace(s), 64); return v }
 
 // reportIO: per process, bytes written to storage per hour (write_bytes minus
@@ -254,10 +262,7 @@ func reportCuts(w io.Writer, path string) error {
 //
 //	benchtool cuts-report DIR
 func cutsReport(args []string) error {
-	if len(args) != 1 {
-		return fmt.Errorf("want DIR")
-	}
-	rows, err := readCSV(filepath.Join(args[0], "powercut.csv"))
+	rows, err := dirCSV(args, "powercut.csv")
 	if err != nil {
 		return err
 	}
@@ -319,10 +324,7 @@ func median(v []float64) float64 {
 // instance and kind of TSDB file the bytes that appeared, each file at the largest size it
 // reached, deleted ones included (files.txt).
 func sdwritesReport(args []string) error {
-	if len(args) != 1 {
-		return fmt.Errorf("want DIR")
-	}
-	rows, err := readCSV(filepath.Join(args[0], "io.csv"))
+	rows, err := dirCSV(args, "io.csv")
 	if err != nil {
 		return err
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/edgeobs/edge-observability-stack/internal/cgroup"
 	"github.com/edgeobs/edge-observability-stack/internal/exitcode"
+	"github.com/edgeobs/edge-observability-stack/internal/testtree"
 )
 
 const fixtures = "../../test/fixtures/cgroup"
@@ -128,15 +128,7 @@ func opts(t *testing.T, root string, sd Systemd, prom fakeProm) Options {
 func writeTree(t *testing.T, files map[string]string) string {
 	t.Helper()
 	root := t.TempDir()
-	for p, c := range files {
-		full := filepath.Join(root, p)
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(full, []byte(c+"\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testtree.Write(t, root, files)
 	return root
 }
 

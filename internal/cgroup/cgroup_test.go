@@ -2,9 +2,9 @@ package cgroup
 
 import (
 	"github.com/edgeobs/edge-observability-stack/internal/fsread"
+	"github.com/edgeobs/edge-observability-stack/internal/testtree"
 
 	"fmt"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -98,20 +98,6 @@ func dump(ss []Stats) string {
 	return b.String()
 }
 
-// write creates files below root from path → content.
-func write(t *testing.T, root string, files map[string]string) {
-	t.Helper()
-	for p, c := range files {
-		full := filepath.Join(root, p)
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(full, []byte(c+"\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 func TestSliceMissingIsEmpty(t *testing.T) {
 	for _, root := range []string{"v1", "v2"} {
 		got, err := Reader{Root: filepath.Join(fixtures, root)}.Slice("nope.slice")
@@ -123,7 +109,7 @@ func TestSliceMissingIsEmpty(t *testing.T) {
 
 func TestSliceNestedV2(t *testing.T) {
 	root := t.TempDir()
-	write(t, root, map[string]string{
+	testtree.Write(t, root, map[string]string{
 		"cgroup.controllers": "cpu memory",
 		"foo.slice/edge-observability.slice/memory.current":                           "100",
 		"foo.slice/edge-observability.slice/memory.max":                               "max",
@@ -148,7 +134,7 @@ func TestSliceNestedV2(t *testing.T) {
 
 func TestSliceNestedV1CPUOnlyUnit(t *testing.T) {
 	root := t.TempDir()
-	write(t, root, map[string]string{
+	testtree.Write(t, root, map[string]string{
 		"memory/foo.slice/x.slice/memory.usage_in_bytes":           "300",
 		"memory/foo.slice/x.slice/a.service/memory.usage_in_bytes": "200",
 		"cpuacct/foo.slice/x.slice/cpuacct.usage":                  "3000000000",
@@ -179,7 +165,7 @@ func TestV1Limits(t *testing.T) {
 	}
 	for _, tc := range tests {
 		root := t.TempDir()
-		write(t, root, map[string]string{
+		testtree.Write(t, root, map[string]string{
 			"memory/s.slice/memory.usage_in_bytes": "1",
 			"memory/s.slice/memory.limit_in_bytes": tc.limit,
 			// Kernels before 4.13 have no oom_kill line.
@@ -202,7 +188,7 @@ func TestErrors(t *testing.T) {
 		t.Error("Slice with ..: want error")
 	}
 	bad := t.TempDir()
-	write(t, bad, map[string]string{
+	testtree.Write(t, bad, map[string]string{
 		"cgroup.controllers":           "memory",
 		"s.slice/memory.current":       "12k",
 		"s.slice/a.service/memory.max": "max",
@@ -211,7 +197,7 @@ func TestErrors(t *testing.T) {
 		t.Errorf("malformed memory.current: err = %v, want one naming the file", err)
 	}
 	badLimit := t.TempDir()
-	write(t, badLimit, map[string]string{
+	testtree.Write(t, badLimit, map[string]string{
 		"cgroup.controllers":  "memory",
 		"s.slice/memory.high": "unlimited",
 	})
@@ -244,7 +230,7 @@ func TestSlicePath(t *testing.T) {
 
 func TestSliceUnitNameFallsBackToLiteralPath(t *testing.T) {
 	root := t.TempDir()
-	write(t, root, map[string]string{
+	testtree.Write(t, root, map[string]string{
 		"cgroup.controllers":                                "memory",
 		"edge-observability.slice/memory.current":           "7",
 		"edge-observability.slice/x.service/memory.current": "7",
@@ -259,7 +245,7 @@ func TestSliceUnitNameFallsBackToLiteralPath(t *testing.T) {
 	})
 
 	// Where systemd puts it wins over the literal path.
-	write(t, root, map[string]string{"edge.slice/edge-observability.slice/memory.current": "9"})
+	testtree.Write(t, root, map[string]string{"edge.slice/edge-observability.slice/memory.current": "9"})
 	got, err = Reader{Root: root}.Slice("edge-observability.slice")
 	if err != nil {
 		t.Fatal(err)
@@ -269,7 +255,7 @@ func TestSliceUnitNameFallsBackToLiteralPath(t *testing.T) {
 
 func TestSliceV1HybridUnifiedCPU(t *testing.T) {
 	root := t.TempDir()
-	write(t, root, map[string]string{
+	testtree.Write(t, root, map[string]string{
 		// CPU accounting off: no cpuacct cgroups below the root.
 		"cpu,cpuacct/cpuacct.usage":                                                        "1",
 		"memory/edge.slice/edge-observability.slice/memory.usage_in_bytes":                 "300",

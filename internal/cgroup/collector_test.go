@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/edgeobs/edge-observability-stack/internal/testtree"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/common/expfmt"
@@ -65,7 +66,7 @@ func TestCollectorGolden(t *testing.T) {
 
 func TestCollectorKeepsLastValuesOnError(t *testing.T) {
 	root := t.TempDir()
-	write(t, root, map[string]string{
+	testtree.Write(t, root, map[string]string{
 		"cgroup.controllers":     "memory",
 		"s.slice/memory.current": "42",
 	})
@@ -73,7 +74,7 @@ func TestCollectorKeepsLastValuesOnError(t *testing.T) {
 	if err := c.Update(); err != nil {
 		t.Fatal(err)
 	}
-	write(t, root, map[string]string{"s.slice/memory.current": "garbage"})
+	testtree.Write(t, root, map[string]string{"s.slice/memory.current": "garbage"})
 	if err := c.Update(); err == nil {
 		t.Fatal("Update with a malformed file: want error")
 	}

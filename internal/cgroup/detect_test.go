@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/edgeobs/edge-observability-stack/internal/testtree"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
@@ -59,7 +60,7 @@ func TestDetectNoCgroupfs(t *testing.T) {
 
 func TestDetectCPUOff(t *testing.T) {
 	root := t.TempDir()
-	write(t, root, map[string]string{"cgroup.controllers": "memory pids\n", "cmdline": "ro cgroup_disable=cpu,io quiet\n"})
+	testtree.Write(t, root, map[string]string{"cgroup.controllers": "memory pids\n", "cmdline": "ro cgroup_disable=cpu,io quiet\n"})
 	got, err := Reader{Root: root, Procfs: root}.Detect()
 	if err != nil {
 		t.Fatal(err)
@@ -154,7 +155,7 @@ func FuzzDetect(f *testing.F) {
 	f.Add("", "cgroup_enable=cpu,memory cgroup_disable=cpu cgroup_memory=0", "")
 	f.Fuzz(func(t *testing.T, controllers, cmdline, procCgroups string) {
 		root := t.TempDir()
-		write(t, root, map[string]string{"cgroup.controllers": controllers, "cmdline": cmdline, "cgroups": procCgroups})
+		testtree.Write(t, root, map[string]string{"cgroup.controllers": controllers, "cmdline": cmdline, "cgroups": procCgroups})
 		got, err := Reader{Root: root, Procfs: root}.Detect()
 		if err != nil {
 			t.Fatal(err)

@@ -88,8 +88,13 @@ test: deps lint test-unit test-fuzz test-integration test-arm test-browser test-
 run: build
 	scripts/run.sh
 
+# Hours: the short parts, then each soak alone (booted container or VM).
 bench: build
 	test/bench/run.sh
+	test/bench/run.sh stack
+	test/bench/run.sh life
+	test/bench/run.sh sdwrites
+	test/bench/run.sh vmcut
 	test/bench/run.sh peers
 
 clean:

@@ -2,7 +2,6 @@
 # Benchmarks of edge-sensord (`make bench`; not part of `make test`).
 #   test/bench/run.sh [footprint|shipped|scaling|abuse|dashboard|page|faults|fuzz]...   (default: all, in that order)
 #   test/bench/run.sh stack|life|sdwrites|vmcut   (each alone: booted-container soaks; bytes written per hour; power cuts of a VM)
-#   test/bench/run.sh stack|life|sdwrites   (each alone: booted-container soaks; bytes written per hour)
 #   test/bench/run.sh peers   (alone: the default stack against Netdata, each with its dashboard open)
 # Raw results go to test/bench/results/<part>/, a markdown summary to
 # test/bench/results/<part>.md and stdout. All traffic stays on 127.0.0.1 and

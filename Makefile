@@ -93,6 +93,8 @@ bench: build
 	test/bench/run.sh
 	test/bench/run.sh stack
 	test/bench/run.sh life
+	test/bench/run.sh lifevm
+	test/bench/run.sh clock
 	test/bench/run.sh sdwrites
 	test/bench/run.sh vmcut
 	test/bench/run.sh peers

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/edgeobs/edge-observability-stack/internal/budget"
 	"github.com/edgeobs/edge-observability-stack/internal/exitcode"
@@ -73,6 +74,8 @@ func promAPI(t *testing.T, health string, ratio string) string {
 			fmt.Fprintf(w, `{"status":"success","data":{"activeTargets":[{"labels":{"job":"edge-sensord","instance":"127.0.0.1:8000"},"health":%q,"lastError":%q}]}}`, health, lastErr)
 		case "/api/v1/query":
 			fmt.Fprintf(w, `{"status":"success","data":{"resultType":"vector","result":[{"metric":{"job":"edge-sensord","instance":"127.0.0.1:8000"},"value":[1,%q]}]}}`, ratio)
+		case "/api/v1/status/tsdb":
+			fmt.Fprintf(w, `{"status":"success","data":{"headStats":{"numSeries":1,"maxTime":%d}}}`, time.Now().UnixMilli())
 		default:
 			http.NotFound(w, r)
 		}

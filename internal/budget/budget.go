@@ -358,6 +358,30 @@ func (r *Report) checkPrometheus(ctx context.Context, o Options) {
 		}
 	}
 	p.Targets = targets
+	r.checkStoredAhead(ctx, c, o)
+}
+
+// aheadSlack is how far the newest stored sample may be ahead of the clock:
+// scrapes are stamped when they start, on this machine's clock, so anything
+// beyond a moment means the clock went back.
+const aheadSlack = time.Minute
+
+// checkStoredAhead: samples stored ahead of the system clock mean that the
+// clock went back (a device without a real-time clock booting with an old
+// time, or NTP correcting it). Prometheus then rejects every new sample as
+// out of order until the clock passes the newest one, and scrapes still
+// succeed, so nothing else shows the loss. A failure to ask is only a
+// warning: the rest of the report stands without it.
+func (r *Report) checkStoredAhead(ctx context.Context, c promClient, o Options) {
+	newest, ok, err := c.headMaxTime(ctx)
+	if err != nil {
+		r.warn("Prometheus at %s: cannot compare its newest sample with the clock: %v", o.PrometheusURL, err)
+		return
+	}
+	if ahead := time.Until(newest); ok && ahead > aheadSlack {
+		r.problem("Prometheus holds samples stamped up to %s, %s ahead of the system clock: the clock went back, and Prometheus stores nothing new (it rejects samples as out of order) until the clock passes that time. Check `timedatectl` and `journalctl -u systemd-timesyncd`",
+			newest.UTC().Format(time.RFC3339), ahead.Round(time.Second))
+	}
 }
 
 // dashboardURL is edge-sensord's page on host, at the port of Prometheus's

@@ -65,10 +65,11 @@ func allActive() *fakeSystemd {
 	}}
 }
 
-// fakeProm serves the two Prometheus API endpoints Check uses.
+// fakeProm serves the Prometheus API endpoints Check uses.
 type fakeProm struct {
-	targets string // activeTargets JSON array
-	ratios  string // query result JSON array
+	targets string        // activeTargets JSON array
+	ratios  string        // query result JSON array
+	ahead   time.Duration // of the newest stored sample, against the clock
 	status  int
 }
 
@@ -91,6 +92,8 @@ func (f fakeProm) start(t *testing.T) string {
 				t.Errorf("unexpected query %q", q)
 			}
 			fmt.Fprintf(w, `{"status":"success","data":{"resultType":"vector","result":%s}}`, f.ratios)
+		case "/api/v1/status/tsdb":
+			fmt.Fprintf(w, `{"status":"success","data":{"headStats":{"numSeries":42,"minTime":1,"maxTime":%d}}}`, time.Now().Add(f.ahead).UnixMilli())
 		default:
 			http.NotFound(w, r)
 		}
@@ -324,6 +327,8 @@ func TestCheckPrometheus(t *testing.T) {
 		{"no targets", func(p *fakeProm) { p.targets, p.ratios = "[]", "[]" }, exitcode.Failure, "no active scrape targets"},
 		{"target up but nothing stored", func(p *fakeProm) { p.ratios = "[" + ratio("prometheus", "127.0.0.1:9090", "1") + "]" }, exitcode.Failure, "edge-sensord/127.0.0.1:8000: scraped but no samples stored"},
 		{"target not scraped yet", func(p *fakeProm) { p.targets = "[" + target("edge-sensord", "127.0.0.1:8000", "unknown", "") + "]" }, exitcode.Unknown, "not scraped yet"},
+		{"clock behind the stored samples", func(p *fakeProm) { p.ahead = 5 * time.Minute }, exitcode.Failure, "ahead of the system clock: the clock went back"},
+		{"newest sample a moment ahead", func(p *fakeProm) { p.ahead = 20 * time.Second }, exitcode.OK, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			p := healthyProm

@@ -91,6 +91,24 @@ func (c promClient) targets(ctx context.Context) ([]Target, error) {
 	return out, nil
 }
 
+// headMaxTime returns the time of the newest sample in Prometheus's head
+// block; ok is false when the head holds no series.
+func (c promClient) headMaxTime(ctx context.Context) (newest time.Time, ok bool, err error) {
+	var data struct {
+		HeadStats struct {
+			NumSeries uint64 `json:"numSeries"`
+			MaxTime   int64  `json:"maxTime"` // milliseconds
+		} `json:"headStats"`
+	}
+	if err := c.get(ctx, "/api/v1/status/tsdb", nil, &data); err != nil {
+		return time.Time{}, false, err
+	}
+	if data.HeadStats.NumSeries == 0 {
+		return time.Time{}, false, nil
+	}
+	return time.UnixMilli(data.HeadStats.MaxTime), true, nil
+}
+
 // successRatios returns, per job and instance, the share of successful
 // scrapes over the window (the mean of `up`).
 func (c promClient) successRatios(ctx context.Context, window time.Duration) (map[[2]string]float64, error) {

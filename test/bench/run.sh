@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks of edge-sensord (`make bench`; not part of `make test`).
 #   test/bench/run.sh [footprint|shipped|scaling|abuse|dashboard|page|faults|fuzz]...   (default: all, in that order)
-#   test/bench/run.sh stack|life|sdwrites|vmcut   (each alone: booted-container soaks; bytes written per hour; power cuts of a VM)
+#   test/bench/run.sh stack|life|lifevm|clock|sdwrites|vmcut   (each alone: booted-container soaks; compaction in the
+#                     VM; clock steps in the VM; bytes written per hour; power cuts of a VM)
 #   test/bench/run.sh peers   (alone: the default stack against Netdata, each with its dashboard open)
 # Raw results go to test/bench/results/<part>/, a markdown summary to
 # test/bench/results/<part>.md and stdout. All traffic stays on 127.0.0.1 and
@@ -53,6 +54,10 @@ for p in "${parts[@]}"; do
 	footprint | shipped | scaling | abuse | dashboard | page | faults | fuzz) ;;
 	stack) [ ${#parts[@]} -eq 1 ] || { echo "$0: stack runs alone" >&2; exit 2; }; exec "$ROOT/test/bench/stack.sh" ;;
 	life) [ ${#parts[@]} -eq 1 ] || { echo "$0: life runs alone" >&2; exit 2; }; exec "$ROOT/test/bench/life.sh" ;;
+	lifevm) [ ${#parts[@]} -eq 1 ] || { echo "$0: lifevm runs alone" >&2; exit 2; }
+		STACK_GUEST=vm LIFE_NAME=lifevm LIFE_PARTS=compaction LIFE_IO_INSTANCES='' LIFE_RETENTION_TIME=${LIFE_RETENTION_TIME:-6m} exec "$ROOT/test/bench/life.sh" ;;
+	clock) [ ${#parts[@]} -eq 1 ] || { echo "$0: clock runs alone" >&2; exit 2; }
+		STACK_GUEST=vm LIFE_NAME=clock LIFE_PARTS=clock exec "$ROOT/test/bench/life.sh" ;;
 	sdwrites) [ ${#parts[@]} -eq 1 ] || { echo "$0: sdwrites runs alone" >&2; exit 2; }; exec "$ROOT/test/bench/sdwrites.sh" ;;
 	vmcut) [ ${#parts[@]} -eq 1 ] || { echo "$0: vmcut runs alone" >&2; exit 2; }; exec "$ROOT/test/bench/vmcut.sh" ;;
 	peers) [ ${#parts[@]} -eq 1 ] || { echo "$0: peers runs alone" >&2; exit 2; }; exec "$ROOT/test/bench/peers.sh" ;;

@@ -182,6 +182,7 @@ vm)
 	plan_check check_oom_alert "the OOM kill is counted and EdgeUnitOOMKilled fires"
 	plan_check check_memhigh "a unit past its MemoryHigh= is throttled, not killed"
 	plan_check check_reload "systemctl reload (SIGHUP) of both services"
+	plan_check check_clock_steps "the clock stepped back and forward: monotonic polls, Prometheus's rejections, the warning follows NTP"
 	plan_check check_upgrade "upgrade keeps conffile and data; remove; purge"
 	;;
 vm-nomemcg)
@@ -210,6 +211,8 @@ main() {
 	log "work dir $WORK, machine $MACHINE"
 	guest_prepare "$DEB"
 	GOARCH=${VM_ARCH:-amd64} CGO_ENABLED=0 go build -trimpath -o "$WORK/memhog" "$HERE/memhog" || die "building memhog failed"
+	# timex-sync marks the VM's clock synchronised (check_clock_steps).
+	[ "$GUEST" != vm ] || (cd "$REPO" && CGO_ENABLED=0 go build -trimpath -o "$WORK/benchtool" ./test/bench/benchtool) || die "building benchtool failed"
 	log "prepared in $((SECONDS - t0))s"
 	guest_boot
 	cg_detect
@@ -217,6 +220,10 @@ main() {
 	gput "$DEB" "/debs/${DEB##*/}"
 	gput "$WORK/memhog" /opt/memhog
 	gexec chmod 0755 /opt/memhog
+	if [ "$GUEST" = vm ]; then
+		gput "$WORK/benchtool" /opt/benchtool
+		gexec chmod 0755 /opt/benchtool
+	fi
 	case $GUEST in nspawn | vm | vm-apt) start_upgrade_build ;; esac
 	run_checks
 	log "all checks done in $((SECONDS - t0))s"

@@ -5,6 +5,7 @@
 #   guest_prepare   before boot: image/rootfs ready, the package's dependencies downloaded
 #   guest_boot      boot, wait until systemd reports running or degraded
 #   guest_stop      halt and remove what the boot created
+#   guest_up        the guest's machine is running (not whether its systemd has booted)
 #   guest_console   tail of the guest's console (diagnostics)
 #   gexec_in CMD... run CMD as root in the guest, stdin passed through, clean environment
 #   gnet CMD...     run a client command (curl) that reaches the guest's 127.0.0.1

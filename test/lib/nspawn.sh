@@ -124,6 +124,7 @@ guest_boot() {
 }
 
 guest_console() { tail -n "${1:-20}" "$WORK/console.log" 2>/dev/null; }
+guest_up() { kill -0 "$(cat "$WORK/leader.pid" 2>/dev/null)" 2>/dev/null; }
 
 # gexec_in runs a command inside the booted container (all its namespaces), stdin passed.
 gexec_in() {

@@ -8,7 +8,9 @@
 #
 # Callers set WORK, MACHINE, CACHE_DIR. Optional: VM_ARCH (amd64 or arm64),
 # VM_APPEND (extra kernel arguments), VM_MEMORY (MiB, 1024), VM_CPUS (2),
-# VM_BOOT_TIMEOUT (s, 600), VM_NICE (-10).
+# VM_BOOT_TIMEOUT (s, 600), VM_NICE (-10), VM_RTC (qemu's -rtc base=, "utc":
+# the host's time; a date in the past boots the guest with a wrong clock, as
+# a device without a real-time clock).
 #
 # arm64 guests run under qemu-system-aarch64 (virt machine, direct kernel
 # boot, no firmware). Their image is built with mmdebstrap, whose apt runs on
@@ -164,7 +166,7 @@ guest_boot() {
 	for try in 1 2 3 4 5; do
 		port=$(free_port 2) # ssh, then edge-sensord
 		if nice -n "${VM_NICE:--10}" "${VM_QEMU[@]}" -accel tcg,thread=single -smp "${VM_CPUS:-2}" -m "${VM_MEMORY:-1024}" \
-			-nodefaults -display none -no-reboot -daemonize -pidfile "$WORK/qemu.pid" \
+			-nodefaults -display none -no-reboot -daemonize -pidfile "$WORK/qemu.pid" -rtc base="${VM_RTC:-utc}" \
 			-kernel "$VM_IMAGE/vmlinuz" -initrd "$VM_IMAGE/initrd.img" \
 			-append "root=LABEL=edge-root rw console=$VM_CONSOLE panic=-1 ${VM_APPEND:-}" \
 			-drive file="$WORK/disk.qcow2",if=virtio,format=qcow2 \
@@ -194,6 +196,8 @@ guest_boot() {
 }
 
 guest_console() { tail -n "${1:-20}" "$WORK/console.log" 2>/dev/null | tr -d '\r' | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g'; }
+
+guest_up() { kill -0 "$(cat "$WORK/qemu.pid" 2>/dev/null)" 2>/dev/null; }
 
 gexec_in() {
 	local cmd SSH_ARGS

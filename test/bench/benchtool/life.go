@@ -141,6 +141,8 @@ func reportMemory(w io.Writer, memPath, metricsPath string) error {
 		return err
 	}
 	var peak, maxUsage, maxAt, maxRSS float64
+	var highFirst, highLast float64 // cgroup v2's memory.events "high"
+	haveHigh := false
 	for _, r := range rows {
 		if len(r) < 5 {
 			continue
@@ -150,10 +152,19 @@ func reportMemory(w io.Writer, memPath, metricsPath string) error {
 		if u := num(r[1]); u > maxUsage {
 			maxUsage, maxAt = u, num(r[0])
 		}
+		if len(r) > 5 && strings.TrimSpace(r[5]) != "" {
+			if !haveHigh {
+				highFirst, haveHigh = num(r[5]), true
+			}
+			highLast = num(r[5])
+		}
 	}
 	const high = 64 << 20
 	fmt.Fprintf(w, "mem_cgroup_max_usage_bytes %.0f\nmem_cgroup_max_usage_vs_memoryhigh %.2f\nmem_sampled_max_usage_bytes %.0f\nmem_sampled_max_rss_bytes %.0f\nmem_samples %d\n",
 		peak, peak/high, maxUsage, maxRSS, len(rows))
+	if haveHigh {
+		fmt.Fprintf(w, "mem_high_events %.0f -> %.0f\n", highFirst, highLast)
+	}
 	s, err := counterSeries(metricsPath)
 	if err != nil {
 		return err

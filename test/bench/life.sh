@@ -16,6 +16,9 @@
 #               once at a random moment (some mid-compaction), check the TSDB
 #               and files on the host, boot again, wait for the stack
 #               (container only; test/bench/vmcut.sh cuts the VM's power).
+#   sdwrites    the stack as shipped (no compressed time) next to a Prometheus
+#               on Debian's defaults, for LIFE_SOAK seconds: bytes written per
+#               process, per kind of TSDB file, and to the journal.
 #   clock       (VM only, alone) the VM boots with its clock LIFE_CLOCK_BEHIND
 #               in the past, the stack at shipped settings; then the clock is
 #               stepped forward to the host's time, marked synchronised as an
@@ -100,9 +103,10 @@ wait_for 60 "prometheus ready" prom_ready
 gput "$WORK/benchtool-static" /usr/local/bin/benchtool
 gexec chmod 0755 /usr/local/bin/benchtool
 
-# compressed_time: the configurations of the compaction part, and the stack's
-# Prometheus with blocks of minutes, job edge-sensord scraped every second.
-compressed_time() {
+# bench_configs: the configurations of the bench's own instances, in $BENCH.
+# compressed_time: the stack's Prometheus with blocks of minutes, job
+# edge-sensord scraped every second.
+bench_configs() {
 	gexec install -d -o prometheus -g prometheus "$BENCH"
 	# The configuration as shipped (15 s scrapes), rendered by prometheus-exec.
 	gcat /run/edge-observability/prometheus.yml >"$WORK/shipped.yml"
@@ -113,6 +117,8 @@ compressed_time() {
 	local f
 	for f in shipped tuned size; do gput "$WORK/$f.yml" "$BENCH/$f.yml"; done
 	gexec sh -c 'chmod 0644 "$1"/*.yml' sh "$BENCH"
+}
+compressed_time() {
 	gedit /etc/edge-observability/prometheus.yml scrape_every 1s
 	# In /etc, so that it survives the power cuts' reboots.
 	gexec_in sh -c "mkdir -p /etc/systemd/system/prometheus.service.d && cat >/etc/systemd/system/prometheus.service.d/zz-life.conf" <<EOF
@@ -122,7 +128,9 @@ ExecStart=/usr/bin/edgectl prometheus-exec -- --storage.tsdb.path=$DATA/ --stora
 EOF
 	restart_prometheus
 }
-want clock || compressed_time
+# The bench's configurations, and compressed time for the parts that need it.
+bench_configs
+if want compaction || want powercut; then compressed_time; fi
 {
 	echo "prometheus: $(gexec dpkg-query -W -f='${Version}' prometheus)"
 	echo "prometheus.service: $(gexec systemctl show -p MemoryMax -p MemoryHigh -p Environment -p Restart -p RestartUSec -p StartLimitBurst prometheus.service | tr '\n' ' ')"
@@ -155,7 +163,9 @@ sampler() {
 		metric "$PROM" "$TSDB_METRICS" | sed "s/^/$t main /" >>"$OUT/tsdb-metrics.txt"
 		metric http://127.0.0.1:9091 "$TSDB_METRICS" | sed "s/^/$t size /" >>"$OUT/tsdb-metrics.txt"
 		if [ $((i % 3)) = 0 ]; then
-			gexec sh -c 'cd /var/lib/prometheus && find metrics2 bench -type f -printf "$1 %p %s\n"' sh "$t" >>"$OUT/files.txt" 2>/dev/null || true
+			# As benchtool sdwrites-report reads them: TIME ./INSTANCE/data/PATH SIZE.
+			gexec sh -c 'cd /var/lib/prometheus && find metrics2 bench -type f -printf "$1 %p %s\n"' sh "$t" 2>/dev/null |
+				sed -E 's#^([0-9]+) metrics2/#\1 ./main/data/#; s#^([0-9]+) bench/([^/]+)/#\1 ./\2/data/#' >>"$OUT/files.txt" || true
 		fi
 		i=$((i + 1))
 		sleep "$SAMPLE"
@@ -249,7 +259,7 @@ compaction() {
 	mem_peak prometheus.service >"$OUT/prom-max-usage.txt"
 	gexec sh -c 'grep -E "^Vm(HWM|RSS)" /proc/$(systemctl show -p MainPID --value prometheus.service)/status' >>"$OUT/prom-max-usage.txt"
 	gexec sh -c 'for b in "$1"/01*/; do cat "$b/meta.json"; done' sh "$DATA" | jq -c '{ulid, minTime, maxTime, stats, level: .compaction.level}' >"$OUT/blocks-main.txt" 2>/dev/null || true
-	gexec du -sb "$DATA" "$BENCH"/* >"$OUT/du.txt" 2>&1 || true
+	gexec sh -c 'du -sb "$1" "$2"/*' sh "$DATA" "$BENCH" >"$OUT/du.txt" 2>&1 || true
 }
 
 # ========================================================== 2. power cuts
@@ -395,7 +405,38 @@ clock() {
 	cat "$OUT/clock.txt"
 }
 
+# ====================================================== 4. SD-card writes
+# sdwrites: the stack as shipped (no compressed time) next to a Prometheus on
+# Debian's defaults (no flags, Go's defaults, the same configuration), for
+# LIFE_SOAK seconds: bytes each process writes (/proc/PID/io in the guest),
+# per kind of TSDB file, and the journal's share.
+sdwrites() {
+	instance default 9093 "$BENCH/shipped.yml" go-defaults
+	wait_for 60 "prometheus on 9093 ready" prom_ready http://127.0.0.1:9093
+	local n procs=() T0 T1 G0 G1
+	for n in main=prometheus.service default=prom-default.service sensord=edge-sensord.service journald=systemd-journald.service; do
+		procs+=("${n%%=*}=$(prop "${n#*=}" MainPID)")
+	done
+	T0=$(date +%s) G0=$(gnow)
+	GEXEC_TIMEOUT=$((SOAK + 120)) gexec benchtool iosample -every "${SAMPLE}s" -for "${SOAK}s" "${procs[@]}" >"$OUT/io.csv" &
+	BG_PIDS+=($!)
+	sampler &
+	BG_PIDS+=($!)
+	note "SD-card writes: ${SOAK}s from $(date -u -d "@$T0" +%T), load $(load)"
+	sleep "$SOAK"
+	stop_bg
+	T1=$(date +%s) G1=$(gnow)
+	note "SD-card writes done, load $(load)"
+	for n in prometheus.service prom-default.service edge-sensord.service; do
+		echo "$n $(gexec journalctl -u "$n" --since "@$G0" --until "@$G1" -o export | wc -c) bytes $(gexec journalctl -u "$n" --since "@$G0" --until "@$G1" -o cat | wc -l) lines"
+	done >"$OUT/journal-bytes.txt"
+	echo "all $(gexec journalctl --since "@$G0" --until "@$G1" -o export | wc -c) bytes $(gexec journalctl --since "@$G0" --until "@$G1" -o cat | wc -l) lines" >>"$OUT/journal-bytes.txt"
+	echo "$((T1 - T0))" >"$OUT/seconds"
+	"$BT" sdwrites-report "$OUT" | tee "$OUT/summary.txt"
+}
+
 want compaction && compaction
+want sdwrites && sdwrites
 want powercut && powercut
 want clock && clock
 note "all parts done, load $(load)"

@@ -175,6 +175,36 @@ sampler() {
 io_port() { case $1 in shipped) echo 9092 ;; default) echo 9093 ;; tuned) echo 9094 ;; esac } # IO instance -> port
 io_ports() { local n; for n in $IO_INSTANCES; do echo "$(io_port "$n"):$n"; done; } # "PORT:NAME" lines
 
+# soak WHAT NAME=UNIT...: $SOAK seconds of /proc/PID/io of each unit's main process (in
+# the guest, io.csv) and of the sampler; sets T0 and T1 (the host's clock), G0 and G1 (the guest's).
+soak() {
+	local what=$1 n procs=()
+	shift
+	for n in "$@"; do procs+=("${n%%=*}=$(prop "${n#*=}" MainPID)"); done
+	T0=$(date +%s) G0=$(gnow)
+	echo "$T0" >"$OUT/t0"
+	GEXEC_TIMEOUT=$((SOAK + 120)) gexec benchtool iosample -every "${SAMPLE}s" -for "${SOAK}s" "${procs[@]}" >"$OUT/io.csv" &
+	BG_PIDS+=($!)
+	sampler &
+	BG_PIDS+=($!)
+	note "$what: ${SOAK}s from $(date -u -d "@$T0" +%T), load $(load)"
+	sleep "$SOAK"
+	stop_bg
+	T1=$(date +%s) G1=$(gnow)
+	echo "$T1" >"$OUT/t1"
+	note "$what done, load $(load), guest clock $((G1 - T1)) s off the host's"
+}
+
+# journal_bytes FROM TO UNIT...: bytes (export format) and lines each unit, and the whole
+# journal, logged between the two times of the guest's clock.
+journal_bytes() {
+	local from=$1 to=$2 u
+	shift 2
+	for u in "$@" ""; do
+		echo "${u:-all} $(gexec journalctl ${u:+-u "$u"} --since "@$from" --until "@$to" -o export | wc -c) bytes $(gexec journalctl ${u:+-u "$u"} --since "@$from" --until "@$to" -o cat | wc -l) lines"
+	done
+}
+
 # end_of_soak T0 T1 (guest clock): what the soak left, in $OUT.
 end_of_soak() {
 	local T0=$1 T1=$2 p u w=$(($2 - $1))
@@ -200,11 +230,8 @@ end_of_soak() {
 			"max=$(prom_try "max_over_time(scrape_duration_seconds{job=\"edge-sensord\"}[${w}s])" "$T1")"
 		echo "daemon: $(gnet curl -sf http://127.0.0.1:8000/metrics | grep -E '^(promhttp_metric_handler_requests_total|sensor_failed_events_total|edge_sensor_read_errors_total)' | tr '\n' ' ')"
 	} >"$OUT/scrapes.txt"
-	# Bytes each unit logged to the journal during the soak.
-	for u in prometheus.service prom-size.service $(for p in $(io_ports); do echo "prom-${p#*:}.service"; done) edge-sensord.service; do
-		echo "$u $(gexec journalctl -u "$u" --since "@$T0" --until "@$T1" -o export | wc -c) bytes $(gexec journalctl -u "$u" --since "@$T0" --until "@$T1" -o cat | wc -l) lines"
-	done >"$OUT/journal-bytes.txt"
-	echo "all $(gexec journalctl --since "@$T0" --until "@$T1" -o export | wc -c) bytes $(gexec journalctl --since "@$T0" --until "@$T1" -o cat | wc -l) lines" >>"$OUT/journal-bytes.txt"
+	# shellcheck disable=SC2046 # one unit per instance
+	journal_bytes "$T0" "$T1" prometheus.service prom-size.service $(for p in $(io_ports); do echo "prom-${p#*:}.service"; done) edge-sensord.service >"$OUT/journal-bytes.txt"
 	# Bytes each unit's cgroup wrote to the disk since it started (v2's io.stat).
 	if [ "$CG_V" = 2 ]; then
 		for u in prometheus.service prom-size.service edge-sensord.service systemd-journald.service; do
@@ -219,7 +246,7 @@ compaction() {
 	# those of IO_INSTANCES at the shipped block durations for the bytes written.
 	# shellcheck disable=SC2086
 	instance size 9091 "$BENCH/size.yml" tuned --storage.tsdb.retention.size=$RETENTION_SIZE --storage.tsdb.retention.time=1d $FAST
-	local n p procs=()
+	local n p
 	for n in $IO_INSTANCES; do
 		case $n in
 		shipped) instance shipped 9092 "$BENCH/shipped.yml" tuned --storage.tsdb.retention.time=12h --storage.tsdb.retention.size=256MB ;;
@@ -236,24 +263,9 @@ compaction() {
 	if [ "$CG_V" = 1 ]; then
 		gexec sh -c 'echo 0 >/sys/fs/cgroup/memory$(systemctl show -p ControlGroup --value prometheus.service)/memory.max_usage_in_bytes'
 	fi
-	local T0 G0 T1 G1
-	T0=$(date +%s) G0=$(gnow)
-	echo "$T0" >"$OUT/t0"
-	for n in main=prometheus.service size=prom-size.service $(for p in $(io_ports); do echo "${p#*:}=prom-${p#*:}.service"; done) \
-		sensord=edge-sensord.service journald=systemd-journald.service; do
-		procs+=("${n%%=*}=$(prop "${n#*=}" MainPID)")
-	done
-	# /proc/PID/io in the guest, for the soak.
-	GEXEC_TIMEOUT=$((SOAK + 120)) gexec benchtool iosample -every "${SAMPLE}s" -for "${SOAK}s" "${procs[@]}" >"$OUT/io.csv" &
-	BG_PIDS+=($!)
-	sampler &
-	BG_PIDS+=($!)
-	note "compaction soak: ${SOAK}s from $(date -u -d "@$T0" +%T), load $(load)"
-	sleep "$SOAK"
-	stop_bg
-	T1=$(date +%s) G1=$(gnow)
-	echo "$T1" >"$OUT/t1"
-	note "compaction soak done, load $(load), guest clock $((G1 - T1)) s off the host's"
+	# shellcheck disable=SC2046 # one NAME=UNIT word per instance
+	soak "compaction soak" main=prometheus.service size=prom-size.service $(for p in $(io_ports); do echo "${p#*:}=prom-${p#*:}.service"; done) \
+		sensord=edge-sensord.service journald=systemd-journald.service
 	end_of_soak "$G0" "$G1"
 	for n in size $IO_INSTANCES; do gexec systemctl kill --signal=SIGKILL "prom-$n.service" || true; done
 	mem_peak prometheus.service >"$OUT/prom-max-usage.txt"
@@ -363,6 +375,10 @@ clock_snapshot() {
 	echo "edgectl status: exit $st; $(grep -ci 'clock' "$OUT/clock-$1-edgectl.txt") line(s) on the clock" >>"$OUT/clock.txt"
 }
 
+# step_clock TIME: the guest's clock set to TIME (Unix seconds) and marked synchronised, as an
+# NTP client does when it steps the clock.
+step_clock() { gexec sh -c 'date -u -s "@$1" >/dev/null && benchtool timex-sync' sh "$1" >>"$OUT/clock.txt"; }
+
 # clock: the stack at shipped settings on a clock LIFE_CLOCK_BEHIND in the past,
 # stepped forward to real time (as when NTP is reached), then back LIFE_CLOCK_BACK s.
 clock() {
@@ -374,16 +390,16 @@ clock() {
 	clock_snapshot installed
 	sleep "$phase"
 	clock_snapshot behind
-	# NTP reached: the clock stepped to the host's time and marked synchronised.
+	# NTP reached: the clock stepped to the host's time.
 	fwd0=$(gnow)
-	gexec sh -c 'date -u -s "@$1" >/dev/null && benchtool timex-sync' sh "$(date +%s)" >>"$OUT/clock.txt"
+	step_clock "$(date +%s)"
 	fwd1=$(gnow)
 	note "clock stepped forward $((fwd1 - fwd0)) s"
 	sleep "$phase"
 	clock_snapshot forward
-	# Back by $back s (a correction, or a reboot to an older saved time), synchronised again.
+	# Back by $back s (a correction, or a reboot to an older saved time).
 	back0=$(gnow)
-	gexec sh -c 'date -u -s "@$(($(date +%s) - $1))" >/dev/null && benchtool timex-sync' sh "$back" >>"$OUT/clock.txt"
+	step_clock $((back0 - back))
 	back1=$(gnow)
 	note "clock stepped back $((back0 - back1)) s"
 	sleep $((back / 2))
@@ -413,25 +429,8 @@ clock() {
 sdwrites() {
 	instance default 9093 "$BENCH/shipped.yml" go-defaults
 	wait_for 60 "prometheus on 9093 ready" prom_ready http://127.0.0.1:9093
-	local n procs=() T0 T1 G0 G1
-	for n in main=prometheus.service default=prom-default.service sensord=edge-sensord.service journald=systemd-journald.service; do
-		procs+=("${n%%=*}=$(prop "${n#*=}" MainPID)")
-	done
-	T0=$(date +%s) G0=$(gnow)
-	GEXEC_TIMEOUT=$((SOAK + 120)) gexec benchtool iosample -every "${SAMPLE}s" -for "${SOAK}s" "${procs[@]}" >"$OUT/io.csv" &
-	BG_PIDS+=($!)
-	sampler &
-	BG_PIDS+=($!)
-	note "SD-card writes: ${SOAK}s from $(date -u -d "@$T0" +%T), load $(load)"
-	sleep "$SOAK"
-	stop_bg
-	T1=$(date +%s) G1=$(gnow)
-	note "SD-card writes done, load $(load)"
-	for n in prometheus.service prom-default.service edge-sensord.service; do
-		echo "$n $(gexec journalctl -u "$n" --since "@$G0" --until "@$G1" -o export | wc -c) bytes $(gexec journalctl -u "$n" --since "@$G0" --until "@$G1" -o cat | wc -l) lines"
-	done >"$OUT/journal-bytes.txt"
-	echo "all $(gexec journalctl --since "@$G0" --until "@$G1" -o export | wc -c) bytes $(gexec journalctl --since "@$G0" --until "@$G1" -o cat | wc -l) lines" >>"$OUT/journal-bytes.txt"
-	echo "$((T1 - T0))" >"$OUT/seconds"
+	soak "SD-card writes" main=prometheus.service default=prom-default.service sensord=edge-sensord.service journald=systemd-journald.service
+	journal_bytes "$G0" "$G1" prometheus.service prom-default.service edge-sensord.service >"$OUT/journal-bytes.txt"
 	"$BT" sdwrites-report "$OUT" | tee "$OUT/summary.txt"
 }
 

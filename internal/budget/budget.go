@@ -368,8 +368,9 @@ const aheadSlack = time.Minute
 
 // checkStoredAhead: samples stored ahead of the system clock mean that the
 // clock went back (a device without a real-time clock booting with an old
-// time, or NTP correcting it). Prometheus then rejects every new sample as
-// out of order until the clock passes the newest one, and scrapes still
+// time, or NTP correcting it). Prometheus then rejects every new sample (out
+// of order, or a duplicate of the newest timestamp, which its scrape-time
+// alignment reuses) until the clock passes the newest one, and scrapes still
 // succeed, so nothing else shows the loss. A failure to ask is only a
 // warning: the rest of the report stands without it.
 func (r *Report) checkStoredAhead(ctx context.Context, c promClient, o Options) {
@@ -379,7 +380,7 @@ func (r *Report) checkStoredAhead(ctx context.Context, c promClient, o Options) 
 		return
 	}
 	if ahead := time.Until(newest); ok && ahead > aheadSlack {
-		r.problem("Prometheus holds samples stamped up to %s, %s ahead of the system clock: the clock went back, and Prometheus stores nothing new (it rejects samples as out of order) until the clock passes that time. Check `timedatectl` and `journalctl -u systemd-timesyncd`",
+		r.problem("Prometheus holds samples stamped up to %s, %s ahead of the system clock: the clock went back, and Prometheus stores nothing new (it rejects the samples as out of order or duplicates) until the clock passes that time. Check `timedatectl` and `journalctl -u systemd-timesyncd`",
 			newest.UTC().Format(time.RFC3339), ahead.Round(time.Second))
 	}
 }

@@ -371,8 +371,8 @@ check_clock_steps() {
 	requires check_clock
 	local u=edge-sensord.service n0 ooo0 ooo1 back=600 line stale st=0 behind=0
 	n0=$(prop $u NRestarts)
-	# From Prometheus's /metrics: its stored samples of the counter are stamped by the clock under test.
-	ooo0=$(out_of_order) && [ -n "$ooo0" ] || fail "no prometheus_target_scrapes_sample_out_of_order_total on $PROM/metrics"
+	# From Prometheus's /metrics: its stored samples of the counters are stamped by the clock under test.
+	ooo0=$(rejected) && [ -n "$ooo0" ] || fail "no prometheus_target_scrapes_sample_* counters on $PROM/metrics"
 	gexec sh -c 'date -u -s "@$(($(date +%s) - $1))" >/dev/null' sh "$back" || fail "date -s (back ${back}s) failed"
 	# Should the check fail from here on, the clock goes forward again for the checks after it.
 	trap "gexec sh -c 'date -u -s @\$((\$(date +%s) + $back))' >/dev/null 2>&1 || true" EXIT
@@ -382,8 +382,8 @@ check_clock_steps() {
 	stale=$(gnet curl -sf --max-time 5 "$SENSORD/metrics" | awk '/^edge_sensor_stale[{ ]/ { s += $NF } END { print s + 0 }')
 	[ "$stale" = 0 ] || fail "$stale sensors stale after the clock went back ${back}s (status: $line)"
 	[[ $line =~ last\ poll\ [0-9.]+m?s\ ago ]] || fail "status line after the step back: $line"
-	wait_for 90 "Prometheus rejecting samples stamped behind its newest" out_of_order_above "$ooo0"
-	ooo1=$(out_of_order)
+	wait_for 90 "Prometheus rejecting samples stamped behind its newest" rejected_above "$ooo0"
+	ooo1=$(rejected)
 	# Scrapes succeed meanwhile; edgectl status must still say that nothing is stored.
 	gexec edgectl status --window 1m >"$WORK/logs/edgectl-behind.txt" 2>&1 || behind=$?
 	[ "$behind" = 1 ] && grep -q 'ahead of the system clock' "$WORK/logs/edgectl-behind.txt" ||
@@ -398,7 +398,7 @@ check_clock_steps() {
 	gexec edgectl status --window 1m >"$WORK/logs/edgectl-clock.txt" 2>&1 || st=$?
 	! grep -qi 'clock is not synchronised' "$WORK/logs/edgectl-clock.txt" || fail "edgectl status still warns about the clock (exit $st)"
 	[ "$(prop $u NRestarts)" = "$n0" ] || fail "edge-sensord restarted during the clock steps (NRestarts $n0 -> $(prop $u NRestarts))"
-	detail "clock_back=${back}s sensord_restarts=0 stale=0 out_of_order=$ooo0->$ooo1 edgectl_behind=exit:$behind stored_again=yes synchronised_warning=cleared edgectl_exit=$st"
+	detail "clock_back=${back}s sensord_restarts=0 stale=0 rejected_samples=$ooo0->$ooo1 edgectl_behind=exit:$behind stored_again=yes synchronised_warning=cleared edgectl_exit=$st"
 }
 
 # polled_since_step: the daemon's last successful poll is stamped no later than
@@ -409,8 +409,15 @@ polled_since_step() {
 	now=$(gexec date +%s)
 	[ -n "$t" ] && [ "$t" -le $((now + 1)) ]
 }
-out_of_order() { gnet curl -sf --max-time 5 "$PROM/metrics" | awk '$1 == "prometheus_target_scrapes_sample_out_of_order_total" { print $2 }'; }
-out_of_order_above() { local n; n=$(out_of_order) && [ -n "$n" ] && [ "$n" -gt "$1" ]; } # N
+# rejected: samples of scrapes Prometheus refused for their timestamps. After a
+# step back its scrape-time alignment stamps every scrape with the scheduled time
+# of the last one before the step: rejected as out of order, or as duplicate
+# timestamps where that scrape had been stamped with the same time.
+rejected() {
+	gnet curl -sf --max-time 5 "$PROM/metrics" |
+		awk '$1 ~ /^prometheus_target_scrapes_sample_(out_of_order|duplicate_timestamp|out_of_bounds)_total$/ { s += $2; n++ } END { if (n) printf "%d\n", s }'
+}
+rejected_above() { local n; n=$(rejected) && [ -n "$n" ] && [ "$n" -gt "$1" ]; } # N
 sensord_metric_is() { [ "$(gnet curl -sf --max-time 5 "$SENSORD/metrics" | awk -v n="$1" '$1 == n { print $2 }')" = "$2" ]; } # NAME VALUE
 stored_since() { [ -n "$(prom_query "count_over_time(up{job=\"edge-sensord\"}[${1}s]) > 0")" ]; } # SECONDS
 

@@ -375,6 +375,7 @@ check_clock_steps() {
 	ooo0=$(rejected) && [ -n "$ooo0" ] || fail "no prometheus_target_scrapes_sample_* counters on $PROM/metrics"
 	gexec sh -c 'date -u -s "@$(($(date +%s) - $1))" >/dev/null' sh "$back" || fail "date -s (back ${back}s) failed"
 	# Should the check fail from here on, the clock goes forward again for the checks after it.
+	# shellcheck disable=SC2064 # $back is expanded now, on purpose
 	trap "gexec sh -c 'date -u -s @\$((\$(date +%s) + $back))' >/dev/null 2>&1 || true" EXIT
 	note "guest clock stepped back ${back}s"
 	wait_for 60 "a poll stamped by the stepped clock" polled_since_step

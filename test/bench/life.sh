@@ -29,6 +29,8 @@
 # Knobs: LIFE_SOAK=1680 LIFE_CUTS=20 LIFE_SAMPLE=5 LIFE_RETENTION_TIME=10m LIFE_DEB=path.deb
 #   LIFE_IO_INSTANCES="shipped default tuned" LIFE_CLOCK_BEHIND=3d LIFE_CLOCK_BACK=300
 #   LIFE_CLOCK_PHASE=240 STACK_GUEST=nspawn|vm LIFE_NAME=life (results in BENCH_RESULTS/LIFE_NAME)
+#   LIFE_PROM_SETTINGS="" (lines for the [Service] of prometheus.service in compressed time, to try a
+#   tuning: e.g. "Environment=GOMEMLIMIT=48MiB" or "MemoryHigh=72M")
 # Scripts run in the guest are single-quoted on purpose:
 # shellcheck disable=SC2016
 set -Eeuo pipefail
@@ -125,6 +127,7 @@ compressed_time() {
 [Service]
 ExecStart=
 ExecStart=/usr/bin/edgectl prometheus-exec -- --storage.tsdb.path=$DATA/ --storage.tsdb.retention.time=$RETENTION_TIME --web.listen-address=127.0.0.1:9090 --query.max-concurrency=2 --query.max-samples=5000000 --query.timeout=30s --web.max-connections=64 $FAST
+${LIFE_PROM_SETTINGS:-}
 EOF
 	restart_prometheus
 }

@@ -272,6 +272,11 @@ compaction() {
 	end_of_soak "$G0" "$G1"
 	for n in size $IO_INSTANCES; do gexec systemctl kill --signal=SIGKILL "prom-$n.service" || true; done
 	mem_peak prometheus.service >"$OUT/prom-max-usage.txt"
+	# v2: the stall the unit saw, in total (microseconds since it started), and its memory events.
+	if [ "$CG_V" = 2 ]; then
+		cg_read prometheus.service memory memory.pressure >>"$OUT/prom-max-usage.txt" || true
+		cg_read prometheus.service memory memory.events >>"$OUT/prom-max-usage.txt" || true
+	fi
 	gexec sh -c 'grep -E "^Vm(HWM|RSS)" /proc/$(systemctl show -p MainPID --value prometheus.service)/status' >>"$OUT/prom-max-usage.txt"
 	gexec sh -c 'for b in "$1"/01*/; do cat "$b/meta.json"; done' sh "$DATA" | jq -c '{ulid, minTime, maxTime, stats, level: .compaction.level}' >"$OUT/blocks-main.txt" 2>/dev/null || true
 	gexec sh -c 'du -sb "$1" "$2"/*' sh "$DATA" "$BENCH" >"$OUT/du.txt" 2>&1 || true

@@ -340,7 +340,7 @@ func (r *Report) checkPrometheus(ctx context.Context, o Options) {
 			// Scraped but nothing stored over the window: the scrape commit
 			// fails (a full disk under the TSDB) and `up` shows stale data.
 			if err == nil && t.SuccessRatio == nil {
-				r.problem("target %s/%s: scraped but no samples stored over %s (is Prometheus's storage full?)",
+				r.problem("target %s/%s: scraped but no samples stored over %s (is Prometheus's storage full, or did the clock go back?)",
 					t.Job, t.Instance, model.Duration(o.Window))
 			}
 		case "down":

@@ -25,12 +25,12 @@ const (
 // mode keeps no TSDB head or query engine, and Grafana is expected to be
 // stopped. Like the slice itself it sets no MemoryHigh, which would throttle
 // every unit in the slice at once; the units' own soft limits (edge-sensord
-// 20M, prometheus 64M) stay below the lower MemoryMax.
+// 20M, prometheus 80M) stay below the lower MemoryMax.
 const leanDropIn = `# Written by "edgectl fleet enable --profile lean"; removed by "edgectl fleet disable"
 # or "edgectl fleet enable --profile full". Lean: Prometheus in agent mode, no Grafana;
-# edge-sensord (MemoryHigh=20M) + prometheus (MemoryHigh=64M) = 84M < MemoryMax below.
+# edge-sensord (MemoryHigh=20M) + prometheus (MemoryHigh=80M) = 100M < MemoryMax below.
 [Slice]
-MemoryMax=96M
+MemoryMax=104M
 `
 
 // serviceManager is what fleet asks of systemd; tests fake it.
@@ -151,7 +151,7 @@ func (f *fleet) apply(set map[string]string) int {
 		return f.fail(err)
 	}
 	if lean {
-		fmt.Fprintln(f.stdout, "lean profile: Prometheus runs in agent mode (forward only) and the slice budget is lowered to MemoryMax=96M;")
+		fmt.Fprintln(f.stdout, "lean profile: Prometheus runs in agent mode (forward only) and the slice budget is lowered to MemoryMax=104M;")
 		fmt.Fprintln(f.stdout, "  Grafana does not fit that budget: systemctl disable --now grafana-server.service")
 	}
 	if s.URL != "" {

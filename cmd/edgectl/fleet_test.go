@@ -89,8 +89,8 @@ func TestFleetEnableDisable(t *testing.T) {
 	if fi, _ := os.Stat(e.defaults); fi.Mode().Perm() != 0o640 {
 		t.Fatalf("mode %v, want 0640 kept", fi.Mode().Perm())
 	}
-	if b, err := os.ReadFile(filepath.Join(e.dropins, leanDropInName)); err != nil || !strings.Contains(string(b), "MemoryMax=96M") || strings.Contains(string(b), "\nMemoryHigh=") {
-		t.Fatalf("lean drop-in: %q %v (want MemoryMax=96M and no MemoryHigh, which would throttle the whole slice)", b, err)
+	if b, err := os.ReadFile(filepath.Join(e.dropins, leanDropInName)); err != nil || !strings.Contains(string(b), "MemoryMax=104M") || strings.Contains(string(b), "\nMemoryHigh=") {
+		t.Fatalf("lean drop-in: %q %v (want MemoryMax=104M and no MemoryHigh, which would throttle the whole slice)", b, err)
 	}
 	if want := []string{"systemctl daemon-reload", "systemctl try-restart prometheus.service"}; !reflect.DeepEqual(fs.calls, want) {
 		t.Fatalf("calls %q, want %q", fs.calls, want)

@@ -139,17 +139,18 @@ if want compaction || want powercut; then compressed_time; fi
 	echo "prometheus.service: $(gexec systemctl show -p MemoryMax -p MemoryHigh -p Environment -p Restart -p RestartUSec -p StartLimitBurst prometheus.service | tr '\n' ' ')"
 	echo "prometheus.service flags: $(gnet curl -sf "$PROM/api/v1/status/flags" | jq -c '.data | with_entries(select(.key | test("tsdb")))')"
 } >>"$OUT/env.txt"
+gexec systemctl show -p MemoryHigh --value prometheus.service >"$OUT/memory-high.txt"
 note "stack up: $(gexec systemctl is-active edge-sensord.service prometheus.service | tr '\n' ' ')"
 
 # ====================================== 1. compaction, retention, SD writes
-# mem_line: "current,peak,anon,file,high" of prometheus.service's memory cgroup (v1:
-# usage, max usage since the reset, rss, cache, and no "high" events).
+# mem_line: "current,peak,anon,file,high,kernel,slab_reclaimable" of prometheus.service's memory
+# cgroup (v1: usage, max usage since the reset, rss, cache, and no "high" events or kernel split).
 mem_line() {
 	gexec sh -c 'cg=$(systemctl show -p ControlGroup --value prometheus.service)
 		if [ -e /sys/fs/cgroup/cgroup.controllers ]; then d=/sys/fs/cgroup$cg
-			echo "$(cat $d/memory.current),$(cat $d/memory.peak),$(awk "/^anon /{print \$2}" $d/memory.stat),$(awk "/^file /{print \$2}" $d/memory.stat),$(awk "/^high /{print \$2}" $d/memory.events)"
+			echo "$(cat $d/memory.current),$(cat $d/memory.peak),$(awk "/^anon /{print \$2}" $d/memory.stat),$(awk "/^file /{print \$2}" $d/memory.stat),$(awk "/^high /{print \$2}" $d/memory.events),$(awk "/^kernel /{print \$2}" $d/memory.stat),$(awk "/^slab_reclaimable /{print \$2}" $d/memory.stat)"
 		else d=/sys/fs/cgroup/memory$cg
-			echo "$(cat $d/memory.usage_in_bytes),$(cat $d/memory.max_usage_in_bytes),$(awk "/^total_rss /{print \$2}" $d/memory.stat),$(awk "/^total_cache /{print \$2}" $d/memory.stat),"
+			echo "$(cat $d/memory.usage_in_bytes),$(cat $d/memory.max_usage_in_bytes),$(awk "/^total_rss /{print \$2}" $d/memory.stat),$(awk "/^total_cache /{print \$2}" $d/memory.stat),,,"
 		fi'
 }
 
@@ -157,7 +158,7 @@ mem_line() {
 # sizes of the TSDB files (the processes' io: benchtool iosample, next to it).
 sampler() {
 	local t i=0
-	echo "time,usage_bytes,max_usage_bytes,rss,cache,high_events" >"$OUT/prom-memory.csv"
+	echo "time,usage_bytes,max_usage_bytes,rss,cache,high_events,kernel,slab_reclaimable" >"$OUT/prom-memory.csv"
 	: >"$OUT/tsdb-metrics.txt"
 	: >"$OUT/files.txt"
 	while :; do

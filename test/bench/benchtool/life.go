@@ -27,7 +27,7 @@ func lifeReport(args []string) error {
 	if err := reportIO(out, filepath.Join(dir, "io.csv")); err != nil {
 		fmt.Fprintf(out, "io_error %v\n", err)
 	}
-	if err := reportMemory(out, filepath.Join(dir, "prom-memory.csv"), filepath.Join(dir, "tsdb-metrics.txt")); err != nil {
+	if err := reportMemory(out, dir); err != nil {
 		fmt.Fprintf(out, "memory_error %v\n", err)
 	}
 	if err := reportCounters(out, filepath.Join(dir, "tsdb-metrics.txt")); err != nil {
@@ -133,14 +133,16 @@ func counterSeries(path string) (map[string][][2]float64, error) {
 	return s, nil
 }
 
-// reportMemory: the cgroup's peak against MemoryHigh, and whether the
-// highest sampled usage came within 10 s of a compaction.
-func reportMemory(w io.Writer, memPath, metricsPath string) error {
-	rows, err := readCSV(memPath)
+// reportMemory: the cgroup's peak against the unit's MemoryHigh (memory-high.txt, as systemctl
+// shows it), the split of the highest sampled usage, and whether it came within 10 s of a
+// compaction.
+func reportMemory(w io.Writer, dir string) error {
+	rows, err := readCSV(filepath.Join(dir, "prom-memory.csv"))
 	if err != nil {
 		return err
 	}
-	var peak, maxUsage, maxAt, maxRSS float64
+	var peak, maxRSS float64
+	var atMax []string              // the sample with the highest usage
 	var highFirst, highLast float64 // cgroup v2's memory.events "high"
 	haveHigh := false
 	for _, r := range rows {
@@ -149,8 +151,8 @@ func reportMemory(w io.Writer, memPath, metricsPath string) error {
 		}
 		peak = max(peak, num(r[2]))
 		maxRSS = max(maxRSS, num(r[3]))
-		if u := num(r[1]); u > maxUsage {
-			maxUsage, maxAt = u, num(r[0])
+		if atMax == nil || num(r[1]) > num(atMax[1]) {
+			atMax = r
 		}
 		if len(r) > 5 && strings.TrimSpace(r[5]) != "" {
 			if !haveHigh {
@@ -159,13 +161,30 @@ func reportMemory(w io.Writer, memPath, metricsPath string) error {
 			highLast = num(r[5])
 		}
 	}
-	const high = 64 << 20
-	fmt.Fprintf(w, "mem_cgroup_max_usage_bytes %.0f\nmem_cgroup_max_usage_vs_memoryhigh %.2f\nmem_sampled_max_usage_bytes %.0f\nmem_sampled_max_rss_bytes %.0f\nmem_samples %d\n",
-		peak, peak/high, maxUsage, maxRSS, len(rows))
+	if atMax == nil {
+		return fmt.Errorf("no samples")
+	}
+	fmt.Fprintf(w, "mem_cgroup_max_usage_bytes %.0f\nmem_sampled_max_usage_bytes %s\nmem_sampled_max_rss_bytes %.0f\nmem_samples %d\n",
+		peak, atMax[1], maxRSS, len(rows))
+	// anon, file, kernel (v2 only), reclaimable slab (v2 only) at the highest sample.
+	fmt.Fprintf(w, "mem_at_sampled_max anon=%s file=%s", atMax[3], atMax[4])
+	if len(atMax) > 7 {
+		fmt.Fprintf(w, " kernel=%s slab_reclaimable=%s", atMax[6], atMax[7])
+	}
+	fmt.Fprintln(w)
+	if b, err := os.ReadFile(filepath.Join(dir, "memory-high.txt")); err == nil {
+		h := strings.TrimSpace(string(b))
+		if v, err := strconv.ParseFloat(h, 64); err == nil && v > 0 {
+			fmt.Fprintf(w, "mem_memoryhigh_bytes %.0f\nmem_cgroup_max_usage_vs_memoryhigh %.2f\n", v, peak/v)
+		} else {
+			fmt.Fprintf(w, "mem_memoryhigh %s\n", h)
+		}
+	}
 	if haveHigh {
 		fmt.Fprintf(w, "mem_high_events %.0f -> %.0f\n", highFirst, highLast)
 	}
-	s, err := counterSeries(metricsPath)
+	maxAt := num(atMax[0])
+	s, err := counterSeries(filepath.Join(dir, "tsdb-metrics.txt"))
 	if err != nil {
 		return err
 	}

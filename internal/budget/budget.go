@@ -60,6 +60,7 @@ type Unit struct {
 	MemoryHighBytes *uint64 `json:"memory_high_bytes,omitempty"`
 	CPUSeconds      float64 `json:"cpu_seconds"`
 	OOMKills        *uint64 `json:"oom_kills,omitempty"`
+	IOWriteBytes    *uint64 `json:"io_write_bytes,omitempty"` // since the unit started; null without IO accounting
 }
 
 // Total is the slice as a whole against its budget.
@@ -70,6 +71,7 @@ type Total struct {
 	BudgetBytes  uint64     `json:"budget_bytes"`
 	BudgetSource string     `json:"budget_source"` // "slice" (its memory limit) or "flag"
 	CPUSeconds   float64    `json:"cpu_seconds"`
+	IOWriteBytes *uint64    `json:"io_write_bytes,omitempty"`
 	OverBudget   bool       `json:"over_budget"`
 }
 
@@ -171,7 +173,7 @@ func (r *Report) checkUnits(ctx context.Context, o Options) {
 	for _, n := range names {
 		s, in := byUnit[n]
 		u := Unit{Unit: n, InCgroup: in, MemoryBytes: s.MemoryBytes, MemoryMaxBytes: s.MemoryMax,
-			MemoryHighBytes: s.MemoryHigh, CPUSeconds: s.CPUSeconds, OOMKills: s.OOMKills}
+			MemoryHighBytes: s.MemoryHigh, CPUSeconds: s.CPUSeconds, OOMKills: s.OOMKills, IOWriteBytes: s.IOWriteBytes}
 		switch {
 		case o.Systemd == nil && cgErr == nil:
 			u.UnitState = cgroupState(in)
@@ -273,6 +275,7 @@ func (r *Report) checkState(u Unit) {
 func (r *Report) checkSliceBudget(o Options, slice cgroup.Stats) {
 	r.Total.MemoryBytes = slice.MemoryBytes
 	r.Total.CPUSeconds = slice.CPUSeconds
+	r.Total.IOWriteBytes = slice.IOWriteBytes
 	flagApplies := o.Budget > 0 && (o.EnforceBudget || slice.MemoryMax == nil)
 	if limit := slice.MemoryMax; limit != nil && (!flagApplies || *limit <= o.Budget) {
 		r.Total.BudgetBytes, r.Total.BudgetSource = *limit, "slice"

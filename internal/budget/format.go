@@ -37,12 +37,12 @@ func WriteTable(w io.Writer, r Report) error {
 
 func writeTable(w io.Writer, r Report) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "UNIT\tSTATE\tMEMORY\tLIMIT\tCPU\tRESTARTS\tOOM KILLS")
+	fmt.Fprintln(tw, "UNIT\tSTATE\tMEMORY\tLIMIT\tCPU\tWRITTEN\tRESTARTS\tOOM KILLS")
 	enforced := r.MemoryBudget == nil || r.MemoryBudget.Enforced
 	for _, u := range r.Units {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", u.Unit, stateString(u.UnitState),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", u.Unit, stateString(u.UnitState),
 			memString(u.InCgroup, u.MemoryBytes), limitString(enforced, u.MemoryMaxBytes, u.MemoryHighBytes),
-			cpuString(u.InCgroup, u.CPUSeconds), optU32(u.NRestarts), optU64(u.OOMKills))
+			cpuString(u.InCgroup, u.CPUSeconds), memString(u.InCgroup, u.IOWriteBytes), optU32(u.NRestarts), optU64(u.OOMKills))
 	}
 	t := r.Total
 	state := "-"
@@ -57,8 +57,8 @@ func writeTable(w io.Writer, r Report) error {
 	if !enforced {
 		budget = "NOT enforced"
 	}
-	fmt.Fprintf(tw, "%s (total)\t%s\t%s%s\t%s\t%s\t\t\n", t.Slice, state,
-		memString(true, t.MemoryBytes), pct, budget, cpuString(true, t.CPUSeconds))
+	fmt.Fprintf(tw, "%s (total)\t%s\t%s%s\t%s\t%s\t%s\t\t\n", t.Slice, state,
+		memString(true, t.MemoryBytes), pct, budget, cpuString(true, t.CPUSeconds), memString(true, t.IOWriteBytes))
 	if err := tw.Flush(); err != nil {
 		return err
 	}

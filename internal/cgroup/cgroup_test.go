@@ -25,10 +25,10 @@ func TestSliceFixtures(t *testing.T) {
 			root:    "v2",
 			version: 2,
 			want: []Stats{
-				{Unit: "edge-observability.slice", Version: 2, MemoryBytes: u64(138412032), MemoryMax: u64(157286400), CPUSeconds: 123.456789, OOMKills: u64(2)},
-				{Unit: "edge-sensord.service", Version: 2, MemoryBytes: u64(12582912), MemoryMax: u64(33554432), MemoryHigh: u64(25165824), CPUSeconds: 4.5, OOMKills: u64(0)},
+				{Unit: "edge-observability.slice", Version: 2, MemoryBytes: u64(138412032), MemoryMax: u64(157286400), CPUSeconds: 123.456789, OOMKills: u64(2), IOWriteBytes: u64(3670016)},
+				{Unit: "edge-sensord.service", Version: 2, MemoryBytes: u64(12582912), MemoryMax: u64(33554432), MemoryHigh: u64(25165824), CPUSeconds: 4.5, OOMKills: u64(0), IOWriteBytes: u64(0)},
 				{Unit: "grafana-server.service", Version: 2, MemoryBytes: u64(41943040), CPUSeconds: 20.956789, OOMKills: u64(0)},
-				{Unit: "prometheus.service", Version: 2, MemoryBytes: u64(83886080), MemoryMax: u64(100663296), MemoryHigh: u64(88080384), CPUSeconds: 98, OOMKills: u64(2)},
+				{Unit: "prometheus.service", Version: 2, MemoryBytes: u64(83886080), MemoryMax: u64(100663296), MemoryHigh: u64(88080384), CPUSeconds: 98, OOMKills: u64(2), IOWriteBytes: u64(3670016)},
 			},
 		},
 		{
@@ -93,7 +93,7 @@ func dump(ss []Stats) string {
 	}
 	var b strings.Builder
 	for _, s := range ss {
-		fmt.Fprintf(&b, "%s v%d mem=%s max=%s high=%s cpu=%g oom=%s\n", s.Unit, s.Version, p(s.MemoryBytes), p(s.MemoryMax), p(s.MemoryHigh), s.CPUSeconds, p(s.OOMKills))
+		fmt.Fprintf(&b, "%s v%d mem=%s max=%s high=%s cpu=%g oom=%s io_w=%s\n", s.Unit, s.Version, p(s.MemoryBytes), p(s.MemoryMax), p(s.MemoryHigh), s.CPUSeconds, p(s.OOMKills), p(s.IOWriteBytes))
 	}
 	return b.String()
 }
@@ -210,6 +210,19 @@ func TestParseKeyedSkipsOddLines(t *testing.T) {
 	kv := parseKeyed([]byte("usage_usec 10\nsome 1 2\nweird x\n\nnr_periods 3\n"))
 	if !reflect.DeepEqual(kv, map[string]uint64{"usage_usec": 10, "nr_periods": 3}) {
 		t.Errorf("parseKeyed = %v", kv)
+	}
+}
+
+func TestParseIOWritten(t *testing.T) {
+	for in, want := range map[string]uint64{
+		"": 0, // io.stat exists but the cgroup has done no IO yet
+		"179:0 rbytes=4096 wbytes=8192 rios=1 wios=2 dbytes=0 dios=0\n":                   8192,
+		"179:0 rbytes=1 wbytes=10 rios=1 wios=1\n254:0 rbytes=0 wbytes=5 rios=0 wios=1\n": 15,
+		"8:0 wbytes=x wbytes=-1 rbytes=7\n8:16 wbytes=3 cost.usage=9\n":                   3, // malformed values are skipped
+	} {
+		if got := parseIOWritten([]byte(in)); got != want {
+			t.Errorf("parseIOWritten(%q) = %d, want %d", in, got, want)
+		}
 	}
 }
 

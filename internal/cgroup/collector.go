@@ -23,6 +23,9 @@ var (
 	oomDesc = prometheus.NewDesc("edge_unit_oom_kills_total",
 		"Processes of the unit's cgroup killed by the OOM killer; absent when the kernel does not report it.",
 		[]string{"unit"}, nil)
+	ioWriteDesc = prometheus.NewDesc("edge_unit_io_write_bytes_total",
+		"Bytes the unit's cgroup wrote to block devices, page-cache writeback included (wbytes of io.stat, cgroup v2, summed over devices); absent without IOAccounting.",
+		[]string{"unit"}, nil)
 	controllerDesc = prometheus.NewDesc("edge_cgroup_controller_enabled",
 		"1 when the kernel offers the cgroup controller (memory enforces MemoryMax/MemoryHigh, cpu enforces CPUQuota/CPUWeight), 0 when it is off and systemd silently drops those limits.",
 		[]string{"controller"}, nil)
@@ -88,7 +91,7 @@ func (c *Collector) Stats() []Stats {
 
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{memoryDesc, memoryMaxDesc, memoryHighDesc, cpuDesc, oomDesc, infoDesc, controllerDesc} {
+	for _, d := range []*prometheus.Desc{memoryDesc, memoryMaxDesc, memoryHighDesc, cpuDesc, oomDesc, ioWriteDesc, infoDesc, controllerDesc} {
 		ch <- d
 	}
 }
@@ -119,6 +122,9 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(cpuDesc, prometheus.CounterValue, s.CPUSeconds, s.Unit)
 		if s.OOMKills != nil {
 			ch <- prometheus.MustNewConstMetric(oomDesc, prometheus.CounterValue, float64(*s.OOMKills), s.Unit)
+		}
+		if s.IOWriteBytes != nil {
+			ch <- prometheus.MustNewConstMetric(ioWriteDesc, prometheus.CounterValue, float64(*s.IOWriteBytes), s.Unit)
 		}
 	}
 }

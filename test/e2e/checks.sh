@@ -260,6 +260,9 @@ check_budget() {
 		[ -n "$(prom_query "edge_unit_memory_bytes{job=\"edge-sensord\",unit=\"$u\"}")" ] || fail "the daemon exports no edge_unit_memory_bytes for $u"
 	done
 	info+="daemon_slice_metrics=ok "
+	local io_info
+	check_io_written
+	info+="$io_info "
 	# A budget below the use is reported as such.
 	rc=0
 	js=$(gexec edgectl status --json --budget 1M 2>/dev/null) || rc=$?
@@ -275,6 +278,32 @@ check_budget() {
 	wait_for 60 "edge-sensord active again" is_active edge-sensord.service
 	wait_for 60 "target edge-sensord up again" target_up edge-sensord
 	detail "${info}edgectl=0 over_budget_exit=1 stopped_unit_exit=1"
+}
+
+# check_io_written: with IO accounting (the units set IOAccounting=yes; the io
+# controller exists on v2 only, and a container may not be given it) the daemon exports what Prometheus wrote to disk,
+# read from io.stat and never past it; without io.stat the metric is absent, not 0.
+# Reads js (edgectl status --json) and sets io_info for the caller's detail line.
+check_io_written() {
+	local stat w jw
+	if ! stat=$(cg_read prometheus.service io io.stat 2>/dev/null); then
+		# Absent only where the guest has no io controller to enable (v1, or not delegated).
+		[ "$CG_V" = 2 ] && gcat /sys/fs/cgroup/cgroup.controllers | grep -qw io &&
+			fail "prometheus.service has no io.stat though the guest offers the io controller (IOAccounting=$(prop prometheus.service IOAccounting))"
+		[ -z "$(prom_query "edge_unit_io_write_bytes_total{job=\"edge-sensord\",unit=\"prometheus.service\"}")" ] ||
+			fail "edge_unit_io_write_bytes_total exported for prometheus.service, whose cgroup has no io.stat"
+		io_info="io.stat=absent io_metric=absent"
+		return
+	fi
+	w=$(prom_query "edge_unit_io_write_bytes_total{job=\"edge-sensord\",unit=\"prometheus.service\"}")
+	stat=$(cg_read prometheus.service io io.stat | grep -o 'wbytes=[0-9]*' | awk -F= '{s += $2} END {print s + 0}')
+	[ -n "$w" ] && [ "$w" -gt 0 ] && [ "$w" -le "$stat" ] ||
+		fail "edge_unit_io_write_bytes_total{unit=\"prometheus.service\"} is '$w', io.stat sums $stat written since"
+	# edgectl status --json of the caller, read before both.
+	jw=$(echo "$js" | jq -r '.units[] | select(.unit=="prometheus.service") | .io_write_bytes // empty')
+	[ -n "$jw" ] && [ "$jw" -gt 0 ] && [ "$jw" -le "$stat" ] ||
+		fail "edgectl status --json: io_write_bytes of prometheus.service is '$jw', io.stat sums $stat written since"
+	io_info="prometheus_io_written=$w(edgectl=$jw,io.stat=$stat)"
 }
 
 # ---------------------------------------------------------------- dashboard

@@ -94,6 +94,7 @@ bench: build
 	test/bench/run.sh stack
 	test/bench/run.sh life
 	test/bench/run.sh lifevm
+	test/bench/run.sh thp
 	test/bench/run.sh clock
 	test/bench/run.sh sdwrites
 	test/bench/run.sh vmcut

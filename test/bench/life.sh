@@ -19,6 +19,9 @@
 #   sdwrites    the stack as shipped (no compressed time) next to a Prometheus
 #               on Debian's defaults, for LIFE_SOAK seconds: bytes written per
 #               process, per kind of TSDB file, and to the journal.
+#   thp         (VM only) two more edge-sensord daemons (transient units, the shipped binary and
+#               GOMEMLIMIT), one with GODEBUG=disablethp=1, scraped every 2 s for LIFE_SOAK
+#               seconds: memory, peak, anon and its transparent huge pages, CPU of each.
 #   clock       (VM only, alone) the VM boots with its clock LIFE_CLOCK_BEHIND
 #               in the past, the stack at shipped settings; then the clock is
 #               stepped forward to the host's time, marked synchronised as an
@@ -60,6 +63,7 @@ if want clock; then
 	# The VM's real-time clock, hence its time at boot, LIFE_CLOCK_BEHIND in the past.
 	VM_RTC=$(date -u -d "-${LIFE_CLOCK_BEHIND:-3 days}" +%Y-%m-%dT%H:%M:%S)
 fi
+if want thp && [ "$STACK_GUEST" != vm ]; then die "the thp part reads cgroup v2 files: STACK_GUEST=vm"; fi
 if want powercut && [ "$STACK_GUEST" = vm ]; then die "power cuts of the VM: test/bench/vmcut.sh"; fi
 
 # ------------------------------------------------------------------ helpers
@@ -443,7 +447,31 @@ sdwrites() {
 	"$BT" sdwrites-report "$OUT" | tee "$OUT/summary.txt"
 }
 
+# thp: the daemon's memory with and without transparent huge pages for its Go heap, side by side.
+thp() {
+	local v
+	for v in on off; do
+		gexec systemd-run --quiet --unit="thp-$v" --slice=bench.slice -p MemoryAccounting=yes -E GOMEMLIMIT=16MiB \
+			-E "GODEBUG=disablethp=$([ $v = off ] && echo 1 || echo 0)" /usr/bin/edge-sensord --sensors.simulate \
+			--config.file=/etc/edge-sensord/config.yml --web.listen-address="127.0.0.1:$([ $v = on ] && echo 9201 || echo 9202)"
+	done
+	gexec systemd-run --quiet --unit=thp-scraper --slice=bench.slice sh -c \
+		'while :; do for p in 9201 9202; do curl -s -H "Accept-Encoding: gzip" "127.0.0.1:$p/metrics" >/dev/null; done; sleep 2; done'
+	note "daemons with and without THP: ${SOAK}s from $(date -u +%T), load $(load)"
+	sleep "$SOAK"
+	{
+		echo "transparent_hugepage: $(gcat /sys/kernel/mm/transparent_hugepage/enabled)"
+		for v in on off; do
+			gexec sh -c 'd=/sys/fs/cgroup/bench.slice/thp-$1.service
+				echo "thp-$1 current $(cat $d/memory.current) peak $(cat $d/memory.peak)" \
+					$(grep -E "^(anon|anon_thp|file) " $d/memory.stat) $(grep usage_usec $d/cpu.stat)' sh "$v"
+		done
+	} | tee "$OUT/thp.txt"
+	gexec systemctl stop thp-on.service thp-off.service thp-scraper.service
+}
+
 want compaction && compaction
+want thp && thp
 want sdwrites && sdwrites
 want powercut && powercut
 want clock && clock

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Benchmarks of edge-sensord (`make bench`; not part of `make test`).
 #   test/bench/run.sh [footprint|shipped|scaling|abuse|dashboard|page|faults|fuzz]...   (default: all, in that order)
-#   test/bench/run.sh stack|life|lifevm|clock|sdwrites|vmcut   (each alone: booted-container soaks; compaction in the
-#                     VM; clock steps in the VM; bytes written per hour; power cuts of a VM)
+#   test/bench/run.sh stack|life|lifevm|thp|clock|sdwrites|vmcut   (each alone: booted-container soaks; compaction
+#                     in the VM; the daemon with and without THP in the VM; clock steps in the VM; bytes
+#                     written per hour; power cuts of a VM)
 #   test/bench/run.sh peers   (alone: the default stack against Netdata, each with its dashboard open)
 # Raw results go to test/bench/results/<part>/, a markdown summary to
 # test/bench/results/<part>.md and stdout. All traffic stays on 127.0.0.1 and
@@ -56,6 +57,8 @@ for p in "${parts[@]}"; do
 	life) [ ${#parts[@]} -eq 1 ] || { echo "$0: life runs alone" >&2; exit 2; }; exec "$ROOT/test/bench/life.sh" ;;
 	lifevm) [ ${#parts[@]} -eq 1 ] || { echo "$0: lifevm runs alone" >&2; exit 2; }
 		STACK_GUEST=vm LIFE_NAME=lifevm LIFE_PARTS=compaction LIFE_IO_INSTANCES='' LIFE_RETENTION_TIME=${LIFE_RETENTION_TIME:-6m} exec "$ROOT/test/bench/life.sh" ;;
+	thp) [ ${#parts[@]} -eq 1 ] || { echo "$0: thp runs alone" >&2; exit 2; }
+		STACK_GUEST=vm LIFE_NAME=thp LIFE_PARTS=thp LIFE_SOAK=${LIFE_SOAK:-1200} exec "$ROOT/test/bench/life.sh" ;;
 	clock) [ ${#parts[@]} -eq 1 ] || { echo "$0: clock runs alone" >&2; exit 2; }
 		STACK_GUEST=vm LIFE_NAME=clock LIFE_PARTS=clock exec "$ROOT/test/bench/life.sh" ;;
 	sdwrites) [ ${#parts[@]} -eq 1 ] || { echo "$0: sdwrites runs alone" >&2; exit 2; }; exec "$ROOT/test/bench/sdwrites.sh" ;;

@@ -281,12 +281,13 @@ check_budget() {
 }
 
 # check_io_written: with IO accounting (the units set IOAccounting=yes; the io
-# controller exists on v2 only, and a container may not be given it) the daemon exports what Prometheus wrote to disk,
-# read from io.stat and never past it; without io.stat the metric is absent, not 0.
-# Reads js (edgectl status --json) and sets io_info for the caller's detail line.
+# controller exists on v2 only, and a container may not be given it) the daemon
+# exports what Prometheus wrote to disk, read from io.stat and never past it;
+# without io.stat the metric is absent, not 0. Reads js (edgectl status --json)
+# and sets io_info for the caller's detail line.
 check_io_written() {
 	local stat w jw
-	if ! stat=$(cg_read prometheus.service io io.stat 2>/dev/null); then
+	if ! cg_file prometheus.service io io.stat >/dev/null; then
 		# Absent only where the guest has no io controller to enable (v1, or not delegated).
 		[ "$CG_V" = 2 ] && gcat /sys/fs/cgroup/cgroup.controllers | grep -qw io &&
 			fail "prometheus.service has no io.stat though the guest offers the io controller (IOAccounting=$(prop prometheus.service IOAccounting))"

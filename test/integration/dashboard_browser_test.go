@@ -456,7 +456,8 @@ func (d drawnPanel) points() (n int) {
 }
 
 // drawnPanels waits until the page has drawn every panel of the document,
-// after a refresh, and returns what each holds.
+// after a refresh, and returns what each holds: a chart whose queries found
+// no series (the page says "No data") holds no series.
 func (b *browser) drawnPanels(doc dashboardDocument) map[string]drawnPanel {
 	b.t.Helper()
 	var ids []string
@@ -470,6 +471,7 @@ func (b *browser) drawnPanels(doc dashboardDocument) map[string]drawnPanel {
 			const u = edgeDashboard.charts[id], s = edgeDashboard.stats[id];
 			if (u) out[id] = {kind: 'timeseries', points: u.data.slice(1).map(col => col.filter(v => v != null).length)};
 			else if (s) out[id] = {kind: 'stat', points: s.map(v => v.value == null ? 0 : 1)};
+			else if (edgeDashboard.empty[id]) out[id] = {kind: 'timeseries', points: []};
 			else return null;
 		}
 		return out })()`)

@@ -17,7 +17,8 @@ import (
 // (sensors, the units' memory) must hold data from the installed Prometheus,
 // and the browser must see no error, no failed query and no request that
 // leaves the origin. Panels that are rightly empty on a healthy device (OOM
-// kills, read failures) are not required to hold points.
+// kills, read failures; writes per unit without the io controller) are not
+// required to hold points, and one with no series must say so.
 func TestBrowserInstalledDashboard(t *testing.T) {
 	base := strings.TrimSuffix(os.Getenv("EDGE_DASHBOARD_URL"), "/")
 	if base == "" {
@@ -40,6 +41,11 @@ func TestBrowserInstalledDashboard(t *testing.T) {
 		}
 		if g.points() > 0 {
 			withData++
+		}
+		if g.Kind == "timeseries" && len(g.Points) == 0 {
+			if msg := eval[string](b, `document.querySelector('#panel-`+p.ID+` .msg').textContent`); msg != "No data in this range." {
+				t.Errorf("panel %s has no series and says %q, want \"No data in this range.\"", p.ID, msg)
+			}
 		}
 	}
 	for _, id := range []string{"temperature", "unit-memory"} {

@@ -17,8 +17,9 @@
     panels: {}, // id -> {panel, el, chart, data, key}
     sectionsKey: ''
   };
-  // Read by the browser test: what every panel holds.
-  var exposed = window.edgeDashboard = { charts: {}, stats: {}, errors: {}, refreshes: 0, history: null, busy: false };
+  // Read by the browser test: what every panel holds; empty lists the charts
+  // whose queries answered with no series (drawn as "No data").
+  var exposed = window.edgeDashboard = { charts: {}, stats: {}, empty: {}, errors: {}, refreshes: 0, history: null, busy: false };
 
   function $(id) { return document.getElementById(id); }
   function el(tag, cls, text) {
@@ -273,6 +274,7 @@
     st.chart = null;
     st.key = '';
     delete exposed.charts[st.panel.id];
+    delete exposed.empty[st.panel.id];
   }
 
   // window picks the step: about one point per pixel of the chart and never
@@ -389,7 +391,7 @@
   function drawChart(st, labels, data) {
     st.data = { labels: labels, data: data };
     var key = labels.join('\n');
-    if (!labels.length) { dropChart(st); return; }
+    if (!labels.length) { dropChart(st); exposed.empty[st.panel.id] = true; return; }
     if (st.chart && st.key === key) { st.chart.setData(data); return; }
     dropChart(st);
     st.chart = new uPlot(chartOpts(st, labels), data, st.body);

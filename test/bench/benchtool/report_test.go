@@ -71,7 +71,6 @@ fuzz: elapsed: 10s, execs: 5000 (400/sec), new interesting: 3 (total: 41)
 ok  	github.com/edgeobs/edge-observability-stack/internal/config	10.1s
 === fuzz github.com/edgeobs/edge-observability-stack/internal/web FuzzQuery (10s)
 fuzz: elapsed: 10s, execs: 70 (7/sec), new interesting: 0 (total: 9)
---- FAIL: FuzzQuery (10.00s)
 === fuzz github.com/edgeobs/edge-observability-stack/internal/web FuzzQuery: deadline race without a failing input (go.dev/issue/75804); again for 70 executions
 ok  	github.com/edgeobs/edge-observability-stack/internal/web	1.0s
 `

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -186,15 +187,8 @@ func waitForPanelData(t *testing.T, base string, doc dashboardDocument) {
 	for _, p := range doc.Panels {
 		for _, q := range p.Queries {
 			for {
-				resp, err := http.PostForm(base+"/api/v1/query", url.Values{"query": {q.Expr}})
-				var r struct {
-					Data struct{ Result []json.RawMessage }
-				}
-				if err == nil {
-					json.NewDecoder(resp.Body).Decode(&r)
-					resp.Body.Close()
-				}
-				if len(r.Data.Result) > 0 {
+				n, err := querySeries(base, q.Expr)
+				if n > 0 {
 					break
 				}
 				if time.Now().After(deadline) {
@@ -204,6 +198,23 @@ func waitForPanelData(t *testing.T, base string, doc dashboardDocument) {
 			}
 		}
 	}
+}
+
+// querySeries asks the daemon's query proxy for expr now and returns how many
+// series answer.
+func querySeries(base, expr string) (int, error) {
+	resp, err := http.PostForm(base+"/api/v1/query", url.Values{"query": {expr}})
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var r struct {
+		Data struct{ Result []json.RawMessage }
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil || resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("%s: %d %v", expr, resp.StatusCode, err)
+	}
+	return len(r.Data.Result), nil
 }
 
 // checkProxyRefusesWrites: the page's origin answers Prometheus's query API
@@ -427,7 +438,7 @@ func poll[T any](b *browser, js string) T {
 // chart, the series uPlot holds (not only the DOM); for a stat, its values.
 func (b *browser) waitAllPanels(doc dashboardDocument) {
 	b.t.Helper()
-	got := b.drawnPanels(doc)
+	got := b.drawnPanels(doc, false)
 	for _, p := range doc.Panels {
 		g := got[p.ID]
 		if g.Kind != p.Kind || len(g.Points) == 0 {
@@ -456,22 +467,23 @@ func (d drawnPanel) points() (n int) {
 }
 
 // drawnPanels waits until the page has drawn every panel of the document,
-// after a refresh, and returns what each holds: a chart whose queries found
-// no series (the page says "No data") holds no series.
-func (b *browser) drawnPanels(doc dashboardDocument) map[string]drawnPanel {
+// after a refresh, and returns what each holds. With empty, a chart whose
+// queries found no series (the page says "No data") counts as drawn, holding
+// no series; without, the wait goes on through refreshes until it has some.
+func (b *browser) drawnPanels(doc dashboardDocument, empty bool) map[string]drawnPanel {
 	b.t.Helper()
 	var ids []string
 	for _, p := range doc.Panels {
 		ids = append(ids, p.ID)
 	}
 	want, _ := json.Marshal(ids)
-	return poll[map[string]drawnPanel](b, `(() => { const ids = `+string(want)+`, out = {};
+	return poll[map[string]drawnPanel](b, `(() => { const ids = `+string(want)+`, empty = `+strconv.FormatBool(empty)+`, out = {};
 		if (edgeDashboard.busy) return null;
 		for (const id of ids) {
 			const u = edgeDashboard.charts[id], s = edgeDashboard.stats[id];
 			if (u) out[id] = {kind: 'timeseries', points: u.data.slice(1).map(col => col.filter(v => v != null).length)};
 			else if (s) out[id] = {kind: 'stat', points: s.map(v => v.value == null ? 0 : 1)};
-			else if (edgeDashboard.empty[id]) out[id] = {kind: 'timeseries', points: []};
+			else if (empty && edgeDashboard.empty[id]) out[id] = {kind: 'timeseries', points: []};
 			else return null;
 		}
 		return out })()`)

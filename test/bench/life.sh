@@ -449,11 +449,12 @@ sdwrites() {
 
 # thp: the daemon's memory with and without transparent huge pages for its Go heap, side by side.
 thp() {
-	local v
-	for v in on off; do
+	local v thp port u
+	for v in on:0:9201 off:1:9202; do
+		IFS=: read -r v thp port <<<"$v"
 		gexec systemd-run --quiet --unit="thp-$v" --slice=bench.slice -p MemoryAccounting=yes -E GOMEMLIMIT=16MiB \
-			-E "GODEBUG=disablethp=$([ $v = off ] && echo 1 || echo 0)" /usr/bin/edge-sensord --sensors.simulate \
-			--config.file=/etc/edge-sensord/config.yml --web.listen-address="127.0.0.1:$([ $v = on ] && echo 9201 || echo 9202)"
+			-E "GODEBUG=disablethp=$thp" /usr/bin/edge-sensord --sensors.simulate \
+			--config.file=/etc/edge-sensord/config.yml --web.listen-address="127.0.0.1:$port"
 	done
 	gexec systemd-run --quiet --unit=thp-scraper --slice=bench.slice sh -c \
 		'while :; do for p in 9201 9202; do curl -s -H "Accept-Encoding: gzip" "127.0.0.1:$p/metrics" >/dev/null; done; sleep 2; done'
@@ -462,9 +463,10 @@ thp() {
 	{
 		echo "transparent_hugepage: $(gcat /sys/kernel/mm/transparent_hugepage/enabled)"
 		for v in on off; do
-			gexec sh -c 'd=/sys/fs/cgroup/bench.slice/thp-$1.service
-				echo "thp-$1 current $(cat $d/memory.current) peak $(cat $d/memory.peak)" \
-					$(grep -E "^(anon|anon_thp|file) " $d/memory.stat) $(grep usage_usec $d/cpu.stat)' sh "$v"
+			u=thp-$v.service
+			# shellcheck disable=SC2046 # one line: the stat lines' words joined by spaces
+			echo "thp-$v current $(mem_current "$u") peak $(mem_peak "$u")" \
+				$(cg_read "$u" memory memory.stat | grep -E "^(anon|anon_thp|file) ") $(cg_read "$u" cpu cpu.stat | grep usage_usec)
 		done
 	} | tee "$OUT/thp.txt"
 	gexec systemctl stop thp-on.service thp-off.service thp-scraper.service

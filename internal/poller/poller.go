@@ -5,16 +5,11 @@ package poller
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
-	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/edgeobs/edge-observability-stack/internal/config"
 	"github.com/edgeobs/edge-observability-stack/internal/fsread"
@@ -100,23 +95,6 @@ type sourceStat struct {
 	ok       bool
 	duration time.Duration
 	count    int
-}
-
-// View is an immutable snapshot built at the end of each poll.
-type View struct {
-	Time      time.Time
-	Duration  time.Duration
-	Sensors   []Sensor            // sorted by name
-	byName    map[string][]byte   // JSON of each sensor
-	all       []byte              // JSON of all sensors
-	metrics   []prometheus.Metric // pre-computed exposition
-	Errors    int                 // sensors not OK in this poll
-	Stale     int                 //
-	CPU       float64             // host CPU use ratio, -1 when unknown
-	CPUSpike  bool                //
-	Warnings  []string            // from updaters that are Warners
-	PerSource map[string]sourceStat
-	interval  time.Duration
 }
 
 // New makes a poller. Call Reconfigure before the first poll.
@@ -388,55 +366,6 @@ func (p *Poller) KeepFilesOpen(files *fsread.Handles) {
 // data (the STATUS= line) without waking up on a timer between polls.
 func (p *Poller) Polled() <-chan struct{} { return p.polled }
 
-func (p *Poller) buildView(now time.Time, dur time.Duration, cpu float64, spike bool) *View {
-	v := &View{Time: now, Duration: dur, CPU: cpu, CPUSpike: spike,
-		byName: make(map[string][]byte, len(p.sensors)), PerSource: map[string]sourceStat{},
-		interval: p.cfg.PollInterval}
-	for k, s := range p.stats {
-		v.PerSource[k] = s
-	}
-	for _, s := range p.sensors {
-		c := *s
-		if s.Value != nil {
-			val := *s.Value
-			c.Value = &val
-		}
-		v.Sensors = append(v.Sensors, c)
-		switch s.Status {
-		case StatusError:
-			v.Errors++
-		case StatusStale:
-			v.Stale++
-		}
-	}
-	sort.Slice(v.Sensors, func(i, j int) bool { return v.Sensors[i].Name < v.Sensors[j].Name })
-	var err error
-	if v.all, err = json.Marshal(v.Sensors); err != nil {
-		panic(err) // only plain strings, numbers and times: cannot fail
-	}
-	if v.Sensors == nil {
-		v.all = []byte("[]")
-	}
-	for _, s := range v.Sensors {
-		b, _ := json.Marshal(s)
-		v.byName[s.Name] = b
-	}
-	v.metrics = p.buildMetrics(v)
-	return v
-}
-
-// View returns the latest snapshot.
-func (p *Poller) View() *View { return p.view.Load() }
-
-// SensorJSON returns the JSON of one sensor, or ok=false when unknown.
-func (v *View) SensorJSON(name string) ([]byte, bool) {
-	b, ok := v.byName[name]
-	return b, ok
-}
-
-// AllJSON returns the JSON array of all sensors.
-func (v *View) AllJSON() []byte { return v.all }
-
 // Polls is the number of completed polls.
 func (p *Poller) Polls() uint64 { return p.polls.Load() }
 
@@ -465,18 +394,4 @@ func (p *Poller) Healthy(now time.Time) error {
 // intervalNoLock reads the interval without the poll lock, which a hung poll holds.
 func (p *Poller) intervalNoLock() time.Duration {
 	return p.View().interval
-}
-
-// StatusLine is the one-line summary for systemctl status.
-func (v *View) StatusLine(now time.Time) string {
-	s := fmt.Sprintf("%d sensors, last poll %s ago (took %s), %d errors, %d stale",
-		len(v.Sensors), now.Sub(v.Time).Round(time.Millisecond), v.Duration.Round(10*time.Microsecond), v.Errors, v.Stale)
-	if v.CPUSpike {
-		s += ", host CPU spike"
-	}
-	for _, w := range v.Warnings {
-		s += "; " + w
-	}
-	// A newline would start a new sd_notify assignment.
-	return strings.ReplaceAll(s, "\n", " ")
 }

@@ -145,8 +145,11 @@ dump_diagnostics() {
 	} >&2 || true
 }
 
-# shellcheck source=test/e2e/checks.sh
-. "$HERE/checks.sh"
+# The checks, one file per concern.
+for f in "$HERE"/checks/*.sh; do
+	# shellcheck source=/dev/null
+	. "$f"
+done
 
 start_upgrade_build() {
 	# Built while the first checks run; scripts/package.sh honours VERSION, PACKAGE_ARCHES and DIST_DIR.
@@ -174,7 +177,9 @@ case $GUEST in
 nspawn)
 	plan_stack_checks
 	plan_check check_reload "systemctl reload (SIGHUP) of both services"
-	plan_check check_upgrade "upgrade keeps conffile and data; remove; purge"
+	plan_check check_upgrade "upgrade keeps conffiles and data"
+	plan_check check_remove "remove stops the units and takes the drop-ins"
+	plan_check check_purge "purge removes the configuration"
 	;;
 vm)
 	plan_check check_guest_v2 "Debian 13 guest: systemd 257, cgroup v2 only"
@@ -183,7 +188,9 @@ vm)
 	plan_check check_memhigh "a unit past its MemoryHigh= is throttled, not killed"
 	plan_check check_reload "systemctl reload (SIGHUP) of both services"
 	plan_check check_clock_steps "the clock stepped back and forward: monotonic polls, Prometheus's rejections, the warning follows NTP"
-	plan_check check_upgrade "upgrade keeps conffile and data; remove; purge"
+	plan_check check_upgrade "upgrade keeps conffiles and data"
+	plan_check check_remove "remove stops the units and takes the drop-ins"
+	plan_check check_purge "purge removes the configuration"
 	;;
 vm-nomemcg)
 	plan_check check_guest_nomemcg "guest booted with cgroup_disable=memory: no memory controller"

@@ -10,14 +10,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/edgeobs/edge-observability-stack/internal/budget"
 	"github.com/edgeobs/edge-observability-stack/internal/cgroup"
 	"github.com/edgeobs/edge-observability-stack/internal/exitcode"
+	"github.com/edgeobs/edge-observability-stack/internal/health"
 )
 
 // dialSystemd is replaced in tests.
-var dialSystemd = func(ctx context.Context) (budget.Systemd, func(), error) {
-	d, err := budget.DialSystemd(ctx)
+var dialSystemd = func(ctx context.Context) (health.Systemd, func(), error) {
+	d, err := health.DialSystemd(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -28,7 +28,7 @@ var dialSystemd = func(ctx context.Context) (budget.Systemd, func(), error) {
 // says why the states are unknown.
 type unavailableSystemd struct{ err error }
 
-func (u unavailableSystemd) UnitStates(context.Context, []string) (map[string]budget.UnitState, error) {
+func (u unavailableSystemd) UnitStates(context.Context, []string) (map[string]health.UnitState, error) {
 	return nil, u.err
 }
 
@@ -52,7 +52,7 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	usageErr := fs.usageError
-	b, err := budget.ParseSize(*budgetFlag)
+	b, err := health.ParseSize(*budgetFlag)
 	if err != nil {
 		return usageErr("--budget: %v", err)
 	}
@@ -69,7 +69,7 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 		return usageErr("--check: unknown check %q (only \"cgroup\")", *check)
 	}
 
-	opts := budget.Options{
+	opts := health.Options{
 		Cgroup:         cgroup.Reader{Root: *cgroupfs, Procfs: *procfs},
 		Rootfs:         *rootfs,
 		Slice:          *slice,
@@ -82,7 +82,7 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 	}
 	opts.Host, _ = os.Hostname()
 	if *check == "cgroup" {
-		return writeReport(stdout, stderr, budget.CheckCgroup(opts), *asJSON, budget.WriteVerdict)
+		return writeReport(stdout, stderr, health.CheckCgroup(opts), *asJSON, health.WriteVerdict)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
@@ -102,14 +102,14 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 		opts.Systemd = sd
 	}
 
-	return writeReport(stdout, stderr, budget.Check(ctx, opts), *asJSON, budget.WriteTable)
+	return writeReport(stdout, stderr, health.Check(ctx, opts), *asJSON, health.WriteTable)
 }
 
 // writeReport prints the report as JSON or with text and returns its exit code.
-func writeReport(stdout, stderr io.Writer, r budget.Report, asJSON bool, text func(io.Writer, budget.Report) error) int {
+func writeReport(stdout, stderr io.Writer, r health.Report, asJSON bool, text func(io.Writer, health.Report) error) int {
 	write := text
 	if asJSON {
-		write = budget.WriteJSON
+		write = health.WriteJSON
 	}
 	if err := write(stdout, r); err != nil {
 		fmt.Fprintf(stderr, "edgectl status: %v\n", err)

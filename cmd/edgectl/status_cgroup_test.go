@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/edgeobs/edge-observability-stack/internal/budget"
+	"github.com/edgeobs/edge-observability-stack/internal/health"
 )
 
 const (
@@ -85,7 +85,7 @@ func TestStatusMemoryControllerOffJSON(t *testing.T) {
 // TestStatusCheckCgroup is what the package's postinst runs.
 func TestStatusCheckCgroup(t *testing.T) {
 	// Never asks systemd, even without --no-systemd.
-	useSystemd(t, nil, budget.ErrNoBus)
+	useSystemd(t, nil, health.ErrNoBus)
 	code, out, stderr := runEdgectl(append([]string{"status", "--check=cgroup"}, piArgs("v2-nomemory", "pi-6.12", "bookworm")...)...)
 	if code != 1 || stderr != "" {
 		t.Errorf("exit %d, want 1; stderr %q", code, stderr)
@@ -128,7 +128,7 @@ func TestStatusClockNotSynchronised(t *testing.T) {
 
 func TestStatusOOMLoop(t *testing.T) {
 	sd := activeUnits()
-	sd["prometheus.service"] = budget.UnitState{LoadState: "loaded", ActiveState: "activating", SubState: "auto-restart", Result: "oom-kill", NRestarts: u32(4)}
+	sd["prometheus.service"] = health.UnitState{LoadState: "loaded", ActiveState: "activating", SubState: "auto-restart", Result: "oom-kill", NRestarts: u32(4)}
 	useSystemd(t, sd, nil)
 	code, out, _ := runEdgectl("status", "--path.cgroupfs", filepath.Join(fixtures, "v2"), "--prometheus.url=")
 	if code != 1 {

@@ -14,23 +14,23 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgeobs/edge-observability-stack/internal/budget"
 	"github.com/edgeobs/edge-observability-stack/internal/exitcode"
+	"github.com/edgeobs/edge-observability-stack/internal/health"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 const fixtures = "../../test/fixtures/cgroup"
 
-type fakeSystemd map[string]budget.UnitState
+type fakeSystemd map[string]health.UnitState
 
-func (f fakeSystemd) UnitStates(_ context.Context, units []string) (map[string]budget.UnitState, error) {
-	out := map[string]budget.UnitState{}
+func (f fakeSystemd) UnitStates(_ context.Context, units []string) (map[string]health.UnitState, error) {
+	out := map[string]health.UnitState{}
 	for _, u := range units {
 		if st, ok := f[u]; ok {
 			out[u] = st
 		} else {
-			out[u] = budget.UnitState{LoadState: "not-found", ActiveState: "inactive", SubState: "dead"}
+			out[u] = health.UnitState{LoadState: "not-found", ActiveState: "inactive", SubState: "dead"}
 		}
 	}
 	return out, nil
@@ -40,10 +40,10 @@ func u32(v uint32) *uint32 { return &v }
 
 // useSystemd makes runStatus talk to sd instead of D-Bus (or fail to
 // connect with err) for the duration of the test.
-func useSystemd(t *testing.T, sd budget.Systemd, err error) {
+func useSystemd(t *testing.T, sd health.Systemd, err error) {
 	t.Helper()
 	old := dialSystemd
-	dialSystemd = func(context.Context) (budget.Systemd, func(), error) {
+	dialSystemd = func(context.Context) (health.Systemd, func(), error) {
 		if err != nil {
 			return nil, nil, err
 		}
@@ -184,7 +184,7 @@ func TestStatusExitCodes(t *testing.T) {
 	v2 := filepath.Join(fixtures, "v2")
 	tests := []struct {
 		name   string
-		sd     budget.Systemd
+		sd     health.Systemd
 		dial   error
 		args   []string
 		code   int
@@ -193,13 +193,13 @@ func TestStatusExitCodes(t *testing.T) {
 		{name: "target down", sd: activeUnits(), args: []string{"--prometheus.url", "UP:down"}, code: 1, output: "is down: connection refused"},
 		{name: "over flag budget", sd: activeUnits(), args: []string{"--budget", "100M"}, code: 1, output: "over the budget 100.0M"},
 		{name: "flag budget above the slice limit", sd: activeUnits(), args: []string{"--budget", "1G"}, code: 0, output: "150.0M budget (slice)"},
-		{name: "unit failed", sd: func() budget.Systemd {
+		{name: "unit failed", sd: func() health.Systemd {
 			s := activeUnits()
-			s["edge-sensord.service"] = budget.UnitState{LoadState: "loaded", ActiveState: "failed", SubState: "failed"}
+			s["edge-sensord.service"] = health.UnitState{LoadState: "loaded", ActiveState: "failed", SubState: "failed"}
 			return s
 		}(), code: 1, output: "edge-sensord.service is failed"},
-		{name: "no systemd bus", dial: budget.ErrNoBus, code: 3, output: "--no-systemd"},
-		{name: "no systemd bus, --no-systemd", dial: budget.ErrNoBus, args: []string{"--no-systemd"}, code: 0, output: "active/cgroup"},
+		{name: "no systemd bus", dial: health.ErrNoBus, code: 3, output: "--no-systemd"},
+		{name: "no systemd bus, --no-systemd", dial: health.ErrNoBus, args: []string{"--no-systemd"}, code: 0, output: "active/cgroup"},
 		{name: "prometheus unreachable", sd: activeUnits(), args: []string{"--prometheus.url", "http://127.0.0.1:1"}, code: 3, output: "unknown: Prometheus at http://127.0.0.1:1"},
 		{name: "prometheus skipped", sd: activeUnits(), args: []string{"--prometheus.url="}, code: 0, output: "status: OK"},
 		{name: "bad budget", sd: activeUnits(), args: []string{"--budget", "lots"}, code: 2, output: "--budget"},

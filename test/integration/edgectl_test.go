@@ -19,8 +19,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/edgeobs/edge-observability-stack/internal/budget"
 	"github.com/edgeobs/edge-observability-stack/internal/cgroup"
+	"github.com/edgeobs/edge-observability-stack/internal/health"
 )
 
 // edgectlBuild compiles cmd/edgectl into a temporary directory, so the test
@@ -42,7 +42,7 @@ func edgectlBuild(t *testing.T) string {
 type edgectlResult struct {
 	code int
 	out  string
-	rep  budget.Report
+	rep  health.Report
 }
 
 func edgectlStatus(t *testing.T, bin string, args ...string) edgectlResult {
@@ -125,12 +125,12 @@ scrape_configs:
 	}
 
 	// The library gives the same verdict as the command.
-	rep := budget.Check(context.Background(), budget.Options{
+	rep := health.Check(context.Background(), health.Options{
 		Cgroup: cgroup.Reader{Root: fixture}, Slice: "edge-observability.slice", Budget: 150 << 20,
 		PrometheusURL: promURL, Window: time.Minute, MinSuccess: 0.999,
 	})
 	if rep.ExitCode != 0 {
-		t.Errorf("budget.Check: exit %d, problems %q, unknown %q", rep.ExitCode, rep.Problems, rep.Unknown)
+		t.Errorf("health.Check: exit %d, problems %q, unknown %q", rep.ExitCode, rep.Problems, rep.Unknown)
 	}
 
 	// The table output says the same.

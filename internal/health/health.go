@@ -1,7 +1,8 @@
-// Package budget checks the edge observability stack against its resource
-// budget and health: memory and CPU of the units in the slice (from cgroups),
-// their systemd state, and Prometheus's view of its scrape targets.
-package budget
+// Package health answers edgectl status: is the stack healthy and within its
+// budget? The memory and CPU of the units in the slice (cgroups), their
+// systemd state, the kernel's enforcement of the limits, Prometheus's view of
+// its targets, and the clock against the stored samples.
+package health
 
 import (
 	"context"
@@ -362,30 +363,6 @@ func (r *Report) checkPrometheus(ctx context.Context, o Options) {
 	}
 	p.Targets = targets
 	r.checkStoredAhead(ctx, c, o)
-}
-
-// aheadSlack is how far the newest stored sample may be ahead of the clock:
-// scrapes are stamped when they start, on this machine's clock, so anything
-// beyond a moment means the clock went back.
-const aheadSlack = time.Minute
-
-// checkStoredAhead: samples stored ahead of the system clock mean that the
-// clock went back (a device without a real-time clock booting with an old
-// time, or NTP correcting it). Prometheus then rejects every new sample (out
-// of order, or a duplicate of the newest timestamp, which its scrape-time
-// alignment reuses) until the clock passes the newest one, and scrapes still
-// succeed, so nothing else shows the loss. A failure to ask is only a
-// warning: the rest of the report stands without it.
-func (r *Report) checkStoredAhead(ctx context.Context, c promClient, o Options) {
-	newest, ok, err := c.headMaxTime(ctx)
-	if err != nil {
-		r.warn("Prometheus at %s: cannot compare its newest sample with the clock: %v", o.PrometheusURL, err)
-		return
-	}
-	if ahead := time.Until(newest); ok && ahead > aheadSlack {
-		r.problem("Prometheus holds samples stamped up to %s, %s ahead of the system clock: the clock went back, and Prometheus stores nothing new (it rejects the samples as out of order or duplicates) until the clock passes that time. Check `timedatectl` and `journalctl -u systemd-timesyncd`",
-			newest.UTC().Format(time.RFC3339), ahead.Round(time.Second))
-	}
 }
 
 // dashboardURL is edge-sensord's page on host, at the port of Prometheus's

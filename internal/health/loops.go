@@ -1,7 +1,6 @@
-package budget
+package health
 
 import (
-	"context"
 	"fmt"
 	"strings"
 )
@@ -37,23 +36,4 @@ func raiseLimit(u Unit) string {
 	}
 	return fmt.Sprintf("raise its limit%s with `systemctl edit %s`, adding the lines [Service] and MemoryMax=%s (the slice's MemoryMax caps all units together), then `systemctl restart %s`",
 		now, u.Unit, size, u.Unit)
-}
-
-// checkClock warns while the clock is not synchronised. A warning, not a
-// failure: the budget, the units and scraping are fine with a wrong clock,
-// and a device without a real-time clock boots with one every time until
-// NTP reaches a server, so a boot-time health check would fail on healthy
-// devices. But samples and alerts carry the wrong time meanwhile: say so.
-func (r *Report) checkClock(ctx context.Context, o Options) {
-	c, ok := o.Systemd.(Clock)
-	if !ok {
-		return
-	}
-	synced, err := c.NTPSynchronized(ctx)
-	switch {
-	case err != nil:
-		r.warn("cannot tell whether the system clock is synchronised: %v", err)
-	case !synced:
-		r.warn("the system clock is not synchronised (NTPSynchronized=no): sample and alert times are off until it is; a device without a real-time clock boots with a wrong time. Check `timedatectl timesync-status` and that an NTP server is reachable")
-	}
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	promversion "github.com/prometheus/common/version"
 
@@ -49,9 +48,9 @@ func newDaemon(f *flags, cfg config.Config, queries *webapi.QueryProxy, n notify
 		files:   fsread.NewHandles(fsread.DefaultMax),
 		reloads: &reloadRecorder{dir: reload.RuntimeDir(), log: log}}
 	cg := cgroup.NewCollector(cgroup.Reader{Root: f.cgroupfs, Procfs: f.procfs, Files: d.files}, f.slice)
-	runtimeReg := prometheus.NewRegistry()
-	runtimeReg.MustRegister(collectors.NewGoCollector(), selfstat.New(f.procfs))
-	runtimeMetrics := &poller.CachedGatherer{G: runtimeReg}
+	processReg := prometheus.NewRegistry()
+	processReg.MustRegister(selfstat.New(f.procfs))
+	runtimeMetrics := &poller.CachedGatherer{G: prometheus.Gatherers{selfstat.GoRuntime(), processReg}}
 	clock := clocksync.New(f.clockKernel())
 	d.poller = poller.New(log, f.procfs, d.events, cg, clock, runtimeMetrics)
 	d.poller.KeepFilesOpen(d.files)

@@ -12,7 +12,6 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/edgeobs/edge-observability-stack/internal/config"
 	"github.com/edgeobs/edge-observability-stack/internal/poller"
@@ -39,14 +38,16 @@ func benchHandlerWith(b *testing.B, n int, goColl, procColl bool, gen func() uin
 	ev := poller.NewEvents()
 	// As in the daemon: the Go and process collectors are gathered once
 	// per poll and served from that.
-	runtimeReg := prometheus.NewRegistry()
+	var runtimeGs prometheus.Gatherers
 	if goColl {
-		runtimeReg.MustRegister(collectors.NewGoCollector())
+		runtimeGs = append(runtimeGs, selfstat.GoRuntime())
 	}
 	if procColl {
-		runtimeReg.MustRegister(selfstat.New("/proc"))
+		processReg := prometheus.NewRegistry()
+		processReg.MustRegister(selfstat.New("/proc"))
+		runtimeGs = append(runtimeGs, processReg)
 	}
-	runtime := &poller.CachedGatherer{G: runtimeReg}
+	runtime := &poller.CachedGatherer{G: runtimeGs}
 	p := poller.New(log, b.TempDir(), ev, runtime)
 	p.Reconfigure(config.Default(), sensors.NewSources(sensors.Options{SysfsPath: dir}))
 	if v := p.PollOnce(context.Background()); len(v.Sensors) != n {

@@ -186,6 +186,7 @@
     });
     $('readings-summary').textContent = list.length + ' sensors: ' + counts.ok + ' ok, ' +
       counts.error + ' error, ' + counts.stale + ' stale';
+    keyboardScroll($('readings'));
   }
 
   function sensorRow(s, name, now) {
@@ -352,6 +353,15 @@
     return null;
   }
 
+  // keyboardScroll lets the keyboard reach a box that scrolls (a long
+  // legend, the readings' column): focusable, and named, only while its
+  // content overflows.
+  function keyboardScroll(e, label) {
+    if (!e) return;
+    if (label) e.setAttribute('aria-label', label);
+    if (e.scrollHeight > e.clientHeight + 1) e.tabIndex = 0; else e.removeAttribute('tabindex');
+  }
+
   function cssVar(name) { return getComputedStyle(document.documentElement).getPropertyValue(name).trim(); }
 
   function axisSize(u, values, i, cycle) {
@@ -368,11 +378,13 @@
     var fg = cssVar('--muted'), grid = cssVar('--grid');
     var axis = { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
     var y = Object.assign({}, axis, { size: axisSize, values: function (u, splits) { return splits.map(function (v) { return fmt(unit, v); }); } });
+    var legendKeys = function (u) { keyboardScroll(u.root.querySelector('.u-legend'), st.panel.title + ': series'); };
     return {
       width: Math.max(st.body.clientWidth, 100),
       height: window.innerWidth < 600 ? 170 : 200,
       legend: { live: true },
       cursor: { drag: { x: false, y: false } },
+      hooks: { ready: [legendKeys], setSize: [legendKeys] },
       scales: { x: { time: true } },
       axes: [axis, y],
       // Off the chart, the legend shows each series' latest value.
@@ -514,6 +526,7 @@
     window.addEventListener('resize', function () {
       clearTimeout(resizing);
       resizing = setTimeout(function () {
+        keyboardScroll($('readings'));
         Object.keys(state.panels).forEach(function (id) {
           var st = state.panels[id];
           if (st.chart) st.chart.setSize({ width: Math.max(st.body.clientWidth, 100), height: st.chart.height });

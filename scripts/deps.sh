@@ -19,6 +19,12 @@ case "$mode" in
 	*) echo "usage: $0 test|run|bench" >&2; exit 2 ;;
 esac
 
+# The browser tests fetch axe-core from the npm registry with npm. Only when there is no npm: a
+# nodejs from elsewhere (NodeSource) brings its own, and Debian's npm would conflict with it.
+if [ "$mode" = test ] && ! command -v npm >/dev/null 2>&1; then
+	pkgs+=(npm)
+fi
+
 if ! command -v go >/dev/null 2>&1; then
 	echo "deps.sh: Go is not installed (expected in /usr/local/go/bin); install Go 1.26 first" >&2
 	exit 1

@@ -24,6 +24,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // chromiumBinary is Debian's chromium package.
@@ -33,7 +34,9 @@ const chromiumBinary = "/usr/bin/chromium"
 // real daemon serving it and its query proxy in front of a real Prometheus
 // that has scraped the daemon, and checks what a person would see: every
 // panel drawn with data, no errors, nothing fetched from elsewhere, a page
-// that fits a phone, and current readings that survive Prometheus stopping.
+// that fits a phone, no violation of WCAG 2.1 AA that axe-core finds at
+// phone and laptop widths in light and dark, and current readings that
+// survive Prometheus stopping.
 // BROWSER_SCREENSHOTS=dir writes the screenshots there (docs/ in the repo).
 func TestBrowserDashboard(t *testing.T) {
 	// An hour of history (so the charts have a shape to look at), then
@@ -66,7 +69,9 @@ scrape_configs:
 	b.run(chromedp.Navigate(base + "/"))
 	b.waitAllPanels(doc)
 	b.assertClean(false)
+	b.checkAccessibility("1280 px, light")
 	b.screenshot("dashboard-desktop.png")
+	checkLegendKeyboard(t, b)
 
 	// Under the pointer the legend shows that moment's time and values.
 	hover := eval[[]string](b, `(() => { const u = Object.values(edgeDashboard.charts)[0];
@@ -104,6 +109,7 @@ scrape_configs:
 	if phone.Overflow > 0 || phone.MinButton < 40 || strings.Contains(strings.TrimSpace(phone.Columns), " ") {
 		t.Errorf("phone width: %d px wider than the screen, smallest range button %.0f px, panel columns %q", phone.Overflow, phone.MinButton, phone.Columns)
 	}
+	b.checkAccessibility("390 px, light")
 	b.screenshot("dashboard-phone.png")
 	if _, err := chromedp.Call(b.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
 		Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}}); err != nil {
@@ -114,6 +120,10 @@ scrape_configs:
 	eval[bool](b, `(window.scrollTo(0, document.getElementById("sections").offsetTop - 8), true)`)
 	b.screenshot("dashboard-phone-dark.png") // the charts
 	eval[bool](b, `(window.scrollTo(0, 0), true)`)
+	b.checkAccessibility("390 px, dark")
+	b.viewport(1280, 900, false)
+	b.waitAllPanels(doc)
+	b.checkAccessibility("1280 px, dark")
 	b.assertClean(false)
 
 	// Prometheus stopped: readings stay, the page says why history is gone.
@@ -150,6 +160,7 @@ func TestBrowserDashboardWithoutHistory(t *testing.T) {
 	if !strings.Contains(got.Banner, "History unavailable") || got.Sensors == 0 || !got.Sections {
 		t.Errorf("without history: banner %q, %d readings, charts hidden %v", got.Banner, got.Sensors, got.Sections)
 	}
+	b.checkAccessibility("without history, 1280 px, light")
 	b.assertClean(false)
 }
 
@@ -237,6 +248,44 @@ func checkProxyRefusesWrites(t *testing.T, base string) {
 	}
 }
 
+// checkLegendKeyboard: a legend too long for its box, which hides series
+// until scrolled, is reached by the keyboard: it is focusable by its own
+// tabindex and named (Chromium focuses any scroller by itself, Safari does
+// not), Tab from its panel's title focuses it, End scrolls it to its last
+// series. Legends that fit take no focus.
+func checkLegendKeyboard(t *testing.T, b *browser) {
+	t.Helper()
+	got := eval[struct {
+		Scrolling              []string
+		Unnamed, FocusableIdle int
+	}](b, `(() => { const all = [...document.querySelectorAll('.panel .u-legend')];
+		const s = all.filter(l => l.scrollHeight > l.clientHeight + 1);
+		return {scrolling: s.map(l => l.closest('.panel').id),
+			unnamed: s.filter(l => l.tabIndex !== 0 || !l.getAttribute('aria-label')).length,
+			focusableIdle: all.filter(l => !s.includes(l) && l.hasAttribute('tabindex')).length} })()`)
+	if len(got.Scrolling) == 0 {
+		t.Fatal("no legend scrolls: nothing to reach by keyboard (the fixture trees have many sensors of a kind)")
+	}
+	if got.Unnamed > 0 || got.FocusableIdle > 0 {
+		t.Errorf("legends: %d that scroll are not focusable with a name, %d that fit are focusable", got.Unnamed, got.FocusableIdle)
+	}
+	panel := "#" + got.Scrolling[0]
+	b.run(chromedp.Click(chromedp.CSS(panel+" h3")), chromedp.KeyEvent(kb.Tab))
+	if !eval[bool](b, `document.activeElement.matches('`+panel+` .u-legend')`) {
+		t.Fatalf("Tab from the title of %s focuses %s, not its legend", panel, eval[string](b, `document.activeElement.outerHTML.slice(0, 120)`))
+	}
+	b.run(chromedp.KeyEvent(kb.End))
+	legend := `document.querySelector('` + panel + ` .u-legend')`
+	for end := time.Now().Add(10 * time.Second); !eval[bool](b, `(l => l.scrollTop > 0 && l.scrollTop >= l.scrollHeight - l.clientHeight - 2)(`+legend+`)`); {
+		if time.Now().After(end) {
+			t.Fatalf("End on the focused legend of %s: %s", panel, eval[string](b, `(l => JSON.stringify({scrollTop: l.scrollTop,
+				clientHeight: l.clientHeight, scrollHeight: l.scrollHeight, focused: document.activeElement === l}))(`+legend+`)`))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	eval[bool](b, `(l => (l.scrollTop = 0, l.blur(), true))(`+legend+`)`)
+}
+
 func checkVisibility(t *testing.T, b *browser, refreshSeconds int) {
 	t.Helper()
 	setHidden := func(hidden bool) string {
@@ -303,6 +352,7 @@ type browser struct {
 	t    *testing.T
 	ctx  context.Context
 	base string
+	axe  string // axe-core's source, once fetched
 
 	mu       sync.Mutex
 	problems []string // console errors, exceptions, error log entries
@@ -489,10 +539,17 @@ func (b *browser) drawnPanels(doc dashboardDocument, empty bool) map[string]draw
 		return out })()`)
 }
 
+// settled waits until every chart fits the layout of the viewport: the
+// page's resize handler has run since the viewport last changed.
+func (b *browser) settled() {
+	b.t.Helper()
+	poll[bool](b, `Object.values(edgeDashboard.charts).every(u => Math.abs(u.width - u.root.parentNode.clientWidth) < 2)`)
+}
+
 // screenshot saves the viewport once the layout and every chart fit it.
 func (b *browser) screenshot(name string) {
 	b.t.Helper()
-	poll[bool](b, `Object.values(edgeDashboard.charts).every(u => Math.abs(u.width - u.root.parentNode.clientWidth) < 2)`)
+	b.settled()
 	time.Sleep(300 * time.Millisecond) // a frame or two after the last resize
 	png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
 	if err != nil {

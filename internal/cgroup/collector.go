@@ -1,6 +1,7 @@
 package cgroup
 
 import (
+	"fmt"
 	"strconv"
 	"sync"
 
@@ -41,8 +42,16 @@ type Collector struct {
 	slice  string
 
 	mu          sync.RWMutex
+	updated     bool // an Update succeeded
 	stats       []Stats
 	controllers []Controller
+}
+
+// NoSlice is what the stack says when its slice has no cgroup because
+// systemd did not start it (`make run`, or the daemon by hand): there is
+// nothing to measure, and nothing enforces the budget.
+func NoSlice(slice string) string {
+	return fmt.Sprintf("Not running under systemd: there is no %s to measure, so no memory or CPU figures per unit and no memory budget; install the package for the budget.", slice)
 }
 
 // NewCollector returns a collector for slice (see Reader.Slice). It exports
@@ -63,17 +72,21 @@ func (c *Collector) Update() error {
 		return err
 	}
 	c.mu.Lock()
-	c.stats, c.controllers = stats, controllers
+	c.stats, c.controllers, c.updated = stats, controllers, true
 	c.mu.Unlock()
 	return nil
 }
 
 // Warnings says, for people, which limits of the stack the kernel does not
-// enforce and why, from the last successful Update; nil when all are.
+// enforce and why, or that there is no slice at all, from the last
+// successful Update; nil when all are enforced.
 func (c *Collector) Warnings() []string {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	var out []string
+	if c.updated && len(c.stats) == 0 {
+		out = append(out, NoSlice(c.slice))
+	}
 	for _, ctl := range c.controllers {
 		if !ctl.Enabled {
 			out = append(out, ctl.Warning())

@@ -97,3 +97,29 @@ edge_unit_memory_bytes{unit="s.slice"} 42
 		t.Errorf("after the slice vanished: %d stats, want 0", n)
 	}
 }
+
+// Without the slice's cgroup (the stack not started by systemd) the collector says so in a
+// sentence, on v1 and v2; with it, it does not.
+func TestCollectorWarnsWithoutSlice(t *testing.T) {
+	for _, v := range []string{"v1", "v2"} {
+		c := NewCollector(Reader{Root: filepath.Join(fixtures, v)}, "absent.slice")
+		if got := c.Warnings(); got != nil {
+			t.Errorf("%s, before Update: %q", v, got)
+		}
+		if err := c.Update(); err != nil {
+			t.Fatal(err)
+		}
+		got := strings.Join(c.Warnings(), "\n")
+		want := "Not running under systemd: there is no absent.slice to measure, so no memory or CPU figures per unit and no memory budget; install the package for the budget."
+		if got != want {
+			t.Errorf("%s: Warnings() = %q, want %q", v, got, want)
+		}
+		c = NewCollector(Reader{Root: filepath.Join(fixtures, v)}, "edge-observability.slice")
+		if err := c.Update(); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(c.Warnings(), "\n"); strings.Contains(got, "systemd") {
+			t.Errorf("%s: the slice exists, yet Warnings() = %q", v, got)
+		}
+	}
+}

@@ -6,6 +6,7 @@ package health
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"net"
@@ -170,7 +171,8 @@ func (r *Report) warn(format string, args ...any) {
 func (r *Report) checkUnits(ctx context.Context, o Options) {
 	sliceStats, byUnit, cgErr := r.readCgroups(o)
 	names := r.unitNames(ctx, o, byUnit)
-	states := r.unitStates(ctx, o, names)
+	states, sdErr := r.unitStates(ctx, o, names)
+	r.checkSliceAndSystemd(o, sliceStats == nil && cgErr == nil, sdErr)
 	for _, n := range names {
 		s, in := byUnit[n]
 		u := Unit{Unit: n, InCgroup: in, MemoryBytes: s.MemoryBytes, MemoryMaxBytes: s.MemoryMax,
@@ -190,12 +192,25 @@ func (r *Report) checkUnits(ctx context.Context, o Options) {
 	}
 	r.Total.BudgetBytes, r.Total.BudgetSource = o.Budget, "flag"
 	if sliceStats == nil {
-		if cgErr == nil {
-			r.problem("slice %s has no cgroup (nothing running in it)", o.Slice)
-		}
 		return
 	}
 	r.checkSliceBudget(o, *sliceStats)
+}
+
+// checkSliceAndSystemd reports a slice without a cgroup and a systemd that
+// did not answer; when there is no systemd at all, one sentence says both:
+// nothing started the stack under systemd, so there is no slice to measure.
+func (r *Report) checkSliceAndSystemd(o Options, noSlice bool, sdErr error) {
+	switch {
+	case noSlice && errors.Is(sdErr, ErrNoBus):
+		r.problem("%s", cgroup.NoSlice(o.Slice))
+		return
+	case noSlice:
+		r.problem("slice %s has no cgroup (nothing running in it)", o.Slice)
+	}
+	if sdErr != nil {
+		r.unknown("unit states from systemd: %v", sdErr)
+	}
 }
 
 // readCgroups reads the slice's accounting and the kernel's controllers:
@@ -244,17 +259,12 @@ func (r *Report) unitNames(ctx context.Context, o Options, byUnit map[string]cgr
 }
 
 // unitStates asks systemd about the units and the slice; nil without
-// systemd or when it cannot answer.
-func (r *Report) unitStates(ctx context.Context, o Options, names []string) map[string]UnitState {
+// systemd or when it cannot answer (and why).
+func (r *Report) unitStates(ctx context.Context, o Options, names []string) (map[string]UnitState, error) {
 	if o.Systemd == nil {
-		return nil
+		return nil, nil
 	}
-	states, err := o.Systemd.UnitStates(ctx, append(names, sliceUnitName(o.Slice)))
-	if err != nil {
-		r.unknown("unit states from systemd: %v", err)
-		return nil
-	}
-	return states
+	return o.Systemd.UnitStates(ctx, append(names, sliceUnitName(o.Slice)))
 }
 
 // checkState reports a unit that is not active.

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -248,6 +249,23 @@ func TestCheckUnhealthyUnits(t *testing.T) {
 		o := opts(t, filepath.Join(fixtures, "v2"), nil, healthyProm)
 		o.Slice, o.Expect = "other.slice", nil
 		wantExit(t, Check(context.Background(), o), exitcode.Failure, "slice other.slice has no cgroup")
+	})
+	// `make run`: no systemd, so no slice; one plain sentence, not two riddles.
+	t.Run("no systemd and no slice", func(t *testing.T) {
+		o := opts(t, filepath.Join(fixtures, "v2"), &fakeSystemd{err: fmt.Errorf("%w: dial: no such file", ErrNoBus)}, healthyProm)
+		o.Slice = "other.slice"
+		r := Check(context.Background(), o)
+		want := []string{cgroup.NoSlice("other.slice")}
+		if r.ExitCode != exitcode.Failure || !reflect.DeepEqual(r.Problems, want) || len(r.Unknown) != 0 {
+			t.Errorf("exit %d, problems %q, unknown %q; want exit 1 and only %q", r.ExitCode, r.Problems, r.Unknown, want)
+		}
+	})
+	t.Run("no systemd, slice present", func(t *testing.T) {
+		r := Check(context.Background(), opts(t, filepath.Join(fixtures, "v2"), &fakeSystemd{err: ErrNoBus}, healthyProm))
+		wantExit(t, r, exitcode.Unknown, "unit states from systemd: no connection to systemd")
+		if strings.Contains(strings.Join(r.Problems, " "), "Not running under systemd") {
+			t.Errorf("the slice exists, yet: %q", r.Problems)
+		}
 	})
 }
 

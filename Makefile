@@ -9,29 +9,36 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.0.
 REVISION ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 PKG := github.com/edgeobs/edge-observability-stack
 LDFLAGS := -s -w -X $(PKG)/internal/version.Version=$(VERSION) -X $(PKG)/internal/version.Revision=$(REVISION)
+# Go as new as go.mod asks for goes first on PATH for every recipe: the one scripts/go.sh finds,
+# or the one it installs (saying what it installs) when a target that needs Go runs `toolchain`.
+export PATH := $(shell scripts/go.sh --find):$(PATH)
 GO ?= go
 export CGO_ENABLED = 0
 
-.PHONY: all build deps test test-unit test-fuzz test-integration test-arm test-browser screenshots test-packaging e2e e2e-vm e2e-vm-nomemcg e2e-vm-apt e2e-vm-arm64 package apt-repo run bench lint clean
+.PHONY: all toolchain build deps test test-unit test-fuzz test-integration test-arm test-browser screenshots test-packaging e2e e2e-vm e2e-vm-nomemcg e2e-vm-apt e2e-vm-arm64 package apt-repo run bench lint clean
 
 all: build
 
-build:
+# Installs Go when there is none new enough (scripts/go.sh says what it installs).
+toolchain:
+	@scripts/go.sh >/dev/null
+
+build: toolchain
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ ./cmd/...
 
 # Installs what the tests need (apt packages); idempotent.
-deps:
+deps: toolchain
 	scripts/deps.sh test
 
-lint:
+lint: toolchain
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt: files above need formatting'; exit 1; }
 	$(GO) vet ./...
 
-test-unit:
+test-unit: toolchain
 	$(GO) test -count=1 ./...
 
 # Short fuzz runs of every fuzz target; long runs are in `make bench`.
-test-fuzz:
+test-fuzz: toolchain
 	scripts/fuzz.sh 10s
 
 test-integration: build
@@ -39,7 +46,7 @@ test-integration: build
 
 # The arm64 and armv7 binaries under qemu user emulation (qemu-user-static): the daemon on the
 # fixture trees, READY=1, /metrics through promtool, edgectl status. Builds them itself.
-test-arm:
+test-arm: toolchain
 	$(GO) test -count=1 -timeout 30m -tags armemu ./test/arm/...
 
 # The dashboard page in headless Chromium against the real daemon and Prometheus.
@@ -50,7 +57,7 @@ test-browser: build
 screenshots: build
 	BROWSER_SCREENSHOTS=$(CURDIR)/docs $(GO) test -count=1 -timeout 20m -tags integration,browser -run '^TestBrowserDashboard$$' ./test/integration/...
 
-package:
+package: toolchain
 	scripts/package.sh
 
 # Signed apt repository of dist/*.deb (see README.md, "Install on a device").

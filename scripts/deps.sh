@@ -3,31 +3,29 @@
 #   scripts/deps.sh test    unit/integration/browser/packaging/e2e tests
 #   scripts/deps.sh run     `make run`
 #   scripts/deps.sh bench   benchmarks (test + load generators)
+#   scripts/deps.sh go-bootstrap   a go command for scripts/go.sh to fetch Go with (it removes it again)
+# Go itself comes from scripts/go.sh.
 # Services of installed packages are not started (policy-rc.d), so nothing is left running.
 set -euo pipefail
-export PATH=$PATH:/usr/local/go/bin:/usr/sbin:/sbin
+export PATH=$PATH:/usr/sbin:/sbin
 
 mode=${1:-test}
 case "$mode" in
-	run) pkgs=(prometheus) ;;
+	run) pkgs=(prometheus curl ca-certificates) ;;
+	go-bootstrap) pkgs=(golang-go ca-certificates) ;;
 	test) pkgs=(prometheus systemd systemd-container debootstrap rpm dpkg-dev curl ca-certificates jq
 		lintian rpmlint man-db apt-utils gnupg qemu-user-static chromium fonts-dejavu-core
 		qemu-system-x86 qemu-utils e2fsprogs openssh-client python3-prometheus-client) ;;
 	bench) pkgs=(prometheus systemd systemd-container debootstrap rpm dpkg-dev curl ca-certificates jq
 		lintian rpmlint man-db apt-utils gnupg qemu-user-static chromium fonts-dejavu-core
 		wrk stress-ng prometheus-node-exporter) ;;
-	*) echo "usage: $0 test|run|bench" >&2; exit 2 ;;
+	*) echo "usage: $0 test|run|bench|go-bootstrap" >&2; exit 2 ;;
 esac
 
 # The browser tests fetch axe-core from the npm registry with npm. Only when there is no npm: a
 # nodejs from elsewhere (NodeSource) brings its own, and Debian's npm would conflict with it.
 if [ "$mode" = test ] && ! command -v npm >/dev/null 2>&1; then
 	pkgs+=(npm)
-fi
-
-if ! command -v go >/dev/null 2>&1; then
-	echo "deps.sh: Go is not installed (expected in /usr/local/go/bin); install Go 1.26 first" >&2
-	exit 1
 fi
 
 missing=()

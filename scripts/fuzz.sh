@@ -5,7 +5,8 @@
 #   scripts/fuzz.sh [DURATION]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH="$PATH:/usr/local/go/bin"
+PATH=$(scripts/go.sh):$PATH # Go as new as go.mod asks for, installed when missing
+export PATH
 duration="${1:-10s}"
 
 # `go test -list` prints the matching names of each package followed by

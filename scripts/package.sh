@@ -6,7 +6,8 @@
 #   DIST_DIR        output directory (default: dist)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH=$PATH:/usr/local/go/bin
+PATH=$(scripts/go.sh):$PATH # Go as new as go.mod asks for, installed when missing
+export PATH
 
 PACKAGE_ARCHES=${PACKAGE_ARCHES:-amd64 arm64 armv7}
 DIST_DIR=${DIST_DIR:-dist}

@@ -19,7 +19,6 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 # shellcheck disable=SC2034 # harness.sh's log prefix
 HARNESS=vmcut
-export PATH=/usr/local/go/bin:$PATH:/usr/sbin:/sbin
 for f in harness rootfs qemu; do
 	# shellcheck source=/dev/null
 	. "$REPO/test/lib/$f.sh"

@@ -86,7 +86,6 @@ SENSORD=http://127.0.0.1:8000
 SLICE=edge-observability.slice
 BUDGET=$((150 * 1024 * 1024)) # the stack's memory budget (common layout)
 
-command -v go >/dev/null || die "go not found (expected in /usr/local/go/bin)"
 need_tools curl:curl jq:jq
 
 # ------------------------------------------------------------ package to test

@@ -18,7 +18,7 @@
 HARNESS=${HARNESS:-$(basename "$(dirname "$0")")}
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 PKG=edge-observability
-export PATH=/usr/local/go/bin:$PATH:/usr/sbin:/sbin # Go 1.26 first
+export PATH=$PATH:/usr/sbin:/sbin
 GUEST_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 PROM=${PROM:-http://127.0.0.1:9090}
 
@@ -31,6 +31,9 @@ die() {
 	log "ERROR: $*"
 	exit 1
 }
+# Go as new as go.mod asks for first on PATH (scripts/go.sh installs it when missing).
+GO_BIN=$("$REPO/scripts/go.sh") || die "no Go for the build (scripts/go.sh above)"
+export PATH=$GO_BIN:$PATH
 
 # fail ends the current check (or the script, outside a check) with a reason.
 fail() {

@@ -2,6 +2,8 @@
 # `make run`: the whole stack in the foreground, no systemd needed: edge-sensord, Prometheus with
 # the shipped config and rules, and Grafana when it is installed. Ctrl-C stops everything.
 # Env: BIN_DIR (bin), SENSORD_PORT (8000), PROM_PORT (9090), GRAFANA_PORT (3000),
+#      LISTEN (127.0.0.1): edge-sensord's address; 0.0.0.0 (or ::) opens the dashboard to other
+#      machines, Prometheus and Grafana stay on loopback,
 #      SYSFS (/sys; where to look for sensors), KEEP_DATA=1 keeps the temp dir.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,15 +12,48 @@ BIN_DIR=${BIN_DIR:-$REPO/bin}
 SENSORD_PORT=${SENSORD_PORT:-8000}
 PROM_PORT=${PROM_PORT:-9090}
 GRAFANA_PORT=${GRAFANA_PORT:-3000}
+LISTEN=${LISTEN:-127.0.0.1}
 SYSFS=${SYSFS:-/sys}
 
 log() { echo "run: $*" >&2; }
 
 [ -x "$BIN_DIR/edge-sensord" ] || { log "$BIN_DIR/edge-sensord missing: run make build"; exit 1; }
-if ! command -v prometheus >/dev/null 2>&1; then
-	log "prometheus not installed; installing it"
-	scripts/deps.sh run
-fi
+scripts/deps.sh run # Prometheus, curl: installed when missing, saying so
+
+# bracket ADDR: ADDR as the host part of a URL ([::1] for IPv6).
+bracket() { case $1 in *:*) echo "[$1]" ;; *) echo "$1" ;; esac; }
+# The address Prometheus scrapes edge-sensord at and the banner shows first: loopback when it
+# listens on every address.
+case $LISTEN in
+0.0.0.0 | :: | '[::]') SENSORD_HOST=127.0.0.1 ;;
+*) SENSORD_HOST=$(bracket "$LISTEN") ;;
+esac
+SENSORD_URL=http://$SENSORD_HOST:$SENSORD_PORT
+
+# port_open HOST PORT: something accepts connections there.
+port_open() { (exec 3<>"/dev/tcp/${1//[][]/}/$2") 2>/dev/null; }
+
+# listens PID PORT: process PID holds a listening TCP socket on PORT (any address), as the kernel's
+# socket tables and the process's file descriptors tell.
+listens() {
+	local ino
+	while read -r ino; do
+		find "/proc/$1/fd" -lname "socket:\[$ino\]" 2>/dev/null | grep -q . && return 0
+	done < <(awk -v p="$(printf ':%04X' "$2")" '$4 == "0A" && substr($2, length($2) - 4) == p {print $10}' \
+		/proc/net/tcp /proc/net/tcp6 2>/dev/null)
+	return 1
+}
+
+# Refuse at once when a port is taken (another make run, a device's own stack): its answers
+# would not be ours.
+for spec in "edge-sensord SENSORD_PORT $SENSORD_HOST $SENSORD_PORT" "Prometheus PROM_PORT 127.0.0.1 $PROM_PORT"; do
+	read -r what var host port <<<"$spec"
+	if port_open "$host" "$port"; then
+		log "port $port ($what) is in use already, perhaps by another make run or an installed stack;"
+		log "stop that, or pick a free port: make run $var=..."
+		exit 1
+	fi
+done
 
 work=$(mktemp -d -t edge-observability-run.XXXXXX)
 pids=()
@@ -39,7 +74,7 @@ trap on_signal INT TERM
 trap '$stopping || stop' EXIT
 
 # Sensors: simulate them when the machine has none (VMs, containers, CI).
-sensord_args=(--web.listen-address="127.0.0.1:$SENSORD_PORT" --path.sysfs="$SYSFS" --prometheus.url="http://127.0.0.1:$PROM_PORT")
+sensord_args=(--web.listen-address="$(bracket "${LISTEN//[][]/}"):$SENSORD_PORT" --path.sysfs="$SYSFS" --prometheus.url="http://127.0.0.1:$PROM_PORT")
 have_sensors=false
 for p in "$SYSFS"/class/hwmon/hwmon* "$SYSFS"/class/thermal/thermal_zone* "$SYSFS"/bus/iio/devices/iio:device* "$SYSFS"/bus/w1/devices/*; do
 	case "$p" in *w1_bus_master* | *'*'*) continue ;; esac
@@ -69,7 +104,7 @@ else
 fi
 # rules/ also holds the rule tests (tests.yml), which Prometheus cannot load.
 sed -i -e "s#/etc/edge-observability/rules/\*.yml#$REPO/etc/prometheus/rules/edge-observability.yml#" \
-	-e "s#127.0.0.1:8000#127.0.0.1:$SENSORD_PORT#" -e "s#127.0.0.1:9090#127.0.0.1:$PROM_PORT#" "$cfg"
+	-e "s#127.0.0.1:8000#$SENSORD_HOST:$SENSORD_PORT#" -e "s#127.0.0.1:9090#127.0.0.1:$PROM_PORT#" "$cfg"
 
 "$BIN_DIR/edge-sensord" "${sensord_args[@]}" &
 pids+=($!)
@@ -102,25 +137,52 @@ else
 	log "Grafana not installed: skipping it (dashboard JSON: etc/grafana/dashboards/edge-device.json)"
 fi
 
-# Wait until the daemon and Prometheus answer, then say where they are.
+# Ready once both answer, from the processes started here: a port another process took after
+# the check above would answer too, so the listening sockets must be theirs.
+names=(edge-sensord Prometheus Grafana)
+ours_ready() {
+	curl -fsS --max-time 2 "$SENSORD_URL/healthz" >/dev/null 2>&1 &&
+		curl -fsS --max-time 2 "http://127.0.0.1:$PROM_PORT/-/ready" >/dev/null 2>&1 &&
+		listens "${pids[0]}" "$SENSORD_PORT" && listens "${pids[1]}" "$PROM_PORT"
+}
 ready=false
-for _ in $(seq 1 60); do
-	if curl -fsS "http://127.0.0.1:$SENSORD_PORT/healthz" >/dev/null 2>&1 &&
-		curl -fsS "http://127.0.0.1:$PROM_PORT/-/ready" >/dev/null 2>&1; then
+for _ in $(seq 1 120); do
+	if ours_ready; then
 		ready=true
 		break
 	fi
-	for p in "${pids[@]}"; do
-		kill -0 "$p" 2>/dev/null || { log "a process exited during startup"; exit 1; }
+	for i in "${!pids[@]}"; do
+		kill -0 "${pids[$i]}" 2>/dev/null && continue
+		wait "${pids[$i]}" && rc=0 || rc=$?
+		log "${names[$i]} exited during startup (status $rc; its messages are above): not running"
+		exit 1
 	done
 	sleep 0.5
 done
-$ready || { log "edge-sensord or Prometheus did not become ready"; exit 1; }
+$ready || { log "edge-sensord or Prometheus did not answer within 60s: not running"; exit 1; }
+
+# The dashboard's addresses: this machine, and with LISTEN=0.0.0.0 (::) those another machine
+# on the network uses.
+lan_urls=()
+case $LISTEN in
+0.0.0.0 | :: | '[::]')
+	for a in $(hostname -I 2>/dev/null || true); do
+		case $a in *:*) [ "$LISTEN" = 0.0.0.0 ] || lan_urls+=("http://[$a]:$SENSORD_PORT/") ;; *) lan_urls+=("http://$a:$SENSORD_PORT/") ;; esac
+	done
+	;;
+esac
+if [ "$LISTEN" = 127.0.0.1 ]; then
+	network="this machine only; LISTEN=0.0.0.0 opens it to the network"
+elif [ ${#lan_urls[@]} -gt 0 ]; then
+	network="from the network: ${lan_urls[*]}"
+else
+	network="listening on $LISTEN"
+fi
 
 cat <<MSG
 edge observability stack running (Ctrl-C stops it)
-  Dashboard     http://127.0.0.1:$SENSORD_PORT/
-  edge-sensord  http://127.0.0.1:$SENSORD_PORT/metrics  /sensor  /healthz
+  Dashboard     $SENSORD_URL/  ($network)
+  edge-sensord  $SENSORD_URL/metrics  /sensor  /healthz
   Prometheus    http://127.0.0.1:$PROM_PORT  (config $cfg)
   Grafana       ${grafana_url:-not installed}
 MSG

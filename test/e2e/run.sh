@@ -110,11 +110,8 @@ echo "$GUEST" >"$WORK/guest"
 cleanup() {
 	local rc=$?
 	set +e
-	[ "$SUMMARY_DONE" = 1 ] || {
-		summary
-		rc=1
-	}
-	kill_check
+	end_checks "$rc"
+	rc=$?
 	stop_bg
 	# The gpg-agent of the repository's signing key (check_install with INSTALL_FROM=repo).
 	[ ! -d "$WORK/gnupg" ] || GNUPGHOME=$WORK/gnupg gpgconf --kill all

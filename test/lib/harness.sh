@@ -389,6 +389,15 @@ run_checks() {
 	done
 }
 
+# end_checks RC: the checks' part of a harness's EXIT trap: ends a running check and, when the
+# script did not get to its summary, prints it and returns 1; else returns RC.
+end_checks() {
+	kill_check
+	[ "$SUMMARY_DONE" = 1 ] && return "$1"
+	summary
+	return 1
+}
+
 # summary counts planned checks that never ran as failed; true when all passed.
 summary() {
 	local i=0 c

@@ -7,37 +7,17 @@
 # (rootfs tarball cache), EXTRA_PKGS (.debs fetched for offline apt inside),
 # NSPAWN_ARGS (array, extra nspawn options).
 
-E2E_CACHE_VERSION=2
 E2E_INCLUDE=systemd,systemd-sysv,dbus,libpam-systemd
 E2E_SUITE=bookworm
 
 # prepare_rootfs unpacks the cached rootfs into $ROOT, building the cache
 # first when needed (debootstrap + offline .debs for $EXTRA_PKGS).
 prepare_rootfs() {
-	local mirror key tarball build
-	mirror=$(debian_mirror)
-	key=$(printf 'v=%s suite=%s include=%s extra=%s mirror=%s\n' \
-		"$E2E_CACHE_VERSION" "$E2E_SUITE" "$E2E_INCLUDE" "$EXTRA_PKGS" "$mirror" | sha256sum | cut -c1-16)
-	tarball=$CACHE_DIR/rootfs-$E2E_SUITE-$key.tar
-	mkdir -p "$CACHE_DIR" "$WORK/logs"
-	(
-		flock 9
-		[ -s "$tarball" ] && exit 0
-		log "building rootfs cache $tarball from $mirror (takes ~2 min)"
-		build=$WORK/build-rootfs
-		rm -rf "$build"
-		debootstrap_into "$build" "$E2E_SUITE" "$E2E_INCLUDE"
-		# Fetch the package lists and .debs now, with the host's network, so
-		# that apt works offline in the booted container (--private-network).
-		if ! ROOT=$build rootfs_run sh -c "apt-get clean && apt-get update -q && apt-get install -y -q --no-install-recommends --download-only $EXTRA_PKGS" >"$WORK/logs/prepare.log" 2>&1; then
-			tail -n 30 "$WORK/logs/prepare.log" >&2
-			die "downloading $EXTRA_PKGS into the rootfs failed (log above)"
-		fi
-		tar -C "$build" -cpf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"
-		rm -rf "$build"
-		# Older cache keys are dead weight (a run still untarring one keeps its open file).
-		find "$CACHE_DIR" -maxdepth 1 -name 'rootfs-*.tar' ! -name "${tarball##*/}" -delete
-	) 9>"$CACHE_DIR/.lock" || return 1
+	local tarball
+	# The package lists and .debs are fetched now, with the host's network, so
+	# that apt works offline in the booted container (--private-network).
+	tarball=$(rootfs_tarball rootfs "$E2E_SUITE" "$E2E_INCLUDE" \
+		"apt-get clean && apt-get update -q && apt-get install -y -q --no-install-recommends --download-only $EXTRA_PKGS") || return 1
 	mkdir -p "$ROOT"
 	tar -C "$ROOT" -xpf "$tarball"
 	echo "$MACHINE" >"$ROOT/etc/hostname"

@@ -78,3 +78,33 @@ debootstrap_into() {
 	fi
 }
 
+# rootfs_tarball NAME SUITE INCLUDE [SETUP]: prints the path of a tarball of a minbase SUITE
+# tree with INCLUDE in which the shell command SETUP ran (rootfs_run, host network), built
+# when missing. Kept in $CACHE_DIR under a key of its inputs; a new key removes NAME's older
+# tarballs of SUITE. Progress and errors go to stderr.
+ROOTFS_CACHE_VERSION=3
+rootfs_tarball() {
+	local name=$1 suite=$2 include=$3 setup=${4:-} mirror key tarball
+	mirror=$(debian_mirror)
+	key=$(printf 'v=%s suite=%s include=%s setup=%s mirror=%s\n' \
+		"$ROOTFS_CACHE_VERSION" "$suite" "$include" "$setup" "$mirror" | sha256sum | cut -c1-16)
+	tarball=$CACHE_DIR/$name-$suite-$key.tar
+	mkdir -p "$CACHE_DIR" "$WORK/logs"
+	(
+		flock 9
+		[ -s "$tarball" ] && exit 0
+		log "building rootfs cache $tarball from $mirror (takes ~2 min)"
+		build=$WORK/build-$name-$suite
+		rm -rf "$build"
+		debootstrap_into "$build" "$suite" "$include"
+		if [ -n "$setup" ] && ! ROOT=$build rootfs_run sh -c "$setup" >"$WORK/logs/$name-setup.log" 2>&1; then
+			tail -n 30 "$WORK/logs/$name-setup.log" >&2
+			die "preparing the $suite tree ($setup) failed (log above)"
+		fi
+		tar -C "$build" -cpf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"
+		rm -rf "$build"
+		# Older keys are dead weight (a run still untarring one keeps its open file).
+		find "$CACHE_DIR" -maxdepth 1 -name "$name-$suite-*.tar" ! -name "${tarball##*/}" -delete
+	) 9>"$CACHE_DIR/.lock-$name" >&2 || return 1
+	echo "$tarball"
+}

@@ -15,7 +15,7 @@ export PATH := $(shell scripts/go.sh --find):$(PATH)
 GO ?= go
 export CGO_ENABLED = 0
 
-.PHONY: all toolchain build deps test test-unit test-fuzz test-integration test-arm test-browser screenshots test-packaging e2e e2e-vm e2e-vm-nomemcg e2e-vm-apt e2e-vm-arm64 package apt-repo run bench lint clean
+.PHONY: all toolchain build deps test test-unit test-fuzz test-integration test-arm test-browser screenshots test-packaging e2e e2e-vm e2e-vm-nomemcg e2e-vm-apt e2e-vm-arm64 test-bare package apt-repo run bench lint clean
 
 all: build
 
@@ -88,9 +88,14 @@ e2e-vm-apt: package
 e2e-vm-arm64: package
 	test/e2e/run.sh vm-arm64
 
+# The README's `make run` on bare Debian 13 and 12 roots (debootstrap minbase, cached): it must
+# install everything, Go included, serve the dashboard, and stop on Ctrl-C.
+test-bare:
+	test/bare/run.sh trixie bookworm
+
 # e2e-vm-arm64 is not in test: its image takes about 10 minutes to build cold (dpkg under
 # qemu-user) and the emulated arm64 guest is slow; run it alone (README.md).
-test: deps lint test-unit test-fuzz test-integration test-arm test-browser test-packaging e2e e2e-vm e2e-vm-nomemcg e2e-vm-apt
+test: deps lint test-unit test-fuzz test-integration test-arm test-browser test-packaging e2e e2e-vm e2e-vm-nomemcg e2e-vm-apt test-bare
 
 run: build
 	scripts/run.sh

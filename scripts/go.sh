@@ -4,6 +4,7 @@
 #   scripts/go.sh          find or install, print the directory
 #   scripts/go.sh --find   find only (no install, no network): a suitable Go's bin/, or else the
 #                          bin/ the install would create
+#   scripts/go.sh --install  install Go $GO_VERSION even when another suitable Go exists
 # Looked for, in order: go on PATH, /usr/local/go, $GO_SDK/go$GO_VERSION. The install goes to
 # $GO_SDK/go$GO_VERSION (GO_SDK defaults to ~/sdk, where golang.org/dl puts Go too), never over
 # another Go.
@@ -45,7 +46,7 @@ NEED=$(sed -n 's/^go \([0-9][0-9.]*\)$/\1/p' "$REPO/go.mod")
 [ -n "$NEED" ] || die "no 'go' line in $REPO/go.mod"
 at_least "$GO_VERSION" "$NEED" || die "GO_VERSION=$GO_VERSION is older than go.mod's go $NEED"
 
-# find prints the bin/ directory of the first suitable go command; false when there is none.
+# find_go prints the bin/ directory of the first suitable go command; false when there is none.
 find_go() {
 	local g v
 	for g in "$(command -v go || true)" /usr/local/go/bin/go "$DEST/bin/go"; do
@@ -59,11 +60,18 @@ find_go() {
 	return 1
 }
 
-if [ "${1:-}" = --find ]; then
+# installed: Go $GO_VERSION is in $DEST already.
+installed() { [ -x "$DEST/bin/go" ] && [ "$(version "$DEST/bin/go")" = "$GO_VERSION" ]; }
+
+case ${1:-}/$# in
+--find/1)
 	find_go || echo "$DEST/bin"
 	exit 0
-fi
-[ $# -eq 0 ] || die "usage: $0 [--find]"
+	;;
+--install/1) find_go() { installed && echo "$DEST/bin"; } ;; # only its own install counts
+/0) ;;
+*) die "usage: $0 [--find | --install]" ;;
+esac
 find_go && exit 0
 
 case $(uname -m) in
@@ -104,7 +112,7 @@ if [ -z "$boot" ]; then
 	command -v apt-get >/dev/null || die "no go command and no apt-get: install Go $NEED or newer and put it on PATH"
 	before=$(installed_go_pkgs)
 	say "installing Debian's golang-go to download and check Go $GO_VERSION with (removed afterwards)"
-	"$REPO/scripts/deps.sh" go-bootstrap
+	"$REPO/scripts/deps.sh" go-bootstrap >&2 # apt's output too: stdout is for the directory
 	mapfile -t apt_added < <(installed_go_pkgs | comm -13 <(echo "$before") -)
 	boot=/usr/bin/go
 fi
@@ -128,7 +136,7 @@ if [ -z "$dir" ] || [ -z "$sum" ] || [ ! -f "$dir/bin/go" ]; then
 fi
 find "$dir/pkg/tool" "$dir/bin" -type f -exec chmod a+x {} +
 find "$dir" -name _go.mod -execdir cp _go.mod go.mod \;
+[ "$(version "$dir/bin/go")" = "$GO_VERSION" ] || die "the downloaded go command does not run as Go $GO_VERSION"
 mv "$dir" "$DEST"
-[ "$(version "$DEST/bin/go")" = "$GO_VERSION" ] || die "$DEST/bin/go does not run as Go $GO_VERSION"
-say "installed Go $GO_VERSION in $DEST ($sum, checked against sum.golang.org) in $((SECONDS - start))s"
+say "installed Go $GO_VERSION in $DEST ($sum, checked against sum.golang.org): download and check $((SECONDS - start))s, ${SECONDS}s in all"
 echo "$DEST/bin"

@@ -19,6 +19,9 @@
 # from 1.13 on does this; when there is none, Debian's golang-go is installed from apt for it
 # (1.19 on Debian 12, 1.24 on 13) and removed again afterwards. Then, as the toolchain switch does,
 # the commands get their execute bits (zips keep none) and the _go.mod files become go.mod.
+# Why not shell alone (curl, a dirhash with sha256sum, the lookup): the record would then be as
+# good as the server that sent it, the same proxy as the zip's, and the tree head's signature
+# binds nothing without the record's inclusion proof, which is what the go command adds.
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 GO_VERSION=${GO_VERSION:-1.26.11}

@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"io"
@@ -356,8 +357,10 @@ func TestReloadWithBadConfigKeepsServing(t *testing.T) {
 
 	os.WriteFile(cfg, []byte("stale_after: many\n"), 0o644)
 	d.cmd.Process.Signal(syscall.SIGHUP)
+	refused := "reload failed at "
+	reason := ", running configuration kept: " + cfg + ":1: field \"stale_after\""
 	m := d.next("READY=1", 5*time.Second)
-	if !strings.Contains(m, "Reload failed") || !strings.Contains(m, "stale_after") {
+	if !strings.Contains(m, "sensors, last poll") || !strings.Contains(m, refused) || !strings.Contains(m, reason) {
 		t.Fatalf("failed reload status: %q", m)
 	}
 	got, err := reload.Read(rundir)
@@ -366,6 +369,54 @@ func TestReloadWithBadConfigKeepsServing(t *testing.T) {
 	}
 	if code, _, _ := d.get("/sensor"); code != 200 {
 		t.Fatalf("not serving after a failed reload: %d", code)
+	}
+	// The refusal is part of the daemon's state: later polls still show it,
+	// in the status line, /healthz (still 200) and the dashboard's warnings.
+	d.shows(true, refused, reason)
+
+	os.WriteFile(cfg, []byte("stale_after: 3\n"), 0o644)
+	d.cmd.Process.Signal(syscall.SIGHUP)
+	if m := d.next("READY=1", 5*time.Second); strings.Contains(m, refused) {
+		t.Fatalf("status after a good reload still shows the failed one: %q", m)
+	}
+	recorded(reload.Result{Seq: 3})
+	d.shows(false, refused, reason)
+}
+
+// shows checks, after at least one further poll, whether the status line, /healthz and
+// /api/dashboard's warnings carry every one of want.
+func (d *daemon) shows(shown bool, want ...string) {
+	d.t.Helper()
+	has := func(s string) bool {
+		for _, w := range want {
+			if !strings.Contains(s, w) {
+				return false
+			}
+		}
+		return true
+	}
+	// The reload's own poll may send one STATUS= after READY=1; the second
+	// is of a later poll.
+	d.next("STATUS=", 5*time.Second)
+	if m := d.next("STATUS=", 5*time.Second); strings.Contains(m, "READY=1") || has(m) != shown {
+		d.t.Fatalf("status line of the poll after the reload (want %q shown: %v): %q", want, shown, m)
+	}
+	if code, _, body := d.get("/healthz"); code != 200 || has(body) != shown {
+		d.t.Fatalf("/healthz (want %q shown: %v): %d %q", want, shown, code, body)
+	}
+	_, _, body := d.get("/api/dashboard")
+	var doc struct{ Warnings []string }
+	if err := json.Unmarshal([]byte(body), &doc); err != nil {
+		d.t.Fatalf("/api/dashboard: %v", err)
+	}
+	n := 0
+	for _, w := range doc.Warnings {
+		if has(w) {
+			n++
+		}
+	}
+	if (n == 1) != shown || n > 1 {
+		d.t.Fatalf("/api/dashboard warnings (want %q shown: %v): %q", want, shown, doc.Warnings)
 	}
 }
 

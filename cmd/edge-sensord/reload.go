@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/edgeobs/edge-observability-stack/internal/notify"
@@ -11,22 +12,55 @@ import (
 )
 
 // reload re-reads the configuration. A bad file keeps the running
-// configuration: a reload must never take a working daemon down. The outcome
-// is recorded before READY=1 so that whoever sees READY finds the record.
+// configuration: a reload must never take a working daemon down. Either way
+// a poll publishes the outcome (a refusal stays among the warnings of every
+// poll until a reload succeeds), and the outcome is recorded before READY=1,
+// so that whoever sees READY or the record finds it in the status line,
+// /healthz and /api/dashboard.
 func (d *sensord) reload() {
 	notify.Reloading(d.n)
 	cfg, err := d.f.loadConfig()
+	d.refused.set(err, time.Now())
 	if err != nil {
 		d.log.Error("reload failed; keeping the running configuration", "err", err)
-		d.reloads.record(err)
-		notify.Ready(d.n, "Reload failed, running configuration kept: "+err.Error())
-		return
+	} else {
+		d.poller.Reconfigure(cfg, d.f.sources(cfg, d.files))
 	}
-	d.poller.Reconfigure(cfg, d.f.sources(cfg, d.files))
 	v := d.poller.PollOnce(context.Background())
-	d.log.Info("configuration reloaded", "sensors", len(v.Sensors))
-	d.reloads.record(nil)
+	if err == nil {
+		d.log.Info("configuration reloaded", "sensors", len(v.Sensors))
+	}
+	d.reloads.record(err)
 	notify.Ready(d.n, v.StatusLine(time.Now()))
+}
+
+// refusedReload is the last reload that failed, until one succeeds: a
+// poller.Warner, so that it is part of every poll's status line, /healthz
+// and the dashboard's warnings, not a message the next poll overwrites.
+type refusedReload struct {
+	mu  sync.Mutex
+	msg string
+}
+
+// set records the outcome of the reload at at: a failure, or nil for a
+// success, which clears the last failure.
+func (r *refusedReload) set(err error, at time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.msg = ""
+	if err != nil {
+		r.msg = "reload failed at " + at.Format(time.DateTime) + ", running configuration kept: " + err.Error()
+	}
+}
+
+// Warnings implements poller.Warner.
+func (r *refusedReload) Warnings() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.msg == "" {
+		return nil
+	}
+	return []string{r.msg}
 }
 
 // reloadRecorder keeps the outcome of each reload in the runtime directory

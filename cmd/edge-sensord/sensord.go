@@ -37,6 +37,7 @@ type sensord struct {
 	poller  *poller.Poller
 	server  *http.Server
 	reloads *reloadRecorder
+	refused *refusedReload
 	// serveErr is why the HTTP server stopped, if it did.
 	serveErr atomic.Pointer[error]
 }
@@ -46,7 +47,7 @@ func newDaemon(f *flags, cfg config.Config, queries *webapi.QueryProxy, n notify
 	d := &sensord{f: f, log: log, n: n, events: poller.NewEvents(),
 		// The files a poll reads stay open from poll to poll (see fsread.Handles).
 		files:   fsread.NewHandles(fsread.DefaultMax),
-		reloads: &reloadRecorder{dir: reload.RuntimeDir(), log: log}}
+		reloads: &reloadRecorder{dir: reload.RuntimeDir(), log: log}, refused: &refusedReload{}}
 	cg := cgroup.NewCollector(cgroup.Reader{Root: f.cgroupfs, Procfs: f.procfs, Files: d.files}, f.slice)
 	processReg := prometheus.NewRegistry()
 	processReg.MustRegister(selfstat.New(f.procfs))
@@ -54,6 +55,7 @@ func newDaemon(f *flags, cfg config.Config, queries *webapi.QueryProxy, n notify
 	clock := clocksync.New(f.clockKernel())
 	d.poller = poller.New(log, f.procfs, d.events, cg, clock, runtimeMetrics)
 	d.poller.KeepFilesOpen(d.files)
+	d.poller.AddWarner(d.refused)
 	d.poller.Reconfigure(cfg, f.sources(cfg, d.files))
 
 	reg := prometheus.NewRegistry()
@@ -63,7 +65,7 @@ func newDaemon(f *flags, cfg config.Config, queries *webapi.QueryProxy, n notify
 		Poller: d.poller, Events: d.events, Gatherer: prometheus.Gatherers{reg, runtimeMetrics}, Log: log,
 		MaxRequests: f.maxRequests, Health: d.serverHealth, Version: version.Version,
 		Generation: func() uint64 { return d.poller.Polls() + d.events.Changes() },
-		// The updaters' warnings (cgroup limits not enforced, clock not synchronised) as of the last poll.
+		// The warnings of the last poll: cgroup limits not enforced, clock not synchronised, a refused reload.
 		Queries: queries, Warnings: func() []string { return d.poller.View().Warnings },
 	}), log)
 	return d

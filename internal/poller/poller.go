@@ -55,8 +55,10 @@ type Updater interface {
 	Update() error
 }
 
-// Warner is an Updater with something people must know after a poll, such
-// as a budget the kernel does not enforce; the status line carries it.
+// Warner has something people must know after a poll, such as a budget the
+// kernel does not enforce: the status line, /healthz and the dashboard carry
+// it. Updaters that are Warners are asked after their update; others are
+// added with AddWarner.
 type Warner interface {
 	Warnings() []string
 }
@@ -69,6 +71,7 @@ type Poller struct {
 	updaters []Updater
 	// updaterErr is the last error of each updater, to log changes only.
 	updaterErr []string
+	warners    []Warner
 	events     *Events
 	errs       *errorCounts
 
@@ -327,7 +330,8 @@ func (p *Poller) runUpdaters() {
 	}
 }
 
-// warnings gathers what the updaters that are Warners have to say.
+// warnings gathers what the updaters that are Warners, then the other
+// Warners, have to say.
 func (p *Poller) warnings() []string {
 	var out []string
 	for _, u := range p.updaters {
@@ -335,7 +339,19 @@ func (p *Poller) warnings() []string {
 			out = append(out, w.Warnings()...)
 		}
 	}
+	for _, w := range p.warners {
+		out = append(out, w.Warnings()...)
+	}
 	return out
+}
+
+// AddWarner adds w's warnings to those of every later poll's View: state
+// that is not read once per poll but must be shown with it (a refused
+// reload).
+func (p *Poller) AddWarner(w Warner) {
+	p.pollMu.Lock()
+	defer p.pollMu.Unlock()
+	p.warners = append(p.warners, w)
 }
 
 // updaterName names an updater in logs by its type, e.g. "*cgroup.Collector".

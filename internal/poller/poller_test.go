@@ -416,6 +416,12 @@ func TestStatusLineCarriesWarnings(t *testing.T) {
 	if !strings.HasSuffix(line, want) {
 		t.Fatalf("status line %q does not end with %q", line, want)
 	}
+	// A Warner that is not an updater comes after the updaters' warnings.
+	p.AddWarner(&warner{w: []string{"reload failed"}})
+	v = p.PollOnce(context.Background())
+	if line := v.StatusLine(v.Time); !strings.HasSuffix(line, want+"; reload failed") {
+		t.Fatalf("status line %q does not end with the added warner's warning", line)
+	}
 }
 
 type flakyUpdater struct{ err error }

@@ -22,7 +22,7 @@ type View struct {
 	Stale     int                 //
 	CPU       float64             // host CPU use ratio, -1 when unknown
 	CPUSpike  bool                //
-	Warnings  []string            // from updaters that are Warners
+	Warnings  []string            // of the Warners, as of this poll
 	PerSource map[string]sourceStat
 	interval  time.Duration
 }

@@ -273,6 +273,9 @@ prom_try() { LOG_FILE='' prom_query "$@" 2>/dev/null || true; }
 # shellcheck disable=SC2120 # the URL is optional
 prom_ready() { gnet curl -sf --max-time 5 "${1:-$PROM}/-/ready" >/dev/null; } # [URL]
 
+# sensord_metric NAME: the value of the daemon's metric NAME without labels, from $SENSORD/metrics.
+sensord_metric() { gnet curl -sf --max-time 5 "$SENSORD/metrics" | awk -v n="$1" '$1 == n { print $2 }'; }
+
 target_up() { # JOB: Prometheus reports the job's targets healthy
 	gnet curl -sf --max-time 5 "$PROM/api/v1/targets?state=active" |
 		jq -e --arg j "$1" '[.data.activeTargets[] | select(.labels.job==$j)] | length > 0 and all(.health=="up")' >/dev/null

@@ -84,5 +84,5 @@ rejected() {
 		awk '$1 ~ /^prometheus_target_scrapes_sample_(out_of_order|duplicate_timestamp|out_of_bounds)_total$/ { s += $2; n++ } END { if (n) printf "%d\n", s }'
 }
 rejected_above() { local n; n=$(rejected) && [ -n "$n" ] && [ "$n" -gt "$1" ]; } # N
-sensord_metric_is() { [ "$(gnet curl -sf --max-time 5 "$SENSORD/metrics" | awk -v n="$1" '$1 == n { print $2 }')" = "$2" ]; } # NAME VALUE
+sensord_metric_is() { [ "$(sensord_metric "$1")" = "$2" ]; } # NAME VALUE
 stored_since() { [ -n "$(prom_query "count_over_time(up{job=\"edge-sensord\"}[${1}s]) > 0")" ]; } # SECONDS

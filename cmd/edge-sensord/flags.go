@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"runtime"
 	"strconv"
 	"time"
@@ -43,6 +45,20 @@ type flags struct {
 	log          *promslog.Config
 	promURL      string
 	queries      webapi.QueryLimits
+	// paths are the --path.* flags, each the root of the files read below it.
+	paths []pathFlag
+}
+
+// pathFlag is a --path.* flag: a directory every read of its kind is rooted at.
+type pathFlag struct {
+	name string
+	dir  *string
+}
+
+// pathFlag defines a --path.* flag; validatePaths checks every one.
+func (f *flags) pathFlag(app *kingpin.Application, name, help, def string, dir *string) {
+	app.Flag(name, help).Default(def).StringVar(dir)
+	f.paths = append(f.paths, pathFlag{name, dir})
 }
 
 func parseFlags(args []string, stderr io.Writer) (*flags, error) {
@@ -54,9 +70,9 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	f := &flags{log: &promslog.Config{}}
 	f.web = kingpinflag.AddFlags(app, ":8000")
 	app.Flag("config.file", "Optional YAML configuration (poll_interval, stale_after, cpu_spike_threshold, sources, ignore); re-read on SIGHUP.").StringVar(&f.configFile)
-	app.Flag("path.sysfs", "sysfs mount point.").Default("/sys").StringVar(&f.sysfs)
-	app.Flag("path.procfs", "procfs mount point.").Default("/proc").StringVar(&f.procfs)
-	app.Flag("path.cgroupfs", "cgroup filesystem mount point.").Default("/sys/fs/cgroup").StringVar(&f.cgroupfs)
+	f.pathFlag(app, "path.sysfs", "sysfs mount point.", "/sys", &f.sysfs)
+	f.pathFlag(app, "path.procfs", "procfs mount point.", "/proc", &f.procfs)
+	f.pathFlag(app, "path.cgroupfs", "cgroup filesystem mount point.", "/sys/fs/cgroup", &f.cgroupfs)
 	app.Flag("cgroup.slice", "systemd slice whose units' memory and CPU are exported.").Default("edge-observability.slice").StringVar(&f.slice)
 	app.Flag("sensors.simulate", "Add simulated sensors (for machines without any). Never on by default.").BoolVar(&f.simulate)
 	app.Flag("clock.timex-file", "Read the clock's maximum error from this file (\"maxerror=<microseconds>\") instead of adjtimex(2); for tests.").
@@ -165,9 +181,30 @@ func (f *flags) loadConfig() (config.Config, error) {
 		cfg, err = config.Load(f.configFile, cfg, sensors.SourceNames())
 	}
 	if err == nil {
+		err = f.validatePaths()
+	}
+	if err == nil {
 		err = f.validateWeb()
 	}
 	return cfg, err
+}
+
+// validatePaths refuses a --path.* root that is not a directory: a typo
+// would otherwise look like a machine without sensors or host metrics. A
+// root without the files of a subsystem is fine (no data, not an error).
+func (f *flags) validatePaths() error {
+	for _, p := range f.paths {
+		st, err := os.Stat(*p.dir)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return fmt.Errorf("--%s=%s: no such directory", p.name, *p.dir)
+		case err != nil:
+			return fmt.Errorf("--%s=%s: %w", p.name, *p.dir, errors.Unwrap(err))
+		case !st.IsDir():
+			return fmt.Errorf("--%s=%s: not a directory", p.name, *p.dir)
+		}
+	}
+	return nil
 }
 
 func (f *flags) sources(c config.Config, files *fsread.Handles) []sensors.Source {

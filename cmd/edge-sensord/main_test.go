@@ -284,6 +284,21 @@ func TestBadConfigRefusesToStart(t *testing.T) {
 		}
 	}
 
+	// A --path.* root that is not a directory is a typo, not a machine
+	// without sensors: the start fails naming the flag and the path.
+	notDir := filepath.Join(dir, "file")
+	os.WriteFile(notDir, nil, 0o644)
+	for _, bad := range []struct{ arg, want string }{
+		{"--path.sysfs=/nonexistent", "--path.sysfs=/nonexistent: no such directory"},
+		{"--path.procfs=" + notDir, "--path.procfs=" + notDir + ": not a directory"},
+		{"--path.cgroupfs=" + filepath.Join(dir, "none"), "--path.cgroupfs=" + filepath.Join(dir, "none") + ": no such directory"},
+	} {
+		d = start(t, nil, bad.arg)
+		if code := d.wait(10 * time.Second); code != 1 || !strings.Contains(d.stderr.String(), bad.want) {
+			t.Fatalf("%s: exit %d, want 1 and %q\n%s", bad.arg, code, bad.want, d.stderr)
+		}
+	}
+
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -334,6 +349,46 @@ func TestStartupPagesPagedOut(t *testing.T) {
 	// About 2.5 MiB in steady state (docs/BENCHMARKS.md); a scrape faults back what it runs.
 	if paged > kept-1024 {
 		t.Fatalf("page-out left %d kB of the executable resident, %d kB without it", paged, kept)
+	}
+}
+
+// An existing sysfs without sensors is a machine without sensors: the
+// daemon starts and says how to simulate some.
+func TestNoSensorsSaysSimulate(t *testing.T) {
+	d := start(t, nil, "--no-sensors.simulate")
+	if m := d.next("READY=1", 10*time.Second); !strings.Contains(m, "STATUS=0 sensors") {
+		t.Fatalf("READY on an empty sysfs: %q", m)
+	}
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	if code := d.wait(10 * time.Second); code != 0 || !strings.Contains(d.stderr.String(), "no sensors found; run with --sensors.simulate") {
+		t.Fatalf("exit %d, or no hint to --sensors.simulate:\n%s", code, d.stderr)
+	}
+}
+
+// A procfs root without the files the host CPU and the daemon's own
+// metrics come from: the log says which files, in words, once.
+func TestUnreadableProcfsNamesFiles(t *testing.T) {
+	proc := t.TempDir()
+	d := start(t, nil, "--path.procfs="+proc)
+	d.next("READY=1", 10*time.Second)
+	d.next("STATUS=", 5*time.Second) // a second poll: the first has no host CPU to compare with
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	d.wait(10 * time.Second)
+	logs := d.stderr.String()
+	for _, want := range []string{
+		"cannot read host CPU times from " + proc + "/stat: no such file or directory",
+		"cannot read the daemon's CPU and memory use from " + proc + "/self/stat: no such file or directory",
+		"cannot read the daemon's open files from " + proc + "/self/fd: no such file or directory",
+	} {
+		if n := strings.Count(logs, want); n != 1 {
+			t.Errorf("%d log lines with %q, want 1", n, want)
+		}
+	}
+	if strings.Contains(logs, "Desc{") {
+		t.Errorf("a Go descriptor in the log:\n%s", logs)
+	}
+	if t.Failed() {
+		t.Log(logs)
 	}
 }
 

@@ -6,6 +6,8 @@
 package fsread
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"sync"
 	"syscall"
@@ -130,4 +132,16 @@ func DirNames(dir string) ([]string, error) {
 		}
 		_, _, names = syscall.ParseDirent(buf[:n], -1, names)
 	}
+}
+
+// Explain words a failed read for a person: what could not be read, from
+// which file, and why ("cannot read host CPU times from /proc/stat: no such
+// file or directory"), without the system call's name that *os.PathError
+// puts first. The cause stays in the chain for errors.Is.
+func Explain(what string, err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("cannot read %s from %s: %w", what, pe.Path, pe.Err)
+	}
+	return fmt.Errorf("cannot read %s: %w", what, err)
 }

@@ -78,11 +78,11 @@ func (m *Meter) Sample() (ratio float64, ok bool, err error) {
 	}
 	data, err := read(m.path)
 	if err != nil {
-		return 0, false, err
+		return 0, false, fsread.Explain("host CPU times", err)
 	}
 	t, err := Parse(data)
 	if err != nil {
-		return 0, false, fmt.Errorf("%s: %w", m.path, err)
+		return 0, false, fmt.Errorf("host CPU times in %s: %w", m.path, err)
 	}
 	if !m.have || t.Total < m.last.Total || t.Busy < m.last.Busy {
 		m.last, m.have = t, true // first sample, or counters reset

@@ -49,7 +49,8 @@ func TestMeter(t *testing.T) {
 		t.Fatalf("got %v %v, want 1/3 over the longer window", r, ok)
 	}
 	os.Remove(filepath.Join(dir, "stat"))
-	if _, _, err := m.Sample(); err == nil {
-		t.Fatal("missing file must be an error")
+	want := "cannot read host CPU times from " + filepath.Join(dir, "stat") + ": no such file or directory"
+	if _, _, err := m.Sample(); err == nil || err.Error() != want {
+		t.Fatalf("missing file: error %v, want %q", err, want)
 	}
 }

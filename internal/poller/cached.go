@@ -1,6 +1,10 @@
 package poller
 
 import (
+	"errors"
+	"regexp"
+	"slices"
+	"strings"
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,8 +24,33 @@ type CachedGatherer struct {
 func (c *CachedGatherer) Update() error {
 	mfs, err := c.G.Gather()
 	c.mfs.Store(&mfs) // what could be gathered is served even on error
-	return err
+	return collectorErrors(err)
 }
+
+// collectorErrors keeps what the collectors said went wrong, which names
+// the file, and drops what client_golang wraps around it: the dump of the
+// metric's descriptor ("error collecting metric Desc{fqName: ...}: ") and
+// the number of the gatherer ("[from Gatherer #2] ").
+func collectorErrors(err error) error {
+	var multi prometheus.MultiError
+	if !errors.As(err, &multi) {
+		return err
+	}
+	var msgs []string
+	for _, e := range multi {
+		for gatherWrapper.MatchString(e.Error()) && errors.Unwrap(e) != nil {
+			e = errors.Unwrap(e)
+		}
+		if !slices.Contains(msgs, e.Error()) {
+			msgs = append(msgs, e.Error())
+		}
+	}
+	return errors.New(strings.Join(msgs, "; "))
+}
+
+// gatherWrapper matches the start of the errors client_golang's Registry
+// and Gatherers wrap a collector's error in.
+var gatherWrapper = regexp.MustCompile(`^(\[from Gatherer #\d+\] |error collecting metric Desc\{)`)
 
 // Gather implements prometheus.Gatherer.
 func (c *CachedGatherer) Gather() ([]*dto.MetricFamily, error) {

@@ -69,8 +69,10 @@ type Poller struct {
 	cpu      *hostcpu.Meter
 	files    *fsread.Handles
 	updaters []Updater
-	// updaterErr is the last error of each updater, to log changes only.
+	// updaterErr is the last error of each updater, and cpuErr that of
+	// the host CPU's sample, to log changes only.
 	updaterErr []string
+	cpuErr     string
 	warners    []Warner
 	events     *Events
 	errs       *errorCounts
@@ -293,9 +295,9 @@ func (p *Poller) ageSensors(now time.Time) {
 // of a spike above the threshold; an unknown sample keeps the spike state.
 func (p *Poller) sampleCPU() (cpu float64, spike bool) {
 	cpu, spike = -1, p.spike
-	if ratio, ok, err := p.cpu.Sample(); err != nil {
-		p.log.Debug("host cpu unavailable", "err", err)
-	} else if ok {
+	ratio, ok, err := p.cpu.Sample()
+	p.logChange(&p.cpuErr, err, "what", "host CPU use")
+	if ok {
 		cpu = ratio
 		spike = ratio > p.cfg.CPUSpikeThreshold
 		if spike && !p.spike {
@@ -314,20 +316,26 @@ func (p *Poller) sampleCPU() (cpu float64, spike bool) {
 // changes only: a missing cgroup tree would otherwise log every poll.
 func (p *Poller) runUpdaters() {
 	for i, u := range p.updaters {
-		msg := ""
-		if err := u.Update(); err != nil {
-			msg = err.Error()
-		}
-		if msg == p.updaterErr[i] {
-			continue
-		}
-		if msg != "" {
-			p.log.Warn("update failed", "updater", updaterName(u), "err", msg)
-		} else {
-			p.log.Info("update recovered", "updater", updaterName(u), "previous_err", p.updaterErr[i])
-		}
-		p.updaterErr[i] = msg
+		p.logChange(&p.updaterErr[i], u.Update(), "updater", updaterName(u))
 	}
+}
+
+// logChange logs err when it is not the last one, *last, and keeps it
+// there: a failure (or another one) as a warning, a recovery as info.
+func (p *Poller) logChange(last *string, err error, attrs ...any) {
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+	}
+	switch {
+	case msg == *last:
+		return
+	case msg != "":
+		p.log.Warn("update failed", append(attrs, "err", msg)...)
+	default:
+		p.log.Info("update recovered", append(attrs, "previous_err", *last)...)
+	}
+	*last = msg
 }
 
 // warnings gathers what the updaters that are Warners, then the other

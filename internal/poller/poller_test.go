@@ -449,6 +449,21 @@ func TestUpdaterFailureNamesUpdater(t *testing.T) {
 	}
 }
 
+// A host CPU that cannot be read is logged once, naming the file in words;
+// it used to be a debug line only, and the metric disappeared silently.
+func TestHostCPUFailureNamesFile(t *testing.T) {
+	var logs strings.Builder
+	proc := t.TempDir()
+	p := New(slog.New(slog.NewTextHandler(&logs, nil)), proc, NewEvents())
+	p.Reconfigure(config.Default(), nil)
+	p.PollOnce(context.Background())
+	p.PollOnce(context.Background())
+	want := `level=WARN msg="update failed" what="host CPU use" err="cannot read host CPU times from ` + filepath.Join(proc, "stat") + `: no such file or directory"`
+	if n := strings.Count(logs.String(), want); n != 1 {
+		t.Fatalf("%d lines %s, want 1:\n%s", n, want, logs.String())
+	}
+}
+
 // A device without an RTC boots with a wrong wall clock until NTP steps it.
 // Staleness, the health check behind the watchdog and the status line
 // subtract times the poll took from time.Now(): those carry Go's monotonic

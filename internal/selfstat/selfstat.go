@@ -75,7 +75,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	if fds, err := fsread.DirNames(filepath.Join(c.self, "fd")); err != nil {
-		ch <- prometheus.NewInvalidMetric(descOpen, err)
+		ch <- prometheus.NewInvalidMetric(descOpen, fsread.Explain("the daemon's open files", err))
 	} else {
 		ch <- prometheus.MustNewConstMetric(descOpen, prometheus.GaugeValue, float64(len(fds))) // counting the one reading the dir, as the stock collector does
 	}
@@ -98,7 +98,7 @@ func (c *Collector) stat() (stat, error) {
 	var s stat
 	b, err := fsread.File(filepath.Join(c.self, "stat"))
 	if err != nil {
-		return s, err
+		return s, fsread.Explain("the daemon's CPU and memory use", err)
 	}
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {

@@ -11,6 +11,7 @@ import (
 	"maps"
 	"os"
 	"regexp"
+	"regexp/syntax"
 	"slices"
 	"time"
 
@@ -202,9 +203,9 @@ func (c *Config) set(path string, k, v *yaml.Node, knownSources []string) error 
 		}
 		c.Ignore = nil
 		for _, item := range v.Content {
-			re, err := regexp.Compile("^(?:" + item.Value + ")$")
-			if item.Kind != yaml.ScalarNode || err != nil {
-				return &Error{path, item.Line, "ignore", fmt.Sprintf("bad regular expression %q: %v", item.Value, err)}
+			re, err := ignorePattern(item)
+			if err != nil {
+				return &Error{path, item.Line, "ignore", err.Error()}
 			}
 			c.Ignore = append(c.Ignore, re)
 		}
@@ -212,6 +213,23 @@ func (c *Config) set(path string, k, v *yaml.Node, knownSources []string) error 
 		return &Error{path, k.Line, k.Value, "unknown field (known: poll_interval, stale_after, cpu_spike_threshold, sources, ignore)"}
 	}
 	return nil
+}
+
+// ignorePattern compiles one entry of ignore, matching whole names. The
+// user's pattern is checked alone first, so that an error quotes only what
+// they wrote, and so that "a)|(b" cannot escape the anchors around it.
+func ignorePattern(item *yaml.Node) (*regexp.Regexp, error) {
+	if item.Kind != yaml.ScalarNode {
+		return nil, errors.New("expected a regular expression, got a list or a mapping")
+	}
+	if _, err := regexp.Compile(item.Value); err != nil {
+		var se *syntax.Error
+		if errors.As(err, &se) {
+			return nil, fmt.Errorf("bad regular expression %q: %s in %q", item.Value, se.Code, se.Expr)
+		}
+		return nil, fmt.Errorf("bad regular expression %q: %v", item.Value, err)
+	}
+	return regexp.Compile("^(?:" + item.Value + ")$")
 }
 
 // lineRE pulls the line number out of yaml.v3's syntax errors ("yaml: line 3: ...").

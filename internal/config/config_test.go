@@ -73,6 +73,22 @@ func TestParseErrorsNameFileLineField(t *testing.T) {
 	}
 }
 
+// A bad pattern is reported with what the user wrote, not with the anchors
+// the daemon puts around it ("missing closing ]: `[)$`"); and those anchors
+// cannot be escaped by a pattern that only compiles inside them.
+func TestIgnoreErrorsQuoteTheUsersPattern(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"ignore:\n  - ok\n  - '(['\n", `c.yml:3: field "ignore": bad regular expression "([": missing closing ] in "["`},
+		{"ignore:\n  - 'a)|(b'\n", `c.yml:2: field "ignore": bad regular expression "a)|(b": unexpected ) in "a)|(b"`},
+		{"ignore:\n  - [a]\n", `c.yml:2: field "ignore": expected a regular expression, got a list or a mapping`},
+	} {
+		_, err := Parse("c.yml", []byte(c.in), Default(), known)
+		if err == nil || err.Error() != c.want {
+			t.Errorf("%q: got error %v, want %q", c.in, err, c.want)
+		}
+	}
+}
+
 func TestLoadMissingFile(t *testing.T) {
 	_, err := Load(filepath.Join(t.TempDir(), "nope.yml"), Default(), known)
 	if !os.IsNotExist(err) {

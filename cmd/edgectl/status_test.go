@@ -229,6 +229,32 @@ func TestStatusExitCodes(t *testing.T) {
 	}
 }
 
+// Prometheus down: the report says why its targets are unknown, and claims
+// no consequence (it used to print "no targets", and "targets": []).
+func TestStatusPrometheusDown(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close()
+	args := []string{"status", "--path.cgroupfs", filepath.Join(fixtures, "v2"), "--prometheus.url", url}
+	useSystemd(t, activeUnits(), nil)
+	code, out, _ := runEdgectl(args...)
+	cause := "no answer: dial tcp " + strings.TrimPrefix(url, "http://") + ": connect: connection refused"
+	if code != exitcode.Unknown || !strings.Contains(out, "\nPrometheus "+url+": "+cause+"\n") ||
+		!strings.Contains(out, "unknown: Prometheus at "+url+": "+cause+"\n") || strings.Contains(out, "no targets") {
+		t.Errorf("exit %d, want %d, the cause %q and no \"no targets\":\n%s", code, exitcode.Unknown, cause, out)
+	}
+	_, out, _ = runEdgectl(append(args, "--json")...)
+	var r struct {
+		Prometheus map[string]any `json:"prometheus"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Prometheus["error"] != cause || r.Prometheus["targets"] != nil {
+		t.Errorf("prometheus %v, want error %q and targets null", r.Prometheus, cause)
+	}
+}
+
 func TestUsage(t *testing.T) {
 	code, _, stderr := runEdgectl()
 	if code != exitcode.Usage || !strings.Contains(stderr, "  status\n") {

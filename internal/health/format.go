@@ -64,9 +64,12 @@ func writeTable(w io.Writer, r Report) error {
 	}
 
 	if p := r.Prometheus; p != nil {
-		if len(p.Targets) == 0 {
+		switch {
+		case p.Error != "": // the cause; what it has as targets is unknown
+			fmt.Fprintf(w, "\nPrometheus %s: %s\n", p.URL, p.Error)
+		case len(p.Targets) == 0:
 			fmt.Fprintf(w, "\nPrometheus %s: no targets\n", p.URL)
-		} else {
+		default:
 			fmt.Fprintf(w, "\nPrometheus %s\n", p.URL)
 		}
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)

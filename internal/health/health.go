@@ -79,8 +79,11 @@ type Total struct {
 
 // Prometheus is the scrape health part of the report.
 type Prometheus struct {
-	URL     string   `json:"url"`
-	Window  string   `json:"window"`
+	URL    string `json:"url"`
+	Window string `json:"window"`
+	// Error is why Prometheus could not be asked for its targets, which are
+	// then null (unknown), not an empty list.
+	Error   string   `json:"error,omitempty"`
 	Targets []Target `json:"targets"`
 }
 
@@ -334,6 +337,7 @@ func (r *Report) checkPrometheus(ctx context.Context, o Options) {
 
 	targets, err := c.targets(ctx)
 	if err != nil {
+		p.Targets, p.Error = nil, err.Error()
 		r.unknown("Prometheus at %s: %v", o.PrometheusURL, err)
 		return
 	}

@@ -3,6 +3,7 @@ package health
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -47,7 +48,11 @@ func (c promClient) get(ctx context.Context, path string, q url.Values, data any
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return err
+		// Without url.Error's "Get <URL>:", which repeats what the report names.
+		if ue := (*url.Error)(nil); errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return fmt.Errorf("no answer: %w", err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))

@@ -33,7 +33,8 @@ var commandDocs = map[string]commandDoc{
 	"prometheus-config": {summary: "Renders Prometheus's configuration from the user configuration and the fleet settings."},
 	"prometheus-exec": {args: "[-- prometheus-flags]", summary: "Renders Prometheus's configuration, then executes Prometheus " +
 		"in its place with the flags of the profile (ExecStart= of the prometheus.service drop-in); arguments after -- go to Prometheus."},
-	"fleet": {subs: map[string]commandDoc{
+	"fleet": {summary: "Ships the device's metrics to a central Prometheus-compatible endpoint (enable), stops (disable) " +
+		"or shows the settings in effect (status).", subs: map[string]commandDoc{
 		"enable": {args: "URL", summary: "Ships the device's metrics to the central Prometheus-compatible endpoint at URL " +
 			"(remote write), with the given authentication, labels and profile, and restarts Prometheus."},
 		"disable": {summary: "Stops shipping metrics and returns to the full profile."},

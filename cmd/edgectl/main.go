@@ -50,21 +50,41 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {
-		fmt.Fprintf(stderr, "edgectl: unknown command %q\n\n", args[0])
+		what := "command"
+		if strings.HasPrefix(args[0], "-") {
+			what = "flag" // the flags come after the command
+		}
+		fmt.Fprintf(stderr, "edgectl: unknown %s %q\n\n", what, args[0])
 		usage(stderr)
 		return exitcode.Usage
 	}
 	return cmd(args[1:], stdout, stderr)
 }
 
+// usage lists the commands with the first sentence of their summary.
 func usage(w io.Writer) {
 	names := make([]string, 0, len(commands))
+	width := 0
 	for name := range commands {
 		names = append(names, name)
+		width = max(width, len(name))
 	}
 	sort.Strings(names)
-	fmt.Fprintf(w, "usage: edgectl <command> [flags]\n\ncommands:\n  %s\n\nRun 'edgectl <command> --help' for the flags of a command.\n",
-		strings.Join(names, "\n  "))
+	fmt.Fprint(w, "usage: edgectl <command> [flags]\n\ncommands:\n")
+	indent := "\n" + strings.Repeat(" ", width+4)
+	for _, name := range names {
+		text := wrap(firstSentence(commandDocs[name].summary), 78-len(indent)+1)
+		fmt.Fprintf(w, "  %-*s  %s\n", width, name, strings.ReplaceAll(text, "\n", indent))
+	}
+	fmt.Fprint(w, "\nRun 'edgectl <command> --help' for the flags of a command.\n")
+}
+
+// firstSentence is text up to its first full stop followed by a space.
+func firstSentence(text string) string {
+	if i := strings.Index(text, ". "); i >= 0 {
+		return text[:i+1]
+	}
+	return text
 }
 
 // cmdLine is a subcommand's flag set with the one help behaviour of all

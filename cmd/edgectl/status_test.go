@@ -257,27 +257,42 @@ func TestStatusPrometheusDown(t *testing.T) {
 
 func TestUsage(t *testing.T) {
 	code, _, stderr := runEdgectl()
-	if code != exitcode.Usage || !strings.Contains(stderr, "  status\n") {
+	if code != exitcode.Usage || !strings.Contains(stderr, "\n  status ") {
 		t.Errorf("no args: exit %d, stderr %q", code, stderr)
 	}
 	code, _, stderr = runEdgectl("frobnicate")
-	if code != exitcode.Usage || !strings.Contains(stderr, `unknown command "frobnicate"`) {
+	if code != exitcode.Usage || !strings.HasPrefix(stderr, "edgectl: unknown command \"frobnicate\"\n\nusage: edgectl <command>") {
 		t.Errorf("unknown command: exit %d, stderr %q", code, stderr)
 	}
-	// The usage lists the registry's commands sorted.
+	// A flag before any command is a flag, not a command.
+	code, _, stderr = runEdgectl("--frobnicate")
+	if code != exitcode.Usage || !strings.HasPrefix(stderr, "edgectl: unknown flag \"--frobnicate\"\n\nusage: edgectl <command>") {
+		t.Errorf("unknown flag: exit %d, stderr %q", code, stderr)
+	}
+	// The usage lists the registry's commands sorted, each with the first
+	// sentence of its summary, within 80 columns.
 	_, out, _ := runEdgectl("--help")
 	var listed []string
 	for _, l := range strings.Split(out, "\n") {
-		if strings.HasPrefix(l, "  ") {
-			listed = append(listed, strings.TrimSpace(l))
+		if len(l) > 80 {
+			t.Errorf("usage line over 80 columns: %q", l)
+		}
+		if name, _, ok := strings.Cut(strings.TrimPrefix(l, "  "), " "); ok && strings.HasPrefix(l, "  ") && name != "" {
+			listed = append(listed, name)
 		}
 	}
 	if len(listed) != len(commands) {
-		t.Fatalf("usage lists %q, registry has %d commands", listed, len(commands))
+		t.Fatalf("usage lists %q, registry has %d commands:\n%s", listed, len(commands), out)
 	}
 	for i := 1; i < len(listed); i++ {
 		if listed[i-1] >= listed[i] {
 			t.Errorf("usage not sorted: %q", listed)
+		}
+	}
+	flat := strings.Join(strings.Fields(out), " ")
+	for name := range commands {
+		if want := name + " " + firstSentence(commandDocs[name].summary); !strings.Contains(flat, want) || len(want) < len(name)+20 {
+			t.Errorf("usage lacks %q:\n%s", want, out)
 		}
 	}
 }

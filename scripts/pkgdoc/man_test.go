@@ -74,7 +74,9 @@ func TestManPageListsEveryFlagOfEdgectl(t *testing.T) {
 	}
 	list, _, _ = strings.Cut(list, "\n\n")
 	var commands []string
-	for _, name := range strings.Fields(list) {
+	// "  name  summary", the summary wrapped onto lines indented further.
+	for _, name := range regexp.MustCompile(`(?m)^  ([a-z-]+) `).FindAllStringSubmatch(list, -1) {
+		name := name[1]
 		subs := regexp.MustCompile(`edgectl `+name+` ([a-z]+)`).FindAllStringSubmatch(runOutput(t, bin, name, "--help"), -1)
 		if len(subs) == 0 {
 			commands = append(commands, name)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/edgeobs/edge-observability-stack/internal/cgroup"
+	"github.com/edgeobs/edge-observability-stack/internal/clocksync"
 	"github.com/edgeobs/edge-observability-stack/internal/exitcode"
 	"github.com/edgeobs/edge-observability-stack/internal/health"
 )
@@ -23,6 +24,10 @@ var dialSystemd = func(ctx context.Context) (health.Systemd, func(), error) {
 	}
 	return d, d.Close, nil
 }
+
+// clockKernel is where status reads the clock's status, as edge-sensord
+// does; replaced in tests.
+var clockKernel clocksync.Kernel = clocksync.Adjtimex{}
 
 // unavailableSystemd stands in when systemd cannot be reached, so the report
 // says why the states are unknown.
@@ -79,6 +84,7 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 		Window:         *window,
 		MinSuccess:     *minSuccess,
 		TSDBQuarantine: *quarantine,
+		Clock:          clockKernel,
 	}
 	opts.Host, _ = os.Hostname()
 	if *check == "cgroup" {

@@ -3,6 +3,8 @@ package health
 import (
 	"context"
 	"time"
+
+	"github.com/edgeobs/edge-observability-stack/internal/clocksync"
 )
 
 // checkClock warns while the clock is not synchronised. A warning, not a
@@ -10,17 +12,20 @@ import (
 // and a device without a real-time clock boots with one every time until
 // NTP reaches a server, so a boot-time health check would fail on healthy
 // devices. But samples and alerts carry the wrong time meanwhile: say so.
-func (r *Report) checkClock(ctx context.Context, o Options) {
-	c, ok := o.Systemd.(Clock)
-	if !ok {
+// The status is read as edge-sensord reads it (clocksync: the kernel's
+// maximum error, the test of systemd's NTPSynchronized), so that the two
+// warn together, with systemd or without.
+func (r *Report) checkClock(o Options) {
+	if o.Clock == nil {
 		return
 	}
-	synced, err := c.NTPSynchronized(ctx)
-	switch {
-	case err != nil:
+	c := clocksync.New(o.Clock)
+	if err := c.Update(); err != nil {
 		r.warn("cannot tell whether the system clock is synchronised: %v", err)
-	case !synced:
-		r.warn("the system clock is not synchronised (NTPSynchronized=no): sample and alert times are off until it is; a device without a real-time clock boots with a wrong time. Check `timedatectl timesync-status` and that an NTP server is reachable")
+		return
+	}
+	if synced, _ := c.Synchronized(); !synced {
+		r.warn("the system clock is not synchronised (no NTP; systemd's NTPSynchronized=no): sample and alert times are off until it is; a device without a real-time clock boots with a wrong time. Check `timedatectl timesync-status` and that an NTP server is reachable")
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/edgeobs/edge-observability-stack/internal/cgroup"
+	"github.com/edgeobs/edge-observability-stack/internal/clocksync"
 	"github.com/edgeobs/edge-observability-stack/internal/exitcode"
 )
 
@@ -50,6 +51,9 @@ type Options struct {
 	// TSDBQuarantine is where prometheus-exec moves blocks Prometheus could
 	// not open; "" skips that check.
 	TSDBQuarantine string
+	// Clock is the kernel whose clock status is checked, read as
+	// edge-sensord reads it; nil skips the check.
+	Clock clocksync.Kernel
 }
 
 // Unit is one row of the report.
@@ -116,7 +120,7 @@ type Report struct {
 func Check(ctx context.Context, o Options) Report {
 	r := newReport(o)
 	r.checkUnits(ctx, o)
-	r.checkClock(ctx, o)
+	r.checkClock(o)
 	if o.PrometheusURL != "" {
 		r.checkPrometheus(ctx, o)
 		r.Dashboard = dashboardURL(o.Host, r.Prometheus)

@@ -2,10 +2,11 @@ package health
 
 import (
 	"context"
-	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/edgeobs/edge-observability-stack/internal/cgroup"
 	"github.com/edgeobs/edge-observability-stack/internal/exitcode"
@@ -175,28 +176,36 @@ func TestCheckLoops(t *testing.T) {
 
 func u32p(v uint32) *uint32 { return &v }
 
-type clockSystemd struct {
-	*fakeSystemd
+// fakeClock answers adjtimex as a kernel whose clock is synchronised (a
+// maximum error under the limit of 16 s) or not, or fails.
+type fakeClock struct {
 	synced bool
 	err    error
 }
 
-func (c clockSystemd) NTPSynchronized(context.Context) (bool, error) { return c.synced, c.err }
+func (c fakeClock) Adjtimex(tx *unix.Timex) (int, error) {
+	tx.Maxerror = 16_000_000
+	if c.synced {
+		tx.Maxerror = 15_999_999
+	}
+	return unix.TIME_OK, c.err
+}
 
 func TestCheckClock(t *testing.T) {
 	root := smallTree(t, "cpu memory") // nothing else to warn about
 	for _, tc := range []struct {
-		name   string
-		synced bool
-		err    error
-		want   string
+		name string
+		k    fakeClock
+		want string
 	}{
-		{"synchronised", true, nil, ""},
-		{"not synchronised", false, nil, "the system clock is not synchronised (NTPSynchronized=no)"},
-		{"timedated unreachable", false, errors.New("no timedated"), "cannot tell whether the system clock is synchronised: no timedated"},
+		{"synchronised", fakeClock{synced: true}, ""},
+		{"not synchronised", fakeClock{}, "the system clock is not synchronised (no NTP; systemd's NTPSynchronized=no)"},
+		{"adjtimex denied", fakeClock{err: unix.EPERM}, "cannot tell whether the system clock is synchronised: clock status: adjtimex: operation not permitted"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := Check(context.Background(), opts(t, root, clockSystemd{allActive(), tc.synced, tc.err}, healthyProm))
+			o := opts(t, root, allActive(), healthyProm)
+			o.Clock = tc.k
+			r := Check(context.Background(), o)
 			// A wrong clock is a warning: exit 0.
 			wantExit(t, r, exitcode.OK, "")
 			got := strings.Join(r.Warnings, "\n")

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	sdbus "github.com/coreos/go-systemd/v22/dbus"
-	godbus "github.com/godbus/dbus/v5"
 )
 
 // UnitState is what systemd says about a unit.
@@ -29,13 +28,6 @@ type Systemd interface {
 // units of a slice, including stopped ones that have no cgroup.
 type SliceLister interface {
 	SliceUnits(ctx context.Context, slice string) ([]string, error)
-}
-
-// Clock is optionally implemented by a Systemd: whether systemd considers
-// the system clock synchronised (NTPSynchronized of org.freedesktop.timedate1,
-// what `timedatectl show -p NTPSynchronized --value` prints).
-type Clock interface {
-	NTPSynchronized(ctx context.Context) (bool, error)
 }
 
 // ErrNoBus is returned by DialSystemd when neither the system bus nor
@@ -96,26 +88,6 @@ func (d *DBus) UnitStates(ctx context.Context, units []string) (map[string]UnitS
 		out[u] = st
 	}
 	return out, nil
-}
-
-// NTPSynchronized implements Clock. systemd-timedated is started on demand
-// by the bus, which systemd's private socket does not reach.
-func (d *DBus) NTPSynchronized(ctx context.Context) (bool, error) {
-	conn, err := godbus.ConnectSystemBus(godbus.WithContext(ctx))
-	if err != nil {
-		return false, fmt.Errorf("system bus: %w", err)
-	}
-	defer conn.Close()
-	v, err := conn.Object("org.freedesktop.timedate1", "/org/freedesktop/timedate1").
-		GetProperty("org.freedesktop.timedate1.NTPSynchronized")
-	if err != nil {
-		return false, fmt.Errorf("timedate1 NTPSynchronized: %w", err)
-	}
-	synced, ok := v.Value().(bool)
-	if !ok {
-		return false, fmt.Errorf("timedate1 NTPSynchronized: unexpected type %T", v.Value())
-	}
-	return synced, nil
 }
 
 // SliceUnits implements SliceLister. systemd makes every unit placed in a

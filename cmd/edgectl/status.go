@@ -29,6 +29,10 @@ var dialSystemd = func(ctx context.Context) (health.Systemd, func(), error) {
 // does; replaced in tests.
 var clockKernel clocksync.Kernel = clocksync.Adjtimex{}
 
+// sensordRuntimeDir is edge-sensord's RuntimeDirectory= (its unit's); the
+// tests clear it.
+var sensordRuntimeDir = "/run/edge-sensord"
+
 // unavailableSystemd stands in when systemd cannot be reached, so the report
 // says why the states are unknown.
 type unavailableSystemd struct{ err error }
@@ -51,6 +55,7 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 	slice := fs.String("slice", "edge-observability.slice", "slice unit to report, or its cgroup path relative to --path.cgroupfs")
 	units := fs.String("units", "edge-sensord.service,prometheus.service", "comma-separated units that must be active even when they have no cgroup")
 	quarantine := fs.String("tsdb.quarantine", "/var/lib/prometheus/metrics2/quarantine", "where edgectl prometheus-exec moves TSDB blocks Prometheus could not open; empty skips this check")
+	sensordDir := fs.String("sensord.runtime-dir", sensordRuntimeDir, "edge-sensord's runtime directory, where it records whether its last reload succeeded; empty skips this check")
 	noSystemd := fs.Bool("no-systemd", false, "do not ask systemd; a unit counts as active when it has a cgroup")
 	timeout := fs.Duration("timeout", 15*time.Second, "overall time limit")
 	if code, ok := fs.parseNoArgs(args); !ok {
@@ -75,16 +80,17 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 	}
 
 	opts := health.Options{
-		Cgroup:         cgroup.Reader{Root: *cgroupfs, Procfs: *procfs},
-		Rootfs:         *rootfs,
-		Slice:          *slice,
-		Budget:         b,
-		EnforceBudget:  flagGiven(fs.FlagSet, "budget"),
-		PrometheusURL:  *promURL,
-		Window:         *window,
-		MinSuccess:     *minSuccess,
-		TSDBQuarantine: *quarantine,
-		Clock:          clockKernel,
+		Cgroup:            cgroup.Reader{Root: *cgroupfs, Procfs: *procfs},
+		Rootfs:            *rootfs,
+		Slice:             *slice,
+		Budget:            b,
+		EnforceBudget:     flagGiven(fs.FlagSet, "budget"),
+		PrometheusURL:     *promURL,
+		Window:            *window,
+		MinSuccess:        *minSuccess,
+		TSDBQuarantine:    *quarantine,
+		Clock:             clockKernel,
+		SensordRuntimeDir: *sensordDir,
 	}
 	opts.Host, _ = os.Hostname()
 	if *check == "cgroup" {

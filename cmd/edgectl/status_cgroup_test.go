@@ -125,8 +125,8 @@ func useClock(t *testing.T, c clocksync.Kernel) {
 }
 
 // The reports of the other tests must not depend on the clock of the
-// machine that runs them.
-func init() { clockKernel = fakeClock(true) }
+// machine that runs them, nor on an edge-sensord running on it.
+func init() { clockKernel, sensordRuntimeDir = fakeClock(true), "" }
 
 // edgectl status warns about the clock exactly when edge-sensord does: both
 // read it through clocksync, with or without systemd.

@@ -54,6 +54,9 @@ type Options struct {
 	// Clock is the kernel whose clock status is checked, read as
 	// edge-sensord reads it; nil skips the check.
 	Clock clocksync.Kernel
+	// SensordRuntimeDir is where edge-sensord records its reloads; ""
+	// skips that check.
+	SensordRuntimeDir string
 }
 
 // Unit is one row of the report.
@@ -127,6 +130,9 @@ func Check(ctx context.Context, o Options) Report {
 	}
 	if o.TSDBQuarantine != "" {
 		r.checkQuarantine(o.TSDBQuarantine)
+	}
+	if o.SensordRuntimeDir != "" {
+		r.checkSensordReload(o.SensordRuntimeDir)
 	}
 	r.finish()
 	return r

@@ -48,6 +48,11 @@ func Record(dir string, r Result) error {
 		return err
 	}
 	_, err = tmp.WriteString(line)
+	if err == nil {
+		// Readable by anyone, as the status line that says the same: edgectl
+		// status run by any user warns of a refused reload from it.
+		err = tmp.Chmod(0o644)
+	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}

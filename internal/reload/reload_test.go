@@ -26,6 +26,9 @@ func TestRecordRead(t *testing.T) {
 			t.Fatalf("Read after Record(%+v) = %+v, %v", r, got, err)
 		}
 	}
+	if st, err := os.Stat(filepath.Join(dir, FileName)); err != nil || st.Mode().Perm() != 0o644 {
+		t.Fatalf("record not readable by every user (edgectl status): %v %v", st.Mode(), err)
+	}
 	if left, _ := filepath.Glob(filepath.Join(dir, FileName+".*")); len(left) != 0 {
 		t.Fatalf("temporary files left behind: %v", left)
 	}

@@ -24,13 +24,14 @@ check_reload() {
 	wait_for 60 "target edge-sensord up after reload" target_up edge-sensord
 
 	check_reload_refused
-	detail "reload=ok(edge-sensord,prometheus) same_pids bad_config=refused(systemctl_exit=1,pid_kept,scraping=ok,shown_after_a_poll=status+healthz+dashboard,cleared_by_good_reload) message=\"$(grep -o 'Job for.*' "$WORK/logs/reload-refused.log" | head -n1)\""
+	detail "reload=ok(edge-sensord,prometheus) same_pids bad_config=refused(systemctl_exit=1,pid_kept,scraping=ok,shown_after_a_poll=status+healthz+dashboard+edgectl,cleared_by_good_reload) message=\"$(grep -o 'Job for.*' "$WORK/logs/reload-refused.log" | head -n1)\""
 }
 
 # check_reload_refused (part of check_reload): a broken config makes `systemctl
 # reload` fail and say why; the daemon keeps the running configuration, its
 # PID and its scrapes, and shows the refusal in its status line, /healthz
-# (still 200) and the dashboard's warnings on every poll until a reload succeeds.
+# (still 200) and the dashboard's warnings on every poll until a reload
+# succeeds, as edgectl status does.
 check_reload_refused() {
 	local cfg=/etc/edge-sensord/config.yml since pid0 t0 t1 where
 	since=$(gexec date '+%Y-%m-%d %H:%M:%S')
@@ -51,8 +52,8 @@ check_reload_refused() {
 	[ "$(main_pid edge-sensord.service)" = "$pid0" ] || fail "a refused reload restarted edge-sensord"
 	wait_for 30 "a poll of edge-sensord after the refused reload" sensord_polled_after "$t0"
 	where=$(reload_refusal_shown "$cfg:2: field \"stale_afterr\"")
-	[ "$where" = "status healthz dashboard" ] ||
-		fail "after a further poll the refused reload is shown in [$where], not in all of status healthz dashboard: status line \"$(prop edge-sensord.service StatusText)\""
+	[ "$where" = "status healthz dashboard edgectl" ] ||
+		fail "after a further poll the refused reload is shown in [$where], not in all of status healthz dashboard edgectl: status line \"$(prop edge-sensord.service StatusText)\""
 	t1=$(date +%s)
 	wait_for 60 "scraping of edge-sensord after a refused reload" recent_scrapes_ok edge-sensord "$t1"
 
@@ -73,14 +74,17 @@ sensord_polled_after() {
 		awk -v a="$t" -v b="$1" 'BEGIN { exit !(a + 0 > b + 0) }'
 }
 
-# reload_refusal_shown REASON: where the daemon now shows a refused reload
-# whose reason contains REASON: any of "status" (the unit's status line),
-# "healthz" (the body of a 200) and "dashboard" (one of /api/dashboard's warnings).
+# reload_refusal_shown REASON: where a refused reload whose reason contains
+# REASON is now shown: any of "status" (the unit's status line), "healthz" (the
+# body of a 200), "dashboard" (one of /api/dashboard's warnings) and "edgectl"
+# (one of edgectl status's warnings).
 reload_refusal_shown() {
 	local refused="reload failed at " kept="running configuration kept: " where=() body
 	[[ $(prop edge-sensord.service StatusText) == *"$refused"*"$kept"*"$1"* ]] && where+=(status)
 	body=$(gnet curl -sf --max-time 5 "$SENSORD/healthz") && [[ $body == *"$refused"*"$kept"*"$1"* ]] && where+=(healthz)
 	[ "$(gnet curl -sf --max-time 5 "$SENSORD/api/dashboard" | jq --arg r "$refused" --arg k "$kept" --arg w "$1" \
 		'[.warnings[] | select(startswith($r) and contains($k) and contains($w))] | length')" = 1 ] && where+=(dashboard)
+	[ "$({ gexec edgectl status --json --window 1m 2>/dev/null || true; } | jq --arg w "$1" \
+		'[.warnings[] | select(startswith("edge-sensord refused its last reload") and contains($w))] | length')" = 1 ] && where+=(edgectl)
 	echo "${where[*]}"
 }

@@ -352,6 +352,25 @@ func TestStartupPagesPagedOut(t *testing.T) {
 	}
 }
 
+// /sensor on a sensor whose every read failed: the kind, unit and chip its
+// source tried to read, and no time (null, not 0001-01-01T00:00:00Z).
+func TestNeverReadSensorJSON(t *testing.T) {
+	sysfs, _ := filepath.Abs("../../test/fixtures/sysfs")
+	d := start(t, nil, "--path.sysfs="+sysfs, "--no-sensors.simulate", "--poll.interval=1h")
+	d.next("READY=1", 10*time.Second)
+	code, _, body := d.get("/sensor/thermal_zone2_cpu_thermal")
+	var s map[string]any
+	if err := json.Unmarshal([]byte(body), &s); err != nil || code != 200 {
+		t.Fatalf("%d %s: %v", code, body, err)
+	}
+	if s["kind"] != "temperature" || s["unit"] != "celsius" || s["chip"] != "cpu-thermal" || s["status"] != "error" {
+		t.Errorf("kind, unit, chip or status wrong: %s", body)
+	}
+	if v, ok := s["time"]; !ok || v != nil {
+		t.Errorf("time of a sensor never read is not null: %s", body)
+	}
+}
+
 // An existing sysfs without sensors is a machine without sensors: the
 // daemon starts and says how to simulate some.
 func TestNoSensorsSaysSimulate(t *testing.T) {

@@ -5,6 +5,7 @@ package poller
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -42,11 +43,25 @@ type Sensor struct {
 	Source string    `json:"source"`
 	Chip   string    `json:"chip,omitempty"`
 	Label  string    `json:"label,omitempty"`
-	Time   time.Time `json:"time"` // time of the last good read (zero when never)
+	Time   time.Time `json:"time"` // time of the last good read (zero when never, null in JSON)
 	Status string    `json:"status"`
 	Error  string    `json:"error,omitempty"`
 
 	seen time.Time // last poll that reported the sensor at all, good or bad
+}
+
+// MarshalJSON writes the time of a sensor never read successfully as null,
+// not as Go's zero time (0001-01-01T00:00:00Z).
+func (s Sensor) MarshalJSON() ([]byte, error) {
+	type fields Sensor // without this method
+	var t *time.Time
+	if !s.Time.IsZero() {
+		t = &s.Time
+	}
+	return json.Marshal(struct {
+		fields
+		Time *time.Time `json:"time"`
+	}{fields(s), t})
 }
 
 // Updater is anything else refreshed once per poll (cgroup accounting, the
@@ -252,6 +267,9 @@ func (p *Poller) merge(r sourceResult, now time.Time) {
 		s := p.sensor(e.Name)
 		if s.Source == "" {
 			s.Source = r.src
+		}
+		if s.Kind == "" && e.Kind != "" { // never read: what the source tried to read
+			s.Kind, s.Unit, s.Chip = string(e.Kind), sensors.Kinds[e.Kind].Unit, e.Chip
 		}
 		if s.Status != StatusStale {
 			s.Status = StatusError

@@ -127,15 +127,21 @@ func TestCacheStatusAndStaleness(t *testing.T) {
 
 func TestNeverReadSensorIsErrorWithoutValue(t *testing.T) {
 	src := &fakeSource{name: "fake"}
-	src.set(sensors.Result{Errors: []sensors.ReadError{{Name: "bad", Source: "fake", Reason: sensors.ReasonRange, Err: errors.New("-273")}}}, nil)
+	src.set(sensors.Result{Errors: []sensors.ReadError{{Name: "bad", Kind: sensors.Temperature, Chip: "chip0", Source: "fake",
+		Reason: sensors.ReasonRange, Err: errors.New("-273")}}}, nil)
 	p, _, _ := newTestPoller(t, src, config.Default())
 	v := p.PollOnce(context.Background())
 	if len(v.Sensors) != 1 || v.Sensors[0].Value != nil || v.Sensors[0].Status != StatusError {
 		t.Fatalf("%+v", v.Sensors)
 	}
-	b, ok := v.SensorJSON("bad")
-	if !ok || !strings.Contains(string(b), `"value":null`) {
-		t.Fatalf("json %s", b)
+	// Kind, unit and chip are what the source tried to read; a time it was
+	// never read at is null, not Go's zero time.
+	want := `{"name":"bad","kind":"temperature","unit":"celsius","value":null,"source":"fake","chip":"chip0","status":"error","error":"range: -273","time":null}`
+	if b, ok := v.SensorJSON("bad"); !ok || string(b) != want {
+		t.Fatalf("json %s, want %s", b, want)
+	}
+	if !strings.Contains(string(v.AllJSON()), `"time":null`) {
+		t.Fatalf("/sensor: %s", v.AllJSON())
 	}
 	// No gauge for it: a broken sensor must never read as 0.
 	reg := prometheus.NewPedanticRegistry()

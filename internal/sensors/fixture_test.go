@@ -9,7 +9,13 @@ import (
 
 const fixture = "../../test/fixtures/sysfs"
 
-type wantErr struct{ name, reason string }
+// wantErr is a failed read: the sensor, why, and the kind and chip the
+// source tried to read, which /sensor shows for a sensor never read.
+type wantErr struct {
+	name, reason string
+	kind         Kind
+	chip         string
+}
 
 func readSource(t *testing.T, name, sysfs string) Result {
 	t.Helper()
@@ -43,8 +49,8 @@ func checkResult(t *testing.T, got Result, want []Reading, wantErrs []wantErr) {
 	}
 	for i := range min(len(got.Errors), len(wantErrs)) {
 		g, w := got.Errors[i], wantErrs[i]
-		if g.Name != w.name || g.Reason != w.reason {
-			t.Errorf("error %d: got %s/%s (%v), want %s/%s", i, g.Name, g.Reason, g.Err, w.name, w.reason)
+		if g.Name != w.name || g.Reason != w.reason || g.Kind != w.kind || g.Chip != w.chip {
+			t.Errorf("error %d: got %s/%s %s on %q (%v), want %s/%s %s on %q", i, g.Name, g.Reason, g.Kind, g.Chip, g.Err, w.name, w.reason, w.kind, w.chip)
 		}
 	}
 }
@@ -76,10 +82,10 @@ func TestHwmonFixture(t *testing.T) {
 		r(lm75+"_temp1", Temperature, 23.5, lm75, ""),
 	}
 	errs := []wantErr{
-		{"hwmon_" + edge + "_humidity2", ReasonRange},
-		{"hwmon_" + edge + "_temp1", ReasonEmpty},
-		{"hwmon_" + edge + "_temp2", ReasonParse},
-		{"hwmon_" + edge + "_temp3", ReasonRange},
+		{"hwmon_" + edge + "_humidity2", ReasonRange, Humidity, edge},
+		{"hwmon_" + edge + "_temp1", ReasonEmpty, Temperature, edge},
+		{"hwmon_" + edge + "_temp2", ReasonParse, Temperature, edge},
+		{"hwmon_" + edge + "_temp3", ReasonRange, Temperature, edge},
 	}
 	checkResult(t, readSource(t, "hwmon", fixture), want, errs)
 }
@@ -89,7 +95,7 @@ func TestThermalFixture(t *testing.T) {
 		{Name: "thermal_zone0_acpitz", Kind: Temperature, Value: 27.8, Source: "thermal", Chip: "acpitz", Label: "acpitz"},
 		{Name: "thermal_zone1_x86_pkg_temp", Kind: Temperature, Value: 46, Source: "thermal", Chip: "x86_pkg_temp", Label: "x86_pkg_temp"},
 	}
-	checkResult(t, readSource(t, "thermal", fixture), want, []wantErr{{"thermal_zone2_cpu_thermal", ReasonRange}})
+	checkResult(t, readSource(t, "thermal", fixture), want, []wantErr{{"thermal_zone2_cpu_thermal", ReasonRange, Temperature, "cpu-thermal"}})
 }
 
 func TestIIOFixture(t *testing.T) {
@@ -114,8 +120,8 @@ func TestIIOFixture(t *testing.T) {
 		r(hts, "temp", Temperature, 25, ""),            // (500-100)*62.5 m°C
 	}
 	errs := []wantErr{
-		{iio_ + ads + "_voltage2", ReasonEmpty},
-		{iio_ + ads + "_voltage3", ReasonParse},
+		{iio_ + ads + "_voltage2", ReasonEmpty, Voltage, ads},
+		{iio_ + ads + "_voltage3", ReasonParse, Voltage, ads},
 	}
 	checkResult(t, readSource(t, "iio", fixture), want, errs)
 }
@@ -130,8 +136,8 @@ func TestW1Fixture(t *testing.T) {
 		r("28-0000075a1b2c", 21.5), // temperature file wins over w1_slave
 	}
 	errs := []wantErr{
-		{"w1_28_00000a0b0c0d", ReasonParse},
-		{"w1_28_0316a2795bff", ReasonCRC}, // crc NO: no value although t=85000 is present
+		{"w1_28_00000a0b0c0d", ReasonParse, Temperature, "28-00000a0b0c0d"},
+		{"w1_28_0316a2795bff", ReasonCRC, Temperature, "28-0316a2795bff"}, // crc NO: no value although t=85000 is present
 	}
 	got := readSource(t, "w1", fixture)
 	checkResult(t, got, want, errs)

@@ -99,7 +99,7 @@ func (s *hwmonSource) scanChip(ctx context.Context, c *resultBuilder, dir string
 	}
 	name, err := s.readAttr(ctx, namePath)
 	if err != nil {
-		c.fail(dir, err)
+		c.fail(dir, "", "", err)
 		return hwmonChip{}, false
 	}
 	chip := sanitize(name)
@@ -140,14 +140,15 @@ func (s *hwmonSource) readChip(ctx context.Context, c *resultBuilder, chip hwmon
 }
 
 func (s *hwmonSource) readOne(ctx context.Context, c *resultBuilder, chip hwmonChip, name, typ, channel, path string) {
+	kind := hwmonTypes[typ].kind
 	raw, err := s.readAttr(ctx, path)
 	if err != nil {
-		c.fail(name, err)
+		c.fail(name, kind, chip.name, err)
 		return
 	}
 	v, err := parseHwmon(typ, raw)
 	if err != nil {
-		c.fail(name, fmt.Errorf("%s: %w", path, err))
+		c.fail(name, kind, chip.name, fmt.Errorf("%s: %w", path, err))
 		return
 	}
 	label := ""
@@ -156,9 +157,9 @@ func (s *hwmonSource) readOne(ctx context.Context, c *resultBuilder, chip hwmonC
 		// better to report the sensor as failed than to flap its labels.
 		label, err = s.readAttr(ctx, lp)
 		if err != nil && reasonOf(err) != ReasonEmpty {
-			c.fail(name, err)
+			c.fail(name, kind, chip.name, err)
 			return
 		}
 	}
-	c.add(name, hwmonTypes[typ].kind, v, chip.name, label)
+	c.add(name, kind, v, chip.name, label)
 }

@@ -81,7 +81,7 @@ func (s *iioSource) Read(ctx context.Context) (Result, error) {
 		dir := filepath.Join(bus, e)
 		name, err := s.readAttr(ctx, filepath.Join(dir, "name"))
 		if err != nil {
-			c.fail(dir, err)
+			c.fail(dir, "", "", err)
 			continue
 		}
 		// iio:deviceN follows probe order; the parent device (bus address)
@@ -102,7 +102,7 @@ func (s *iioSource) Read(ctx context.Context) (Result, error) {
 func (s *iioSource) readDevice(ctx context.Context, c *resultBuilder, dir, chip string) {
 	files, err := listDir(dir)
 	if err != nil {
-		c.fail(dir, err)
+		c.fail(dir, "", "", err)
 		return
 	}
 	present := make(map[string]bool, len(files))
@@ -137,36 +137,36 @@ func (s *iioSource) readDevice(ctx context.Context, c *resultBuilder, dir, chip 
 			return
 		}
 		ch := chans[id]
-		name := "iio_" + chip + "_" + id
+		name, kind := "iio_"+chip+"_"+id, iioTypes[ch.typ].kind
 		raw, err := s.readAttr(ctx, ch.path)
 		if err != nil {
-			c.fail(name, err)
+			c.fail(name, kind, chip, err)
 			continue
 		}
 		var offset, scale string
 		if !ch.processed {
 			if offset, err = s.shared(ctx, dir, present, ch, "offset"); err != nil {
-				c.fail(name, err)
+				c.fail(name, kind, chip, err)
 				continue
 			}
 			if scale, err = s.shared(ctx, dir, present, ch, "scale"); err != nil {
-				c.fail(name, err)
+				c.fail(name, kind, chip, err)
 				continue
 			}
 		}
 		v, err := parseIIO(ch.typ, raw, offset, scale)
 		if err != nil {
-			c.fail(name, fmt.Errorf("%s (offset %q, scale %q): %w", ch.path, offset, scale, err))
+			c.fail(name, kind, chip, fmt.Errorf("%s (offset %q, scale %q): %w", ch.path, offset, scale, err))
 			continue
 		}
 		label := ""
 		if lf := "in_" + id + "_label"; present[lf] {
 			if label, err = s.readAttr(ctx, filepath.Join(dir, lf)); err != nil && reasonOf(err) != ReasonEmpty {
-				c.fail(name, err)
+				c.fail(name, kind, chip, err)
 				continue
 			}
 		}
-		c.add(name, iioTypes[ch.typ].kind, v, chip, label)
+		c.add(name, kind, v, chip, label)
 	}
 }
 

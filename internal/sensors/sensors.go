@@ -75,6 +75,8 @@ var Reasons = []string{ReasonIO, ReasonVanished, ReasonEmpty, ReasonParse, Reaso
 // ReadError is a failed read of one sensor. It never carries a value.
 type ReadError struct {
 	Name   string // sensor name when known, else the path
+	Kind   Kind   // of the attribute that was tried; "" when no sensor was known
+	Chip   string // as in Reading, when known
 	Source string
 	Reason string
 	Err    error

@@ -299,8 +299,10 @@ func (c *resultBuilder) add(name string, k Kind, v float64, chip, label string) 
 	c.res.Readings = append(c.res.Readings, Reading{Name: name, Kind: k, Value: v, Source: c.source, Chip: chip, Label: label})
 }
 
-func (c *resultBuilder) fail(name string, err error) {
-	c.res.Errors = append(c.res.Errors, ReadError{Name: name, Source: c.source, Reason: reasonOf(err), Err: err})
+// fail records a failed read of the sensor name, of kind k on chip as far as
+// the source knows them ("" for a device that could not be read at all).
+func (c *resultBuilder) fail(name string, k Kind, chip string, err error) {
+	c.res.Errors = append(c.res.Errors, ReadError{Name: name, Kind: k, Chip: chip, Source: c.source, Reason: reasonOf(err), Err: err})
 }
 
 // result sorts by name so output is deterministic, and reports a ctx that

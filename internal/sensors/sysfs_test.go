@@ -141,7 +141,7 @@ func TestVanishedBetweenListAndRead(t *testing.T) {
 	})
 	res := readSource(t, "hwmon", filepath.Join(dir))
 	checkResult(t, Result{Readings: res.Readings[:0], Errors: res.Errors}, nil,
-		[]wantErr{{"hwmon_edgebench_platform_edgebench_0_in2", ReasonVanished}})
+		[]wantErr{{"hwmon_edgebench_platform_edgebench_0_in2", ReasonVanished, Voltage, "edgebench_platform_edgebench_0"}})
 	if len(res.Readings) != 3 {
 		t.Errorf("got %d readings, want the 3 remaining", len(res.Readings))
 	}
@@ -163,7 +163,7 @@ func TestW1DeviceVanished(t *testing.T) {
 		return readOnce(path)
 	})
 	res := readSource(t, "w1", dir)
-	checkResult(t, res, nil, []wantErr{{"w1_28_000000000001", ReasonVanished}, {"w1_28_000000000002", ReasonVanished}})
+	checkResult(t, res, nil, []wantErr{{"w1_28_000000000001", ReasonVanished, Temperature, "28-000000000001"}, {"w1_28_000000000002", ReasonVanished, Temperature, "28-000000000002"}})
 }
 
 func TestHungReadTimesOut(t *testing.T) {

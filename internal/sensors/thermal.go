@@ -44,7 +44,7 @@ func (s *thermalSource) Read(ctx context.Context) (Result, error) {
 		name := "thermal_zone" + strconv.Itoa(zone)
 		typ, err := s.readAttr(ctx, filepath.Join(dir, "type"))
 		if err != nil {
-			c.fail(name, err)
+			c.fail(name, Temperature, "", err)
 			continue
 		}
 		if st := sanitize(typ); st != "" {
@@ -52,12 +52,12 @@ func (s *thermalSource) Read(ctx context.Context) (Result, error) {
 		}
 		raw, err := s.readAttr(ctx, filepath.Join(dir, "temp"))
 		if err != nil {
-			c.fail(name, err)
+			c.fail(name, Temperature, typ, err)
 			continue
 		}
 		v, err := parseMilli(Temperature, raw)
 		if err != nil {
-			c.fail(name, fmt.Errorf("%s: %w", filepath.Join(dir, "temp"), err))
+			c.fail(name, Temperature, typ, fmt.Errorf("%s: %w", filepath.Join(dir, "temp"), err))
 			continue
 		}
 		c.add(name, Temperature, v, typ, typ)

@@ -74,7 +74,7 @@ func (s *w1Source) Read(ctx context.Context) (Result, error) {
 		name := "w1_" + sanitize(id)
 		files, err := listDir(dir)
 		if err != nil {
-			c.fail(name, err)
+			c.fail(name, Temperature, id, err)
 			continue
 		}
 		var v float64
@@ -98,12 +98,12 @@ func (s *w1Source) Read(ctx context.Context) (Result, error) {
 		default:
 			if len(files) == 0 {
 				// Unplugged between listing the bus and listing the device.
-				c.fail(name, fmt.Errorf("%s: %w", dir, syscall.ENOENT))
+				c.fail(name, Temperature, id, fmt.Errorf("%s: %w", dir, syscall.ENOENT))
 			}
 			continue
 		}
 		if err != nil {
-			c.fail(name, err)
+			c.fail(name, Temperature, id, err)
 			continue
 		}
 		c.add(name, Temperature, v, id, "")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -61,22 +62,9 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 	if code, ok := fs.parseNoArgs(args); !ok {
 		return code
 	}
-	usageErr := fs.usageError
-	b, err := health.ParseSize(*budgetFlag)
+	b, err := checkStatusFlags(*budgetFlag, *window, *minSuccess, *slice, *check)
 	if err != nil {
-		return usageErr("--budget: %v", err)
-	}
-	if *window <= 0 {
-		return usageErr("--window must be positive")
-	}
-	if *minSuccess < 0 || *minSuccess > 1 {
-		return usageErr("--min-success must be between 0 and 1")
-	}
-	if *slice == "" {
-		return usageErr("--slice must not be empty")
-	}
-	if *check != "" && *check != "cgroup" {
-		return usageErr("--check: unknown check %q (only \"cgroup\")", *check)
+		return fs.usageError("%v", err)
 	}
 
 	opts := health.Options{
@@ -104,17 +92,41 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if !*noSystemd {
-		sd, closeFn, err := dialSystemd(ctx)
-		if err != nil {
-			slog.New(slog.NewTextHandler(stderr, nil)).Error("cannot query unit states; is systemd running? use --no-systemd to derive states from cgroups", "err", err)
-			sd = unavailableSystemd{err: err}
-		} else {
-			defer closeFn()
-		}
-		opts.Systemd = sd
+		var closeFn func()
+		opts.Systemd, closeFn = connectSystemd(ctx, stderr)
+		defer closeFn()
 	}
-
 	return writeReport(stdout, stderr, health.Check(ctx, opts), *asJSON, health.WriteTable)
+}
+
+// checkStatusFlags checks the values of status's flags and returns the
+// budget in bytes.
+func checkStatusFlags(budget string, window time.Duration, minSuccess float64, slice, check string) (uint64, error) {
+	b, err := health.ParseSize(budget)
+	switch {
+	case err != nil:
+		return 0, fmt.Errorf("--budget: %v", err)
+	case window <= 0:
+		return 0, errors.New("--window must be positive")
+	case minSuccess < 0 || minSuccess > 1:
+		return 0, errors.New("--min-success must be between 0 and 1")
+	case slice == "":
+		return 0, errors.New("--slice must not be empty")
+	case check != "" && check != "cgroup":
+		return 0, fmt.Errorf("--check: unknown check %q (only \"cgroup\")", check)
+	}
+	return b, nil
+}
+
+// connectSystemd returns systemd, or a stand-in that says why it cannot
+// be asked, and what closes the connection.
+func connectSystemd(ctx context.Context, stderr io.Writer) (health.Systemd, func()) {
+	sd, closeFn, err := dialSystemd(ctx)
+	if err != nil {
+		slog.New(slog.NewTextHandler(stderr, nil)).Error("cannot query unit states; is systemd running? use --no-systemd to derive states from cgroups", "err", err)
+		return unavailableSystemd{err: err}, func() {}
+	}
+	return sd, closeFn
 }
 
 // writeReport prints the report as JSON or with text and returns its exit code.

@@ -64,26 +64,7 @@ func writeTable(w io.Writer, r Report) error {
 	}
 
 	if p := r.Prometheus; p != nil {
-		switch {
-		case p.Error != "": // the cause; what it has as targets is unknown
-			fmt.Fprintf(w, "\nPrometheus %s: %s\n", p.URL, p.Error)
-		case len(p.Targets) == 0:
-			fmt.Fprintf(w, "\nPrometheus %s: no targets\n", p.URL)
-		default:
-			fmt.Fprintf(w, "\nPrometheus %s\n", p.URL)
-		}
-		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		if len(p.Targets) > 0 {
-			fmt.Fprintf(tw, "JOB\tINSTANCE\tHEALTH\tSUCCESS (%s)\tLAST ERROR\n", p.Window)
-		}
-		for _, t := range p.Targets {
-			ratio := "-"
-			if t.SuccessRatio != nil {
-				ratio = strconv.FormatFloat(100**t.SuccessRatio, 'f', 2, 64) + "%"
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.Job, t.Instance, t.Health, ratio, t.LastError)
-		}
-		if err := tw.Flush(); err != nil {
+		if err := writeTargets(w, *p); err != nil {
 			return err
 		}
 	}
@@ -95,6 +76,30 @@ func writeTable(w io.Writer, r Report) error {
 	writeFindings(w, r)
 	_, err := fmt.Fprintf(w, "status: %s\n", strings.ToUpper(r.Status))
 	return err
+}
+
+// writeTargets writes Prometheus's targets, or why they are not known.
+func writeTargets(w io.Writer, p Prometheus) error {
+	switch {
+	case p.Error != "": // the cause; what it has as targets is unknown
+		fmt.Fprintf(w, "\nPrometheus %s: %s\n", p.URL, p.Error)
+	case len(p.Targets) == 0:
+		fmt.Fprintf(w, "\nPrometheus %s: no targets\n", p.URL)
+	default:
+		fmt.Fprintf(w, "\nPrometheus %s\n", p.URL)
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	if len(p.Targets) > 0 {
+		fmt.Fprintf(tw, "JOB\tINSTANCE\tHEALTH\tSUCCESS (%s)\tLAST ERROR\n", p.Window)
+	}
+	for _, t := range p.Targets {
+		ratio := "-"
+		if t.SuccessRatio != nil {
+			ratio = strconv.FormatFloat(100**t.SuccessRatio, 'f', 2, 64) + "%"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.Job, t.Instance, t.Health, ratio, t.LastError)
+	}
+	return tw.Flush()
 }
 
 // WriteVerdict writes only whether the kernel enforces the budget (the

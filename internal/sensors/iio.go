@@ -109,24 +109,7 @@ func (s *iioSource) readDevice(ctx context.Context, c *resultBuilder, dir, chip 
 	for _, f := range files {
 		present[f] = true
 	}
-	chans := map[string]iioChannel{}
-	for _, f := range files {
-		m := iioChanRE.FindStringSubmatch(f)
-		if m == nil {
-			continue
-		}
-		ch := iioChannel{typ: m[1], idx: m[2], mod: m[3], path: filepath.Join(dir, f), processed: m[4] == "input"}
-		ch.id = ch.typ + ch.idx
-		if ch.mod != "" {
-			ch.id += "_" + ch.mod
-		}
-		// A driver may offer both; the processed value already has the
-		// driver's calibration applied.
-		if old, ok := chans[ch.id]; ok && old.processed {
-			continue
-		}
-		chans[ch.id] = ch
-	}
+	chans := iioChannels(dir, files)
 	ids := make([]string, 0, len(chans))
 	for id := range chans {
 		ids = append(ids, id)
@@ -168,6 +151,29 @@ func (s *iioSource) readDevice(ctx context.Context, c *resultBuilder, dir, chip 
 		}
 		c.add(name, kind, v, chip, label)
 	}
+}
+
+// iioChannels finds the channels among a device's files, by id.
+func iioChannels(dir string, files []string) map[string]iioChannel {
+	chans := map[string]iioChannel{}
+	for _, f := range files {
+		m := iioChanRE.FindStringSubmatch(f)
+		if m == nil {
+			continue
+		}
+		ch := iioChannel{typ: m[1], idx: m[2], mod: m[3], path: filepath.Join(dir, f), processed: m[4] == "input"}
+		ch.id = ch.typ + ch.idx
+		if ch.mod != "" {
+			ch.id += "_" + ch.mod
+		}
+		// A driver may offer both; the processed value already has the
+		// driver's calibration applied.
+		if old, ok := chans[ch.id]; ok && old.processed {
+			continue
+		}
+		chans[ch.id] = ch
+	}
+	return chans
 }
 
 // shared reads the most specific existing <attr> for ch: per channel, then

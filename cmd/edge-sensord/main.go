@@ -64,7 +64,7 @@ func run(args []string, stderr io.Writer, n notify.Notifier) int {
 	defer cancel()
 	v := d.firstPoll(ctx)
 	serverDone := d.serve(listeners)
-	go d.poller.Run(ctx)
+	d.run(ctx)
 
 	// 4. Ready, then keep systemd informed until told to stop.
 	stop := make(chan struct{})

@@ -16,6 +16,7 @@ import (
 	"github.com/edgeobs/edge-observability-stack/internal/cgroup"
 	"github.com/edgeobs/edge-observability-stack/internal/clocksync"
 	"github.com/edgeobs/edge-observability-stack/internal/config"
+	"github.com/edgeobs/edge-observability-stack/internal/dashboard"
 	"github.com/edgeobs/edge-observability-stack/internal/fsread"
 	"github.com/edgeobs/edge-observability-stack/internal/notify"
 	"github.com/edgeobs/edge-observability-stack/internal/pageout"
@@ -38,6 +39,9 @@ type sensord struct {
 	server  *http.Server
 	reloads *reloadRecorder
 	refused *refusedReload
+	// history is how far back Prometheus holds the daemon's data; nil
+	// without a Prometheus.
+	history *webapi.History
 	// serveErr is why the HTTP server stopped, if it did.
 	serveErr atomic.Pointer[error]
 }
@@ -58,6 +62,9 @@ func newDaemon(f *flags, cfg config.Config, queries *webapi.QueryProxy, n notify
 	d.poller.AddWarner(d.refused)
 	d.poller.Reconfigure(cfg, f.sources(cfg, d.files))
 
+	if queries.Enabled() {
+		d.history = webapi.NewHistory(queries, dashboard.DefaultRangeMax)
+	}
 	reg := prometheus.NewRegistry()
 	promversion.Version, promversion.Revision = version.Version, version.Revision
 	reg.MustRegister(versioncollector.NewCollector("edge_sensor"), d.events, poller.Collector{P: d.poller}, cg, clock)
@@ -66,9 +73,18 @@ func newDaemon(f *flags, cfg config.Config, queries *webapi.QueryProxy, n notify
 		MaxRequests: f.maxRequests, Health: d.serverHealth, Version: version.Version,
 		Generation: func() uint64 { return d.poller.Polls() + d.events.Changes() },
 		// The warnings of the last poll: cgroup limits not enforced, clock not synchronised, a refused reload.
-		Queries: queries, Warnings: func() []string { return d.poller.View().Warnings },
+		Queries: queries, Warnings: func() []string { return d.poller.View().Warnings }, History: d.history,
 	}), log)
 	return d
+}
+
+// run keeps polling, and asking Prometheus how much history it holds for
+// the page's first range, until ctx ends.
+func (d *sensord) run(ctx context.Context) {
+	go d.poller.Run(ctx)
+	if d.history != nil {
+		go d.history.Run(ctx, time.Minute)
+	}
 }
 
 func (d *sensord) serverHealth() error {

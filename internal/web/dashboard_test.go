@@ -26,6 +26,7 @@ func TestDashboardDocument(t *testing.T) {
 		History        *bool    `json:"history"`
 		RefreshSeconds int      `json:"refresh_seconds"`
 		Ranges         []string `json:"ranges"`
+		DefaultRange   string   `json:"default_range"`
 		MaxPoints      int      `json:"max_points"`
 		Warnings       []string `json:"warnings"`
 		Panels         []struct {
@@ -37,7 +38,7 @@ func TestDashboardDocument(t *testing.T) {
 		t.Fatal(err)
 	}
 	if doc.Version != "1.2.3" || doc.History == nil || !*doc.History || doc.RefreshSeconds != 15 || doc.MaxPoints != 1000 ||
-		!reflect.DeepEqual(doc.Ranges, []string{"15m", "1h", "6h", "12h"}) ||
+		!reflect.DeepEqual(doc.Ranges, []string{"15m", "1h", "6h", "12h"}) || doc.DefaultRange != "" ||
 		!reflect.DeepEqual(doc.Warnings, []string{"memory controller disabled: budget not enforced"}) {
 		t.Fatalf("%s", w.Body)
 	}
@@ -53,7 +54,7 @@ func TestDashboardDocument(t *testing.T) {
 	}
 	var raw map[string]any
 	json.Unmarshal(w.Body.Bytes(), &raw)
-	if len(raw) != 7 {
+	if len(raw) != 8 {
 		t.Errorf("keys: %v", raw)
 	}
 }

@@ -39,6 +39,9 @@ type Options struct {
 	// Warnings lists problems the dashboard should show (e.g. a cgroup
 	// controller that is off); nil means none.
 	Warnings func() []string
+	// History is how far back Prometheus holds the daemon's data, for the
+	// range the page starts on; nil means not known.
+	History *History
 }
 
 // NewHandler builds the router.
@@ -129,9 +132,11 @@ func (h *handlers) dashboard(w http.ResponseWriter, r *http.Request) {
 		warnings = append(warnings, h.o.Warnings()...)
 	}
 	lim := h.o.Queries.Limits()
+	span, known := h.o.History.Span()
 	b, err := json.Marshal(dashboard.Document{
 		Version: h.o.Version, History: h.o.Queries.Enabled(), RefreshSeconds: dashboard.RefreshSeconds,
-		Ranges: dashboard.Ranges(lim.MaxRange), MaxPoints: lim.MaxPoints, Warnings: warnings, Panels: dashboard.Panels(),
+		Ranges: dashboard.Ranges(lim.MaxRange), DefaultRange: dashboard.DefaultRange(lim.MaxRange, span, known),
+		MaxPoints: lim.MaxPoints, Warnings: warnings, Panels: dashboard.Panels(),
 	})
 	if err != nil {
 		panic(err) // plain strings and numbers: cannot fail

@@ -13,6 +13,7 @@
 
   var state = {
     doc: null, range: '1h', refreshMs: 15000, timer: 0, busy: false, again: false,
+    rangeChosen: false, // by the person (a button, or #range= in the URL), not by the daemon
     skew: 0, // device clock minus this browser's, from the Date header
     panels: {}, // id -> {panel, el, chart, data, key}
     sectionsKey: ''
@@ -453,7 +454,7 @@
       state.doc = doc;
       state.refreshMs = Math.max(doc.refresh_seconds || 15, 5) * 1000;
       $('version').textContent = 'edge-sensord ' + doc.version;
-      renderRanges(doc.ranges);
+      renderRanges(doc.ranges, doc.default_range);
       (doc.warnings || []).forEach(function (w) { notes.push({ text: w }); });
       exposed.history = !!doc.history;
       $('sections').hidden = !doc.history;
@@ -488,8 +489,11 @@
     if (!document.hidden) state.timer = setTimeout(refresh, state.refreshMs);
   }
 
-  function renderRanges(ranges) {
+  // renderRanges offers ranges; until the person picks one, the page shows
+  // the daemon's suggestion (the smallest that holds the stored history).
+  function renderRanges(ranges, suggested) {
     ranges = (ranges || Object.keys(RANGES)).filter(function (r) { return RANGES[r]; });
+    if (!state.rangeChosen && ranges.indexOf(suggested) >= 0) state.range = suggested;
     if (ranges.indexOf(state.range) < 0) state.range = ranges.indexOf('1h') >= 0 ? '1h' : ranges[0];
     var box = $('ranges');
     if (box.dataset.key !== ranges.join()) {
@@ -501,8 +505,9 @@
         b.dataset.range = r;
         b.addEventListener('click', function () {
           state.range = r;
+          state.rangeChosen = true;
           history.replaceState(null, '', '#range=' + r);
-          renderRanges(ranges);
+          renderRanges(ranges, r);
           refresh();
         });
         box.appendChild(b);
@@ -515,7 +520,7 @@
 
   function start() {
     var m = /range=(\w+)/.exec(location.hash);
-    if (m && RANGES[m[1]]) state.range = m[1];
+    if (m && RANGES[m[1]]) { state.range = m[1]; state.rangeChosen = true; }
     $('host').textContent = location.hostname;
     document.title = 'edge-sensord · ' + location.hostname;
     document.addEventListener('visibilitychange', function () {

@@ -1,7 +1,8 @@
 // Package promconfig renders the device's Prometheus configuration: the
 // user's prometheus.yml with the fleet settings merged in (external labels
-// identifying the device, a remote_write entry to the central engine, and
-// for the lean profile no sections agent mode refuses). Everything else in
+// identifying the device, a remote_write entry to the central engine, the
+// local and central Alertmanagers, and for the lean profile no sections
+// agent mode refuses). Everything else in
 // the user's file is kept as written.
 package promconfig
 
@@ -39,7 +40,7 @@ type RenderInput struct {
 func Render(in RenderInput) ([]byte, error) {
 	s := in.Settings
 	if s == nil {
-		s = &settings.Settings{Profile: settings.ProfileFull}
+		s = settings.Defaults()
 	}
 	if in.Device == "" {
 		return nil, errors.New("no device id: set " + settings.KeyDeviceID + " or provide a machine id")
@@ -59,6 +60,9 @@ func Render(in RenderInput) ([]byte, error) {
 		return nil, err
 	}
 	if err := setRemoteWrite(in.ConfigName, root, s); err != nil {
+		return nil, err
+	}
+	if err := addAlerting(in.ConfigName, root, s.Alerting); err != nil {
 		return nil, err
 	}
 	if s.Profile == settings.ProfileLean {

@@ -58,6 +58,7 @@ type Settings struct {
 	Role               string
 	ExternalLabels     []KV
 	Profile            string
+	Alerting           Alerting
 }
 
 // KV is one key=value pair of a list setting, in file order.
@@ -90,7 +91,7 @@ var (
 func Load(path string) (*Settings, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return &Settings{Profile: ProfileFull}, nil
+		return Defaults(), nil
 	}
 	if err != nil {
 		return nil, err
@@ -178,7 +179,7 @@ func Parse(name string, data []byte) (*Settings, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Settings{Profile: ProfileFull}
+	s := Defaults()
 	seen := map[string]int{} // line of each key
 	for _, l := range lines {
 		perr := func(msg string) error { return &ParseError{File: name, Line: l.num, Key: l.key, Msg: msg} }
@@ -200,8 +201,26 @@ func Parse(name string, data []byte) (*Settings, error) {
 	return s, nil
 }
 
+// Defaults are the settings of an empty file: fleet and alerting off,
+// profile full.
+func Defaults() *Settings {
+	return &Settings{Profile: ProfileFull, Alerting: defaultAlerting()}
+}
+
 // setters parse the value of each key into Settings.
-var setters = map[string]func(s *Settings, v string) error{
+var setters = merged(fleetSetters, alertSetters)
+
+func merged(maps ...map[string]func(s *Settings, v string) error) map[string]func(s *Settings, v string) error {
+	out := map[string]func(s *Settings, v string) error{}
+	for _, m := range maps {
+		for k, f := range m {
+			out[k] = f
+		}
+	}
+	return out
+}
+
+var fleetSetters = map[string]func(s *Settings, v string) error{
 	KeyURL:          func(s *Settings, v string) error { return checkURL(v, &s.URL) },
 	KeyUsername:     func(s *Settings, v string) error { s.Username = v; return nil },
 	KeyPasswordFile: func(s *Settings, v string) error { return absPath(v, &s.PasswordFile) },
@@ -323,7 +342,7 @@ func (s *Settings) conflict() (key, msg string) {
 	case s.Profile == ProfileLean && s.URL == "":
 		return KeyProfile, "profile lean forwards everything and keeps nothing locally; it needs " + KeyURL
 	}
-	return "", ""
+	return s.alertConflict()
 }
 
 // Device is the device label: EDGE_DEVICE_ID, or else the machine id read

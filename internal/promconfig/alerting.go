@@ -8,6 +8,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/edgeobs/edge-observability-stack/internal/settings"
+	"github.com/edgeobs/edge-observability-stack/internal/yamledit"
 )
 
 // AlertmanagerJob is the scrape job of the local Alertmanager: its
@@ -67,20 +68,18 @@ func addAlerting(name string, root *yaml.Node, a settings.Alerting) error {
 	if len(entries) == 0 {
 		return nil
 	}
-	alerting, err := mappingChild(name, root, "alerting")
+	alerting, err := yamledit.Mapping(name, root, "alerting")
 	if err != nil {
 		return err
 	}
-	list, err := sequenceChild(name, alerting, "alertmanagers")
+	list, err := yamledit.Sequence(name, alerting, "alertmanagers")
 	if err != nil {
 		return err
 	}
 	for _, e := range entries {
-		var n yaml.Node
-		if err := n.Encode(e); err != nil {
+		if err := yamledit.Append(list, e); err != nil {
 			return err
 		}
-		list.Content = append(list.Content, &n)
 	}
 	if a.Local {
 		return addAlertmanagerJob(name, root, a.Listen)
@@ -107,34 +106,15 @@ func centralEntry(c settings.Central) (alertmanagerConfig, error) {
 }
 
 func addAlertmanagerJob(name string, root *yaml.Node, target string) error {
-	jobs, err := sequenceChild(name, root, "scrape_configs")
+	jobs, err := yamledit.Sequence(name, root, "scrape_configs")
 	if err != nil {
 		return err
 	}
 	for _, j := range jobs.Content {
-		if n := lookup(j, "job_name"); n != nil && n.Value == AlertmanagerJob {
+		if n := yamledit.Lookup(j, "job_name"); n != nil && n.Value == AlertmanagerJob {
 			return nil
 		}
 	}
-	var n yaml.Node
-	err = n.Encode(scrapeConfig{JobName: AlertmanagerJob, StaticConfigs: []staticConfig{{Targets: []string{target}}},
+	return yamledit.Append(jobs, scrapeConfig{JobName: AlertmanagerJob, StaticConfigs: []staticConfig{{Targets: []string{target}}},
 		MetricRelabelConfigs: []relabel{{SourceLabels: []string{"__name__"}, Regex: alertmanagerKept, Action: "keep"}}})
-	jobs.Content = append(jobs.Content, &n)
-	return err
-}
-
-// sequenceChild returns the list under key, creating it when absent or null.
-func sequenceChild(name string, m *yaml.Node, key string) (*yaml.Node, error) {
-	v := lookup(m, key)
-	switch {
-	case v == nil:
-		v = &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
-		m.Content = append(m.Content, scalar(key), v)
-	case v.Kind == yaml.ScalarNode && v.Tag == "!!null":
-		v.Kind, v.Tag, v.Value = yaml.SequenceNode, "!!seq", ""
-	case v.Kind != yaml.SequenceNode:
-		return nil, fmt.Errorf("%s:%d: %s must be a list", name, v.Line, key)
-	}
-	v.Style &^= yaml.FlowStyle
-	return v, nil
 }

@@ -39,6 +39,23 @@ var commandDocs = map[string]commandDoc{
 		"disable": {summary: "Stops shipping metrics and returns to the full profile."},
 		"status":  {summary: "Shows the fleet settings in effect."},
 	}},
+	"alerts": {subs: map[string]commandDoc{
+		"enable": {summary: "Delivers the device's alerts through the local Alertmanager (package prometheus-alertmanager) to " +
+			"the receivers given (webhook, e-mail, Telegram; several at once, replacing the previous ones; none given keeps them). " +
+			"Checks the secret files (mode 0600) and the configuration (amtool check-config) before anything is written, then starts " +
+			"Alertmanager and has Prometheus send to it."},
+		"disable": {summary: "Stops the local Alertmanager and Prometheus's sending to it; the receivers are kept."},
+		"status": {summary: "Shows the receivers, Alertmanager's state, its notifications and failures per integration " +
+			"(from its own metrics), the last delivery and failure (from Prometheus's history of them), and what Prometheus sent. " +
+			"Exit status 1 when Alertmanager does not answer or the last notification of an integration failed."},
+		"test": {summary: "Sends a test alert through the local Alertmanager and waits until every receiver accepted it " +
+			"(judged from Alertmanager's notification counters), then resolves it. Exit status 1, with the reason, when one did not."},
+	}},
+	"alertmanager-config": {summary: "Renders the local Alertmanager's configuration from the user configuration and the alert settings; " +
+		"--check has amtool check it."},
+	"alertmanager-exec": {args: "[-- alertmanager-flags]", summary: "Renders the local Alertmanager's configuration, then executes " +
+		"Alertmanager in its place, listening on EDGE_ALERTS_LISTEN (ExecStart= of the prometheus-alertmanager.service drop-in); " +
+		"arguments after -- go to Alertmanager. --condition only tells whether local alerting is on (ExecCondition=)."},
 }
 
 // docOf is the entry of a command ("status") or of a subcommand of fleet

@@ -22,11 +22,14 @@ import (
 // arguments after its name and returns an exit code of package exitcode.
 // Each is documented in commandDocs (doc.go).
 var commands = map[string]func(args []string, stdout, stderr io.Writer) int{
-	"status":            runStatus,
-	"sensord-reload":    runSensordReload,
-	"prometheus-config": runPrometheusConfig,
-	"prometheus-exec":   runPrometheusExec,
-	"fleet":             runFleet,
+	"status":              runStatus,
+	"sensord-reload":      runSensordReload,
+	"prometheus-config":   runPrometheusConfig,
+	"prometheus-exec":     runPrometheusExec,
+	"fleet":               runFleet,
+	"alerts":              runAlerts,
+	"alertmanager-config": runAlertmanagerConfig,
+	"alertmanager-exec":   runAlertmanagerExec,
 }
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }

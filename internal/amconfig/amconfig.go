@@ -8,6 +8,7 @@ package amconfig
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -20,6 +21,21 @@ import (
 // ReceiverName names the receiver this package owns. One of this name in
 // the user's file is replaced.
 const ReceiverName = "edge-notify"
+
+// TestAlertName is the alert of "edgectl alerts test". A route of its own,
+// first under the root, sends it to ReceiverName at once and alone: grouped
+// by all its labels (one group per test), without the group_wait of real
+// alerts, and its resolution soon after.
+const TestAlertName = "EdgeAlertTest"
+
+type testRoute struct {
+	Matchers       []string `yaml:"matchers,flow"`
+	Receiver       string   `yaml:"receiver"`
+	GroupBy        []string `yaml:"group_by,flow"`
+	GroupWait      string   `yaml:"group_wait"`
+	GroupInterval  string   `yaml:"group_interval"`
+	RepeatInterval string   `yaml:"repeat_interval"`
+}
 
 // Names of the secrets, as systemd credentials (LoadCredential=).
 const (
@@ -100,6 +116,17 @@ func setRoute(name string, root *yaml.Node, a settings.Alerting) error {
 	add("group_wait", yamledit.Scalar(a.GroupWait))
 	add("group_interval", yamledit.Scalar(a.GroupInterval))
 	add("repeat_interval", yamledit.Scalar(a.RepeatInterval))
+	routes, err := yamledit.Sequence(name, route, "routes")
+	if err != nil {
+		return err
+	}
+	rest := routes.Content
+	routes.Content = nil
+	if err := yamledit.Append(routes, testRoute{Matchers: []string{`alertname="` + TestAlertName + `"`}, Receiver: ReceiverName,
+		GroupBy: []string{"..."}, GroupWait: "0s", GroupInterval: "10s", RepeatInterval: "1h"}); err != nil {
+		return err
+	}
+	routes.Content = append(routes.Content, rest...)
 	return nil
 }
 
@@ -193,4 +220,32 @@ func CredentialsDropIn(secrets map[string]string) []byte {
 		fmt.Fprintf(&b, "LoadCredential=%s:%s\n", n, strings.ReplaceAll(secrets[n], "%", "%%"))
 	}
 	return []byte(b.String())
+}
+
+// RenderFile renders the user's configuration at configIn with the alert
+// settings a. The secrets are read where Alertmanager will read them: in
+// credDir (systemd's $CREDENTIALS_DIRECTORY, see CredentialsDropIn) when it
+// is not empty, else at the paths the settings name. A secret that cannot
+// be read there is an error now rather than a failed notification later.
+func RenderFile(configIn string, a settings.Alerting, credDir string) ([]byte, error) {
+	cfg, err := os.ReadFile(configIn)
+	if err != nil {
+		return nil, err
+	}
+	secrets := Secrets(a.Receivers)
+	path := func(name string) string {
+		if credDir != "" {
+			return filepath.Join(credDir, name)
+		}
+		return secrets[name]
+	}
+	for name := range secrets {
+		f, err := os.Open(path(name))
+		if err != nil {
+			return nil, fmt.Errorf("secret %s: %w", name, err)
+		}
+		f.Close()
+	}
+	return Render(RenderInput{ConfigName: configIn, Config: cfg, Alerting: a, SecretPath: path,
+		ReadSecret: func(name string) (string, error) { return ReadToken(path(name)) }})
 }

@@ -97,8 +97,10 @@ receivers:
 	if route["receiver"] != "mine" || route["group_wait"] != "1m" || route["group_interval"] != "5m" || route["repeat_interval"] != "24h" {
 		t.Fatalf("route %v: want the user's receiver and group_wait, the settings' other timing", route)
 	}
-	if _, ok := route["routes"]; !ok {
-		t.Fatal("child routes dropped")
+	routes := route["routes"].([]any)
+	if len(routes) != 2 || routes[0].(map[string]any)["matchers"].([]any)[0] != `alertname="EdgeAlertTest"` ||
+		routes[1].(map[string]any)["receiver"] != "edge-notify" {
+		t.Fatalf("routes %v: want the test alert's route first, then the user's", routes)
 	}
 	rs := m["receivers"].([]any)
 	want := []any{

@@ -34,9 +34,10 @@ var commandDocs = map[string]commandDoc{
 	"prometheus-exec": {args: "[-- prometheus-flags]", summary: "Renders Prometheus's configuration, then executes Prometheus " +
 		"in its place with the flags of the profile (ExecStart= of the prometheus.service drop-in); arguments after -- go to Prometheus."},
 	"fleet": {subs: map[string]commandDoc{
-		"enable": {args: "URL", summary: "Ships the device's metrics to the central Prometheus-compatible endpoint at URL " +
-			"(remote write), with the given authentication, labels and profile, and restarts Prometheus."},
-		"disable": {summary: "Stops shipping metrics and returns to the full profile."},
+		"enable": {args: "[URL]", summary: "Ships the device's metrics to the central Prometheus-compatible endpoint at URL " +
+			"(remote write), with the given authentication, labels and profile, and its alerts to a central Alertmanager " +
+			"(--alertmanager, with basic auth and a CA as for remote write), and restarts Prometheus."},
+		"disable": {summary: "Stops shipping metrics and alerts and returns to the full profile."},
 		"status":  {summary: "Shows the fleet settings in effect."},
 	}},
 	"alerts": {subs: map[string]commandDoc{

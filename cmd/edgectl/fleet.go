@@ -12,12 +12,16 @@ import (
 
 const fleetUsage = `usage: edgectl fleet enable URL [--username U --password-file F | --bearer-token-file F]
                           [--ca-file F] [--site S] [--role R] [--profile lean|full]
+                          [--alertmanager AM_URL [--alertmanager-username U --alertmanager-password-file F]
+                           [--alertmanager-ca-file F]]
+                          (URL may be left out with --alertmanager: remote write stays as it is)
        edgectl fleet disable
        edgectl fleet status
 common flags: --defaults F --config.in F --machine-id F --dropin-dir D
 
 Edits the fleet settings, checks that Prometheus's configuration renders with
-them, and restarts Prometheus. Exit status: 0 done, 1 failed (a bad setting
+them, and restarts Prometheus. --alertmanager also sends the device's alerts to
+a central Alertmanager, with the device, site and role labels. Exit status: 0 done, 1 failed (a bad setting
 leaves the file unchanged), 2 usage error.`
 
 // fleetCmd is one run of "edgectl fleet SUB".
@@ -65,20 +69,32 @@ func (f *fleetCmd) enable(args []string) int {
 	f.StringVar(&username, "username", "", "basic auth user")
 	f.StringVar(&passwordFile, "password-file", "", "basic auth password file")
 	f.StringVar(&bearerFile, "bearer-token-file", "", "bearer token file")
+	var amURL, amUser, amPassword string
+	f.StringVar(&amURL, "alertmanager", "", "central Alertmanager (http(s)://host:port[/prefix]) that receives the device's alerts too")
+	f.StringVar(&amUser, "alertmanager-username", "", "basic auth user at the central Alertmanager")
+	f.StringVar(&amPassword, "alertmanager-password-file", "", "basic auth password file for the central Alertmanager")
 	other := map[string]*string{
-		settings.KeyCAFile:  f.String("ca-file", "", "CA bundle to verify the central"),
-		settings.KeySite:    f.String("site", "", "site label"),
-		settings.KeyRole:    f.String("role", "", "role label"),
-		settings.KeyProfile: f.String("profile", "", "full (local TSDB + Grafana) or lean (agent mode)"),
+		settings.KeyAlertmanagerCAFile: f.String("alertmanager-ca-file", "", "CA bundle to verify the central Alertmanager"),
+		settings.KeyCAFile:             f.String("ca-file", "", "CA bundle to verify the central"),
+		settings.KeySite:               f.String("site", "", "site label"),
+		settings.KeyRole:               f.String("role", "", "role label"),
+		settings.KeyProfile:            f.String("profile", "", "full (local TSDB + Grafana) or lean (agent mode)"),
 	}
 	pos, code, ok := f.parseInterspersed(args)
 	if !ok {
 		return code
 	}
-	if len(pos) != 1 {
-		return f.usageError("want one URL, got %d arguments", len(pos))
+	if len(pos) > 1 || (len(pos) == 0 && amURL == "") {
+		return f.usageError("want one URL (and/or --alertmanager), got %d arguments", len(pos))
 	}
-	set := map[string]string{settings.KeyURL: pos[0]}
+	set := map[string]string{}
+	if len(pos) == 1 {
+		set[settings.KeyURL] = pos[0]
+	}
+	if amURL != "" {
+		// A central Alertmanager given replaces the previous one and its auth.
+		set[settings.KeyAlertmanagerURL], set[settings.KeyAlertmanagerUsername], set[settings.KeyAlertmanagerPassword] = amURL, amUser, amPassword
+	}
 	if username != "" || passwordFile != "" || bearerFile != "" {
 		// Choosing an auth method replaces the previous one.
 		set[settings.KeyUsername], set[settings.KeyPasswordFile], set[settings.KeyBearerTokenFile] = username, passwordFile, bearerFile
@@ -95,7 +111,9 @@ func (f *fleetCmd) disable(args []string) int {
 	if code, ok := f.parseNoArgs(args); !ok {
 		return code
 	}
-	return f.apply(map[string]string{settings.KeyURL: "", settings.KeyProfile: settings.ProfileFull})
+	return f.apply(map[string]string{settings.KeyURL: "", settings.KeyProfile: settings.ProfileFull,
+		settings.KeyAlertmanagerURL: "", settings.KeyAlertmanagerUsername: "", settings.KeyAlertmanagerPassword: "",
+		settings.KeyAlertmanagerCAFile: ""})
 }
 
 func (f *fleetCmd) apply(set map[string]string) int {

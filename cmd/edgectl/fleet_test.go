@@ -117,6 +117,16 @@ func TestFleetEnableDisable(t *testing.T) {
 		}
 	}
 
+	// A central Alertmanager without changing remote write; disable clears both.
+	if code, out, errs := e.run(t, fs, "enable", "--alertmanager", "https://am.example:9093/fleet", "--alertmanager-username", "pump",
+		"--alertmanager-password-file", "/etc/am.pw", "--alertmanager-ca-file", "/etc/ca.pem"); code != 0 || !strings.Contains(out, "central Alertmanager https://am.example:9093/fleet") {
+		t.Fatalf("enable --alertmanager: %d %s %s", code, out, errs)
+	}
+	s, _ = settings.Load(e.defaults)
+	if s.URL != "https://vm.example/w" || s.Alerting.Central != (settings.Central{URL: "https://am.example:9093/fleet", Username: "pump", PasswordFile: "/etc/am.pw", CAFile: "/etc/ca.pem"}) {
+		t.Fatalf("settings after enable --alertmanager: %+v %+v", s, s.Alerting.Central)
+	}
+
 	// Disable without systemd: file updated, restart skipped with a note.
 	nosd := &fakeSystem{}
 	code, out, _ = e.run(t, nosd, "disable")
@@ -124,7 +134,7 @@ func TestFleetEnableDisable(t *testing.T) {
 		t.Fatalf("disable: %d %q %q", code, out, nosd.calls)
 	}
 	s, _ = settings.Load(e.defaults)
-	if s.URL != "" || s.Profile != settings.ProfileFull {
+	if s.URL != "" || s.Profile != settings.ProfileFull || s.Alerting.Central != (settings.Central{}) {
 		t.Fatalf("settings after disable: %+v", s)
 	}
 }
@@ -137,6 +147,8 @@ func TestFleetEnableRejectsInvalidAndLeavesFile(t *testing.T) {
 		{"enable", "https://c/w", "--username", "u"},
 		{"enable", "not a url"},
 		{"enable", "https://c/w", "--profile", "tiny"},
+		{"enable", "--alertmanager", "am.example:9093"},
+		{"enable", "--alertmanager", "https://am/", "--alertmanager-username", "u"},
 		{"enable"},
 	} {
 		code, _, errs := e.run(t, fs, args...)

@@ -1,6 +1,7 @@
 // Package fleet turns the device's forwarding to a central engine on and
-// off: the remote_write settings, the labels identifying the device, and
-// the lean profile with its lower slice budget.
+// off: the remote_write settings, a central Alertmanager for its alerts,
+// the labels identifying the device, and the lean profile with its lower
+// slice budget.
 package fleet
 
 import (
@@ -62,6 +63,9 @@ func (f *Fleet) Apply(set map[string]string) error {
 	} else {
 		fmt.Fprintln(f.Stdout, "fleet disabled: no remote_write (profile full)")
 	}
+	if s.Alerting.Central.URL != "" {
+		fmt.Fprintf(f.Stdout, "alerts also go to the central Alertmanager %s\n", s.Alerting.Central.URL)
+	}
 	var cmds [][]string
 	if dropInChanged {
 		cmds = append(cmds, []string{"daemon-reload"})
@@ -97,12 +101,22 @@ func (f *Fleet) Describe(s *settings.Settings) [][2]string {
 	if s.InsecureSkipVerify {
 		tls += ", certificate NOT verified"
 	}
+	am := "none"
+	if c := s.Alerting.Central; c.URL != "" {
+		am = c.URL
+		if c.PasswordFile != "" {
+			am += fmt.Sprintf(", basic auth (user %s, password file %s)", c.Username, c.PasswordFile)
+		}
+		if c.CAFile != "" {
+			am += ", CA file " + c.CAFile
+		}
+	}
 	lean := "absent"
 	if path := filepath.Join(f.DropInDir, LeanDropInName); apply.Exists(path) {
 		lean = "present (" + path + ")"
 	}
 	return [][2]string{
 		{"fleet", fleet}, {"profile", s.Profile}, {"device", device}, {"site", s.Site},
-		{"role", s.Role}, {"auth", auth}, {"tls", tls}, {"lean drop-in", lean},
+		{"role", s.Role}, {"auth", auth}, {"tls", tls}, {"alertmanager", am}, {"lean drop-in", lean},
 	}
 }

@@ -172,6 +172,13 @@ for a in $(sed -n 's/^ *- alert: *//p' "$rules_dir/edge-observability.yml"); do
 	grep -q "alertname: $a\$" "$rules_dir/tests.yml" || fail "alert $a has no test in tests.yml"
 done
 ok "rules: every alert tested"
+# The centre's rules (shipped for a central Prometheus or vmalert), and their tests.
+promtool check rules "$root/usr/share/edge-observability/central/edge-fleet.yml"
+(cd "$REPO/etc/central" && promtool test rules tests.yml)
+for a in $(sed -n 's/^ *- alert: *//p' "$REPO/etc/central/edge-fleet.yml"); do
+	grep -q "alertname: $a\$" "$REPO/etc/central/tests.yml" || fail "central alert $a has no test in etc/central/tests.yml"
+done
+ok "central rules: checked, every alert tested"
 
 step "Alertmanager config: the shipped alertmanager.yml rendered with every receiver, checked by amtool"
 printf 'pw\n' >"$tmp/smtp.pw"
@@ -259,6 +266,7 @@ files_expected="/usr/bin/edge-sensord
 /lib/systemd/system/grafana-server.service.d/edge-observability.conf
 /lib/systemd/system/prometheus-alertmanager.service.d/edge-observability.conf
 /usr/share/edge-observability/dashboards/edge-device.json
+/usr/share/edge-observability/central/edge-fleet.yml
 /usr/share/edge-observability/grafana-admin-password.sh
 /usr/share/man/man8/edge-sensord.8.gz
 /usr/share/man/man8/edgectl.8.gz

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/edgeobs/edge-observability-stack/internal/alerts"
 	"github.com/edgeobs/edge-observability-stack/internal/amconfig"
@@ -30,13 +31,15 @@ func (r *amRender) register(c *cmdLine) {
 
 // render renders the configuration with the secrets where systemd hands
 // them to the unit ($CREDENTIALS_DIRECTORY), or else where the settings
-// name them.
-func (r *amRender) render() ([]byte, *settings.Settings, error) {
+// name them; with copyDir, their trimmed copies go there (see
+// amconfig.SecretFiles).
+func (r *amRender) render(copyDir string) ([]byte, *settings.Settings, error) {
 	s, err := settings.Load(r.settings)
 	if err != nil {
 		return nil, nil, err
 	}
-	data, err := amconfig.RenderFile(r.configIn, s.Alerting, os.Getenv("CREDENTIALS_DIRECTORY"))
+	data, err := amconfig.RenderFile(r.configIn, s.Alerting, amconfig.SecretFiles{
+		CredentialsDir: os.Getenv("CREDENTIALS_DIRECTORY"), CopyDir: copyDir})
 	return data, s, err
 }
 
@@ -50,7 +53,11 @@ func runAlertmanagerConfig(args []string, stdout, stderr io.Writer) int {
 	if code, ok := c.parseNoArgs(args); !ok {
 		return code
 	}
-	data, _, err := in.render()
+	copyDir := ""
+	if *out != "-" {
+		copyDir = filepath.Dir(*out)
+	}
+	data, _, err := in.render(copyDir)
 	if err != nil {
 		return c.fail(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/edgeobs/edge-observability-stack/internal/alerts"
@@ -37,7 +38,7 @@ func runAlertmanagerExec(args []string, stdout, stderr io.Writer) int {
 			}
 		}
 	}
-	data, s, err := in.render()
+	data, s, err := in.render(filepath.Dir(*out))
 	if err != nil {
 		return c.fail(err)
 	}

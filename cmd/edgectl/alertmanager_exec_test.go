@@ -28,12 +28,18 @@ func TestAlertmanagerExec(t *testing.T) {
 	}
 
 	// On, with the token in systemd's credentials directory (not readable at the settings' path).
-	settingsOn := "EDGE_ALERTS=on\nEDGE_ALERTS_LISTEN=127.0.0.1:19093\nEDGE_ALERT_TELEGRAM_BOT_TOKEN_FILE=/root/absent.token\nEDGE_ALERT_TELEGRAM_CHAT_ID=42\n"
+	settingsOn := "EDGE_ALERTS=on\nEDGE_ALERTS_LISTEN=127.0.0.1:19093\nEDGE_ALERT_TELEGRAM_BOT_TOKEN_FILE=/root/absent.token\nEDGE_ALERT_TELEGRAM_CHAT_ID=42\n" +
+		"EDGE_ALERT_EMAIL_TO=ops@example.org\nEDGE_ALERT_SMTP_SMARTHOST=mail:25\nEDGE_ALERT_SMTP_FROM=d@example.org\n" +
+		"EDGE_ALERT_SMTP_AUTH_USERNAME=u\nEDGE_ALERT_SMTP_AUTH_PASSWORD_FILE=/root/absent.pw\n"
 	if err := os.WriteFile(e.defaults, []byte(settingsOn), 0o640); err != nil {
 		t.Fatal(err)
 	}
 	creds := t.TempDir()
 	if err := os.WriteFile(filepath.Join(creds, "telegram-bot-token"), []byte("123:fromcreds\n"), 0o400); err != nil {
+		t.Fatal(err)
+	}
+	// A password file as `echo pw >file` writes it: Alertmanager 0.25 would send the newline.
+	if err := os.WriteFile(filepath.Join(creds, "smtp-auth-password"), []byte("pw\n"), 0o400); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("CREDENTIALS_DIRECTORY", creds)
@@ -52,8 +58,13 @@ func TestAlertmanagerExec(t *testing.T) {
 	}
 	fi, err := os.Stat(out)
 	rendered, _ := os.ReadFile(out)
-	if err != nil || fi.Mode().Perm() != 0o600 || !strings.Contains(string(rendered), "bot_token: 123:fromcreds") {
+	copied := filepath.Join(filepath.Dir(out), "smtp-auth-password")
+	if err != nil || fi.Mode().Perm() != 0o600 || !strings.Contains(string(rendered), "bot_token: 123:fromcreds") ||
+		!strings.Contains(string(rendered), "auth_password_file: "+copied) {
 		t.Fatalf("rendered config (%v, %v):\n%s", fi.Mode(), err, rendered)
+	}
+	if pw, err := os.ReadFile(copied); err != nil || string(pw) != "pw" {
+		t.Fatalf("password handed to Alertmanager: %q %v, want it without its newline", pw, err)
 	}
 
 	// Alertmanager's listen address and config file are the settings'.

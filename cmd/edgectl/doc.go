@@ -48,7 +48,7 @@ var commandDocs = map[string]commandDoc{
 		"disable": {summary: "Stops the local Alertmanager and Prometheus's sending to it; the receivers are kept."},
 		"status": {summary: "Shows the receivers, Alertmanager's state, its notifications and failures per integration " +
 			"(from its own metrics), the last delivery and failure (from Prometheus's history of them), and what Prometheus sent. " +
-			"Exit status 1 when Alertmanager does not answer or the last notification of an integration failed."},
+			"Exit status 1 when Alertmanager does not answer or the last try of a notification of an integration failed."},
 		"test": {summary: "Sends a test alert through the local Alertmanager and waits until every receiver accepted it " +
 			"(judged from Alertmanager's notification counters), then resolves it. Exit status 1, with the reason, when one did not."},
 	}},

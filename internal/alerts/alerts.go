@@ -132,7 +132,7 @@ func CheckSecretFile(path string) error {
 // checkConfig renders the Alertmanager configuration with the settings and
 // has amtool check it.
 func (a *Alerts) checkConfig(s *settings.Settings) error {
-	data, err := amconfig.RenderFile(a.ConfigIn, s.Alerting, "")
+	data, err := amconfig.RenderFile(a.ConfigIn, s.Alerting, amconfig.SecretFiles{})
 	if err != nil {
 		return err
 	}

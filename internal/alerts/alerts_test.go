@@ -175,7 +175,7 @@ func TestStatus(t *testing.T) {
 		switch {
 		case r.URL.Path == "/metrics":
 			fmt.Fprint(w, "prometheus_notifications_sent_total{alertmanager=\"http://"+s.Alerting.Listen+"/api/v2/alerts\"} 9\n")
-		case strings.Contains(r.URL.Query().Get("query"), "notifications_total"): // deliveries
+		case strings.Contains(r.URL.Query().Get("query"), "requests_total"): // deliveries
 			fmt.Fprint(w, `{"status":"success","data":{"resultType":"vector","result":[{"metric":{"integration":"webhook"},"value":[1,"1764590000"]}]}}`)
 		default: // failures
 			fmt.Fprint(w, `{"status":"success","data":{"resultType":"vector","result":[{"metric":{"integration":"webhook"},"value":[1,"1764590600"]}]}}`)
@@ -183,7 +183,7 @@ func TestStatus(t *testing.T) {
 	}))
 	defer prom.Close()
 	r = Status(context.Background(), StatusInput{Settings: s, PrometheusURL: prom.URL})
-	if r.ExitCode != 1 || len(r.Problems) != 1 || !strings.Contains(r.Problems[0], "webhook: the last notification failed") ||
+	if r.ExitCode != 1 || len(r.Problems) != 1 || !strings.Contains(r.Problems[0], "webhook: the last try of a notification failed") ||
 		len(r.Senders) != 1 || r.Senders[0].Sent != 9 {
 		t.Fatalf("report %+v", r)
 	}

@@ -92,7 +92,7 @@ func integrationsOf(r settings.Receivers) []string {
 
 // Status gathers the report. Exit code 1 when local alerting is on but
 // Alertmanager does not answer or Prometheus cannot reach it, or when an
-// integration's last notification failed.
+// integration's last try of a notification failed.
 func Status(ctx context.Context, in StatusInput) Report {
 	a := in.Settings.Alerting
 	r := Report{Local: a.Local, Listen: a.Listen, Receivers: describeReceivers(a.Receivers), GroupWait: a.GroupWait,
@@ -108,7 +108,7 @@ func Status(ctx context.Context, in StatusInput) Report {
 	}
 	for _, i := range r.Integrations {
 		if i.LastFailure != nil && (i.LastDelivery == nil || i.LastFailure.After(*i.LastDelivery)) {
-			r.Problems = append(r.Problems, fmt.Sprintf("%s: the last notification failed (%s); see journalctl -u %s",
+			r.Problems = append(r.Problems, fmt.Sprintf("%s: the last try of a notification failed (%s); see journalctl -u %s",
 				i.Name, i.LastFailure.Format(time.RFC3339), Unit))
 		}
 	}
@@ -169,16 +169,16 @@ func (r *Report) readSenders(ctx context.Context, prom client) {
 	}
 }
 
-// historyQuery is the last time, within 12h, that notifications of an
-// integration succeeded (or, with failed, failed), to within a minute:
-// from Prometheus's samples of the local Alertmanager's counters.
+// historyQuery is the last time, within 12h, that a notification request
+// of an integration succeeded (or, with failed, failed), to within a
+// minute: from Prometheus's samples of the local Alertmanager's counters.
 func historyQuery(failed bool) string {
 	sel := func(m string) string {
 		return fmt.Sprintf(`sum by (integration) (increase(%s{job=%q}[2m]))`, m, promconfig.AlertmanagerJob)
 	}
-	expr := sel("alertmanager_notifications_failed_total")
+	expr := sel("alertmanager_notification_requests_failed_total")
 	if !failed {
-		expr = sel("alertmanager_notifications_total") + " - " + expr
+		expr = sel("alertmanager_notification_requests_total") + " - " + expr
 	}
 	return fmt.Sprintf(`max by (integration) (max_over_time(timestamp((%s) > 0.5)[12h:1m]))`, expr)
 }

@@ -33,23 +33,24 @@ type TestInput struct {
 	Out     io.Writer
 }
 
-// deliveries are Alertmanager's notification counters per integration.
-type deliveries struct{ total, failed, failedReqs map[string]float64 }
+// deliveries are Alertmanager's counters of notification requests (each
+// try of each notification) per integration. Its counter of notifications
+// is no use here: it counts one when the first try starts, and its failure
+// only once every retry within the group interval has failed.
+type deliveries struct{ reqs, failedReqs map[string]float64 }
 
 func (am client) deliveries(ctx context.Context) (deliveries, error) {
 	fams, err := am.metrics(ctx)
 	if err != nil {
 		return deliveries{}, err
 	}
-	return deliveries{counters(fams, "alertmanager_notifications_total", "integration"),
-		counters(fams, "alertmanager_notifications_failed_total", "integration"),
+	return deliveries{counters(fams, "alertmanager_notification_requests_total", "integration"),
 		counters(fams, "alertmanager_notification_requests_failed_total", "integration")}, nil
 }
 
-// accepted: a notification of integration n succeeded since base (more
-// attempts, and more of them not failed).
+// accepted: a request of integration n succeeded since base.
 func (d deliveries) accepted(base deliveries, n string) bool {
-	return d.total[n] > base.total[n] && d.total[n]-d.failed[n] > base.total[n]-base.failed[n]
+	return d.reqs[n]-d.failedReqs[n] > base.reqs[n]-base.failedReqs[n]
 }
 
 // Test sends a test alert through the local Alertmanager and waits until

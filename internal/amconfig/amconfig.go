@@ -14,6 +14,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/edgeobs/edge-observability-stack/internal/atomicfile"
 	"github.com/edgeobs/edge-observability-stack/internal/settings"
 	"github.com/edgeobs/edge-observability-stack/internal/yamledit"
 )
@@ -185,7 +186,8 @@ func receiver(in RenderInput) (receiverConfig, error) {
 	return out, nil
 }
 
-// ReadToken reads a one-line token from path.
+// ReadToken reads a one-line secret (a token, a password) from path,
+// without the white space around it.
 func ReadToken(path string) (string, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -193,7 +195,7 @@ func ReadToken(path string) (string, error) {
 	}
 	t := strings.TrimSpace(string(b))
 	if t == "" || strings.ContainsAny(t, " \t\r\n") {
-		return "", fmt.Errorf("%s: want the token alone on one line", path)
+		return "", fmt.Errorf("%s: want the secret alone on one line", path)
 	}
 	return t, nil
 }
@@ -222,30 +224,50 @@ func CredentialsDropIn(secrets map[string]string) []byte {
 	return []byte(b.String())
 }
 
+// SecretFiles are where RenderFile finds the secret files and where it puts
+// the copies Alertmanager reads.
+type SecretFiles struct {
+	// CredentialsDir is systemd's $CREDENTIALS_DIRECTORY, where
+	// CredentialsDropIn hands the files to the unit; "" reads them at the
+	// paths the settings name.
+	CredentialsDir string
+	// CopyDir, when set, receives a copy of each secret trimmed of
+	// surrounding white space (mode 0600), which the configuration names:
+	// Alertmanager 0.25 sends a password file's trailing newline as part of
+	// the password (0.28 trims it), and `echo pw >file` writes one.
+	CopyDir string
+}
+
 // RenderFile renders the user's configuration at configIn with the alert
-// settings a. The secrets are read where Alertmanager will read them: in
-// credDir (systemd's $CREDENTIALS_DIRECTORY, see CredentialsDropIn) when it
-// is not empty, else at the paths the settings name. A secret that cannot
-// be read there is an error now rather than a failed notification later.
-func RenderFile(configIn string, a settings.Alerting, credDir string) ([]byte, error) {
+// settings a and the secrets found as sf says. A secret that cannot be read
+// is an error now rather than a failed notification later.
+func RenderFile(configIn string, a settings.Alerting, sf SecretFiles) ([]byte, error) {
 	cfg, err := os.ReadFile(configIn)
 	if err != nil {
 		return nil, err
 	}
 	secrets := Secrets(a.Receivers)
-	path := func(name string) string {
-		if credDir != "" {
-			return filepath.Join(credDir, name)
+	src := func(name string) string {
+		if sf.CredentialsDir != "" {
+			return filepath.Join(sf.CredentialsDir, name)
 		}
 		return secrets[name]
 	}
+	paths := map[string]string{}
 	for name := range secrets {
-		f, err := os.Open(path(name))
+		token, err := ReadToken(src(name))
 		if err != nil {
 			return nil, fmt.Errorf("secret %s: %w", name, err)
 		}
-		f.Close()
+		paths[name] = src(name)
+		if sf.CopyDir != "" {
+			paths[name] = filepath.Join(sf.CopyDir, name)
+			if err := atomicfile.Write(paths[name], []byte(token), 0o600); err != nil {
+				return nil, err
+			}
+		}
 	}
-	return Render(RenderInput{ConfigName: configIn, Config: cfg, Alerting: a, SecretPath: path,
-		ReadSecret: func(name string) (string, error) { return ReadToken(path(name)) }})
+	return Render(RenderInput{ConfigName: configIn, Config: cfg, Alerting: a,
+		SecretPath: func(name string) string { return paths[name] },
+		ReadSecret: func(name string) (string, error) { return ReadToken(src(name)) }})
 }

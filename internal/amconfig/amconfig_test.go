@@ -138,8 +138,8 @@ func TestReadToken(t *testing.T) {
 	for _, c := range []struct{ content, want, err string }{
 		{"123:abc\n", "123:abc", ""},
 		{"  123:abc  \n\n", "123:abc", ""},
-		{"\n", "", "want the token alone on one line"},
-		{"123 abc\n", "", "want the token alone on one line"},
+		{"\n", "", "want the secret alone on one line"},
+		{"123 abc\n", "", "want the secret alone on one line"},
 	} {
 		p := filepath.Join(dir, "tok")
 		if err := os.WriteFile(p, []byte(c.content), 0o600); err != nil {

@@ -193,7 +193,7 @@ sed -e 's#^EDGE_ALERTS=off$#EDGE_ALERTS=on#' -e 's#^EDGE_ALERT_WEBHOOK_URL=$#EDG
 [ "$(grep -c '^EDGE_ALERT' "$tmp/alerts.env")" -ge 13 ] || fail "the shipped settings lack alert keys"
 "$root/usr/bin/edgectl" alertmanager-config --check --config.in "$root/etc/edge-observability/alertmanager.yml" \
 	--defaults "$tmp/alerts.env" --config.out "$tmp/alertmanager.yml" || fail "amtool refused the shipped alertmanager.yml rendered with every receiver"
-grep -q 'telegram_configs' "$tmp/alertmanager.yml" && grep -q "auth_password_file: $tmp/smtp.pw" "$tmp/alertmanager.yml" ||
+grep -q 'telegram_configs' "$tmp/alertmanager.yml" && grep -q "auth_password_file: $tmp/smtp-auth-password" "$tmp/alertmanager.yml" ||
 	fail "rendered alertmanager.yml lacks the receivers: $(cat "$tmp/alertmanager.yml")"
 # The rendered Prometheus configuration with alerting on passes promtool too.
 "$root/usr/bin/edgectl" prometheus-config --config.in "$root/etc/edge-observability/prometheus.yml" --defaults "$tmp/alerts.env" \

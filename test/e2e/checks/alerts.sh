@@ -7,7 +7,6 @@
 # shellcheck disable=SC2016
 
 AM_UNIT=prometheus-alertmanager.service
-AM=http://127.0.0.1:9093
 HOOKS=/var/tmp/e2e-hooks # the guest's webhook receiver writes each notification here
 MAILS=/var/tmp/e2e-mail  # the guest's SMTP server, each message
 

@@ -7,36 +7,6 @@
 # shellcheck disable=SC2016
 
 AM_UNIT=prometheus-alertmanager.service
-HOOKS=/var/tmp/e2e-hooks # the guest's webhook receiver writes each notification here
-MAILS=/var/tmp/e2e-mail  # the guest's SMTP server, each message
-
-# hook_count NAME STATUS: webhook notifications with alert NAME in STATUS.
-hook_count() {
-	gexec sh -c "cat $HOOKS/[0-9]*.json 2>/dev/null" |
-		jq -s --arg n "$1" --arg s "$2" '[.[] | select(any(.alerts[]; .labels.alertname == $n and .status == $s))] | length'
-}
-hook_has() { [ "$(hook_count "$1" "$2")" -ge 1 ]; }
-# mail_count WORD...: messages whose Subject: line has every word.
-mail_count() {
-	local subjects w
-	subjects=$(gexec sh -c "grep -h '^Subject:' $MAILS/[0-9]*.eml 2>/dev/null" || true)
-	for w in "$@"; do subjects=$(grep -F -- "$w" <<<"$subjects" || true); done
-	[ -n "$subjects" ] && wc -l <<<"$subjects" || echo 0
-}
-mail_has() { [ "$(mail_count "$@")" -ge 1 ]; }
-
-# receivers_up: a webhook receiver and an SMTP server with AUTH in the guest (Debian's
-# python3-aiosmtpd), as transient units outside the stack's slice.
-receivers_up() {
-	gput "$REPO/test/lib/smtp-sink.py" /opt/smtp-sink.py
-	gput "$REPO/test/lib/webhook-sink.py" /opt/webhook-sink.py
-	gexec sh -c "chmod 0755 /opt/smtp-sink.py /opt/webhook-sink.py && mkdir -p $HOOKS $MAILS &&
-		umask 077 && echo 'e2e-smtp-pw' >/root/smtp.pw"
-	gexec systemd-run --quiet --unit=e2e-webhook /opt/webhook-sink.py --listen 127.0.0.1:9099 --dir $HOOKS
-	gexec systemd-run --quiet --unit=e2e-smtp /opt/smtp-sink.py --listen 127.0.0.1:2525 --dir $MAILS \
-		--user pump --password-file /root/smtp.pw
-	wait_for 30 "the guest's receivers" gexec sh -c 'ss -ltn | grep -q "127.0.0.1:9099 " && ss -ltn | grep -q "127.0.0.1:2525 "'
-}
 
 # listeners_as_documented: every TCP listener is one README.md lists (the dashboard on all
 # addresses; Prometheus and Alertmanager on loopback; no cluster gossip), besides the guest's
@@ -68,9 +38,7 @@ check_alerts() {
 	info+="alerting_off=$st "
 
 	receivers_up
-	gexec edgectl alerts enable --webhook http://127.0.0.1:9099/hook --email ops@example.org --smtp 127.0.0.1:2525 \
-		--smtp-from pump@example.org --smtp-auth-username pump --smtp-auth-password-file /root/smtp.pw --smtp-require-tls=false \
-		--group-wait 5s --group-interval 15s >"$WORK/logs/alerts-enable.log" 2>&1 ||
+	alerts_enable --group-wait 5s --group-interval 15s >"$WORK/logs/alerts-enable.log" 2>&1 ||
 		fail "edgectl alerts enable failed: $(cat "$WORK/logs/alerts-enable.log")"
 	wait_for 60 "$AM_UNIT active" is_active $AM_UNIT
 	check_alertmanager_unit

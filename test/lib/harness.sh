@@ -337,7 +337,7 @@ receivers_up() {
 	gexec systemd-run --quiet --unit=e2e-webhook /opt/webhook-sink.py --listen 127.0.0.1:9099 --dir $HOOKS
 	gexec systemd-run --quiet --unit=e2e-smtp /opt/smtp-sink.py --listen 127.0.0.1:2525 --dir $MAILS \
 		--user pump --password-file /root/smtp.pw
-	wait_for 30 "the guest's receivers" gexec sh -c 'ss -ltn | grep -q "127.0.0.1:9099 " && ss -ltn | grep -q "127.0.0.1:2525 "'
+	wait_for 30 "the guest's receivers" gexec bash -c '</dev/tcp/127.0.0.1/9099 && </dev/tcp/127.0.0.1/2525'
 }
 
 # alerts_enable [FLAGS...]: edgectl alerts enable with both receivers; FLAGS add to it.

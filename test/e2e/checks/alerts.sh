@@ -29,7 +29,8 @@ check_alerts() {
 	requires check_units
 	local st info="" mem max listeners
 	# Installed while alerting is off: Debian's postinst starts it, the drop-in skips it.
-	GEXEC_TIMEOUT=900 gexec apt-get install -y --no-install-recommends prometheus-alertmanager python3-aiosmtpd \
+	# (iproute2: ss, to see who listens where.)
+	GEXEC_TIMEOUT=900 gexec apt-get install -y --no-install-recommends prometheus-alertmanager python3-aiosmtpd iproute2 \
 		>"$WORK/logs/alertmanager-install.log" 2>&1 || fail "apt-get install prometheus-alertmanager failed: $(tail -n 5 "$WORK/logs/alertmanager-install.log")"
 	info+="alertmanager=$(gexec dpkg-query -W -f='${Version}' prometheus-alertmanager) "
 	st=$(gexec systemctl is-active $AM_UNIT || true)

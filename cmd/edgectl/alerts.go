@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"time"
 
@@ -43,19 +42,9 @@ func runAlerts(args []string, stdout, stderr io.Writer) int {
 
 // alertsCommand is runAlerts with the service manager and journal to use.
 func alertsCommand(args []string, stdout, stderr io.Writer, services apply.ServiceManager, journal alerts.Journal) int {
-	if len(args) == 0 {
-		fmt.Fprintln(stderr, alertsUsage)
-		return exitcode.Usage
-	}
-	sub, args := args[0], args[1:]
-	switch sub {
-	case "-h", "--help", "help":
-		fmt.Fprintln(stdout, alertsUsage)
-		return exitcode.OK
-	case "enable", "disable", "status", "test":
-	default:
-		fmt.Fprintf(stderr, "edgectl alerts: unknown subcommand %q\n\n%s\n", sub, alertsUsage)
-		return exitcode.Usage
+	sub, args, code, ok := subcommand("alerts", alertsUsage, args, stdout, stderr)
+	if !ok {
+		return code
 	}
 	c := &alertsCmd{cmdLine: newCmdLine("alerts "+sub, stdout, stderr)}
 	c.in.register(c.cmdLine)

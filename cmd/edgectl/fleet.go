@@ -37,19 +37,9 @@ func runFleet(args []string, stdout, stderr io.Writer) int {
 
 // fleetCommand is runFleet with the service manager to use.
 func fleetCommand(args []string, stdout, stderr io.Writer, services apply.ServiceManager) int {
-	if len(args) == 0 {
-		fmt.Fprintln(stderr, fleetUsage)
-		return exitcode.Usage
-	}
-	sub, args := args[0], args[1:]
-	switch sub {
-	case "-h", "--help", "help":
-		fmt.Fprintln(stdout, fleetUsage)
-		return exitcode.OK
-	case "enable", "disable", "status":
-	default:
-		fmt.Fprintf(stderr, "edgectl fleet: unknown subcommand %q\n\n%s\n", sub, fleetUsage)
-		return exitcode.Usage
+	sub, args, code, ok := subcommand("fleet", fleetUsage, args, stdout, stderr)
+	if !ok {
+		return code
 	}
 	f := &fleetCmd{cmdLine: newCmdLine("fleet "+sub, stdout, stderr)}
 	f.in.register(f.cmdLine)

@@ -171,6 +171,29 @@ func (c *cmdLine) fail(err error) int {
 	return exitcode.Failure
 }
 
+// subcommand splits the arguments of a command that takes a subcommand first
+// (fleet, alerts) into the subcommand, one of its entry's subs in
+// commandDocs, and the rest. -h prints usage on stdout; none or an unknown
+// one is a usage error. ok is false when the command is done, with the exit
+// code in code.
+func subcommand(name, usage string, args []string, stdout, stderr io.Writer) (sub string, rest []string, code int, ok bool) {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, usage)
+		return "", nil, exitcode.Usage, false
+	}
+	sub, rest = args[0], args[1:]
+	switch sub {
+	case "-h", "--help", "help":
+		fmt.Fprintln(stdout, usage)
+		return "", nil, exitcode.OK, false
+	}
+	if _, known := commandDocs[name].subs[sub]; !known {
+		fmt.Fprintf(stderr, "edgectl %s: unknown subcommand %q\n\n%s\n", name, sub, usage)
+		return "", nil, exitcode.Usage, false
+	}
+	return sub, rest, exitcode.OK, true
+}
+
 // parseNoArgs is parse for a command that takes flags only.
 func (c *cmdLine) parseNoArgs(args []string) (code int, ok bool) {
 	if code, ok := c.parse(args); !ok {

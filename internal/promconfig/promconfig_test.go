@@ -1,9 +1,7 @@
 package promconfig
 
 import (
-	"bytes"
 	"flag"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -12,6 +10,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/edgeobs/edge-observability-stack/internal/settings"
+	"github.com/edgeobs/edge-observability-stack/internal/testtree"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -34,19 +33,7 @@ func TestRenderGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden := filepath.Join("testdata", c.golden+".golden.yml")
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Fatalf("rendered output differs from %s (go test -update to accept):\n%s", golden, got)
-			}
+			testtree.Golden(t, filepath.Join("testdata", c.golden+".golden.yml"), got, *update)
 		})
 	}
 }

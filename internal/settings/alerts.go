@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/mail"
-	"net/url"
 	"strconv"
 
 	"github.com/prometheus/common/model"
@@ -108,7 +107,9 @@ var alertSetters = map[string]func(s *Settings, v string) error{
 	KeyAlertRepeatInterval: func(s *Settings, v string) error {
 		return duration(v, DefaultRepeatInterval, &s.Alerting.RepeatInterval)
 	},
-	KeyAlertmanagerURL:      func(s *Settings, v string) error { return checkURL(v, &s.Alerting.Central.URL) },
+	KeyAlertmanagerURL: func(s *Settings, v string) error {
+		return urlWithoutCredentials(v, &s.Alerting.Central.URL, KeyAlertmanagerUsername, KeyAlertmanagerPassword)
+	},
 	KeyAlertmanagerUsername: func(s *Settings, v string) error { return label(v, &s.Alerting.Central.Username) },
 	KeyAlertmanagerPassword: func(s *Settings, v string) error { return absPath(v, &s.Alerting.Central.PasswordFile) },
 	KeyAlertmanagerCAFile:   func(s *Settings, v string) error { return absPath(v, &s.Alerting.Central.CAFile) },
@@ -197,14 +198,8 @@ func loopback(v string, dst *string) error {
 // receiverURL is an http(s) URL with a host; unlike a remote-write URL it
 // may carry credentials, as webhook services put tokens in their URLs.
 func receiverURL(v string, dst *string) error {
-	if v != "" {
-		u, err := url.Parse(v)
-		if err != nil {
-			return fmt.Errorf("invalid URL: %v", err)
-		}
-		if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("URL must be http:// or https:// with a host, got %q", v)
-		}
+	if _, err := httpURL(v); err != nil {
+		return err
 	}
 	*dst = v
 	return nil

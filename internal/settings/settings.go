@@ -16,7 +16,6 @@ import (
 	"os"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -227,23 +226,13 @@ var fleetSetters = map[string]func(s *Settings, v string) error{
 	KeyBearerTokenFile: func(s *Settings, v string) error {
 		return absPath(v, &s.BearerTokenFile)
 	},
-	KeyCAFile: func(s *Settings, v string) error { return absPath(v, &s.CAFile) },
-	KeyInsecureSkipVerify: func(s *Settings, v string) error {
-		if v == "" {
-			return nil
-		}
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return fmt.Errorf("want true or false, got %q", v)
-		}
-		s.InsecureSkipVerify = b
-		return nil
-	},
-	KeyHeaders:        func(s *Settings, v string) error { return kvList(v, &s.Headers, checkHeader) },
-	KeyDeviceID:       func(s *Settings, v string) error { return label(v, &s.DeviceID) },
-	KeySite:           func(s *Settings, v string) error { return label(v, &s.Site) },
-	KeyRole:           func(s *Settings, v string) error { return label(v, &s.Role) },
-	KeyExternalLabels: func(s *Settings, v string) error { return kvList(v, &s.ExternalLabels, checkLabel) },
+	KeyCAFile:             func(s *Settings, v string) error { return absPath(v, &s.CAFile) },
+	KeyInsecureSkipVerify: func(s *Settings, v string) error { return boolean(v, false, &s.InsecureSkipVerify) },
+	KeyHeaders:            func(s *Settings, v string) error { return kvList(v, &s.Headers, checkHeader) },
+	KeyDeviceID:           func(s *Settings, v string) error { return label(v, &s.DeviceID) },
+	KeySite:               func(s *Settings, v string) error { return label(v, &s.Site) },
+	KeyRole:               func(s *Settings, v string) error { return label(v, &s.Role) },
+	KeyExternalLabels:     func(s *Settings, v string) error { return kvList(v, &s.ExternalLabels, checkLabel) },
 	KeyProfile: func(s *Settings, v string) error {
 		switch v {
 		case "":
@@ -256,21 +245,36 @@ var fleetSetters = map[string]func(s *Settings, v string) error{
 	},
 }
 
+// checkURL accepts a remote-write URL: credentials belong in their keys.
 func checkURL(v string, dst *string) error {
-	if v != "" {
-		u, err := url.Parse(v)
-		if err != nil {
-			return fmt.Errorf("invalid URL: %v", err)
-		}
-		if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("URL must be http:// or https:// with a host, got %q", v)
-		}
-		if u.User != nil {
-			return fmt.Errorf("credentials in the URL are not allowed; use %s and %s", KeyUsername, KeyPasswordFile)
-		}
+	return urlWithoutCredentials(v, dst, KeyUsername, KeyPasswordFile)
+}
+
+func urlWithoutCredentials(v string, dst *string, userKey, passwordKey string) error {
+	u, err := httpURL(v)
+	if err != nil {
+		return err
+	}
+	if u != nil && u.User != nil {
+		return fmt.Errorf("credentials in the URL are not allowed; use %s and %s", userKey, passwordKey)
 	}
 	*dst = v
 	return nil
+}
+
+// httpURL parses an http:// or https:// URL with a host; "" is nil.
+func httpURL(v string) (*url.URL, error) {
+	if v == "" {
+		return nil, nil
+	}
+	u, err := url.Parse(v)
+	if err != nil {
+		return nil, fmt.Errorf("invalid URL: %v", err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("URL must be http:// or https:// with a host, got %q", v)
+	}
+	return u, nil
 }
 
 func absPath(v string, dst *string) error {

@@ -75,35 +75,28 @@ func Delete(m *yaml.Node, key string) {
 // A flow-style mapping ({a: 1}) becomes block style, so that added keys
 // read well.
 func Mapping(name string, m *yaml.Node, key string) (*yaml.Node, error) {
-	v := Lookup(m, key)
-	switch {
-	case v == nil:
-		v = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
-		m.Content = append(m.Content, Scalar(key), v)
-		return v, nil
-	case v.Kind == yaml.AliasNode:
-		return nil, fmt.Errorf("%s:%d: %s: YAML aliases are not supported here", name, v.Line, key)
-	case v.Kind == yaml.ScalarNode && v.Tag == "!!null":
-		v.Kind, v.Tag, v.Value = yaml.MappingNode, "!!map", ""
-	case v.Kind != yaml.MappingNode:
-		return nil, fmt.Errorf("%s:%d: %s must be a mapping", name, v.Line, key)
-	}
-	v.Style &^= yaml.FlowStyle
-	return v, nil
+	return child(name, m, key, yaml.MappingNode, "!!map", "a mapping")
 }
 
 // Sequence returns the list under key, creating it when absent or null,
 // in block style.
 func Sequence(name string, m *yaml.Node, key string) (*yaml.Node, error) {
+	return child(name, m, key, yaml.SequenceNode, "!!seq", "a list")
+}
+
+func child(name string, m *yaml.Node, key string, kind yaml.Kind, tag, what string) (*yaml.Node, error) {
 	v := Lookup(m, key)
 	switch {
 	case v == nil:
-		v = &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
+		v = &yaml.Node{Kind: kind, Tag: tag}
 		m.Content = append(m.Content, Scalar(key), v)
+		return v, nil
+	case v.Kind == yaml.AliasNode:
+		return nil, fmt.Errorf("%s:%d: %s: YAML aliases are not supported here", name, v.Line, key)
 	case v.Kind == yaml.ScalarNode && v.Tag == "!!null":
-		v.Kind, v.Tag, v.Value = yaml.SequenceNode, "!!seq", ""
-	case v.Kind != yaml.SequenceNode:
-		return nil, fmt.Errorf("%s:%d: %s must be a list", name, v.Line, key)
+		v.Kind, v.Tag, v.Value = kind, tag, ""
+	case v.Kind != kind:
+		return nil, fmt.Errorf("%s:%d: %s must be %s", name, v.Line, key, what)
 	}
 	v.Style &^= yaml.FlowStyle
 	return v, nil

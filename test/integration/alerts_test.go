@@ -4,7 +4,6 @@ package integration
 
 import (
 	"encoding/json"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -32,16 +31,7 @@ func TestAlertsReachAPerson(t *testing.T) {
 	hook := newWebhookSink(t)
 	smtp := startSMTPSink(t)
 	daemon, stopDaemon := startDaemonStoppable(t)
-	f := newAlertFiles(t, "EDGE_DEVICE_ID=pump-17\nEDGE_SITE=plant-a\nEDGE_ROLE=gateway\n", fmt.Sprintf(`global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
-  evaluation_interval: 1s
-rule_files: [%q]
-scrape_configs:
-  - job_name: edge-sensord
-    static_configs:
-      - targets: [%q]
-`, repoPath(t, "etc/prometheus/rules/edge-observability.yml"), daemon))
+	f := newAlertFiles(t, "EDGE_DEVICE_ID=pump-17\nEDGE_SITE=plant-a\nEDGE_ROLE=gateway\n", rulesConfig(t, daemon))
 
 	args := append([]string{"alerts", "enable", "--webhook", hook.url(), "--email", "ops@example.org", "--smtp", smtp.addr,
 		"--smtp-from", "pump-17@example.org", "--smtp-auth-username", smtp.user, "--smtp-auth-password-file", smtp.passwordFile,

@@ -313,14 +313,8 @@ func (f alertFiles) startAlertmanager(t *testing.T) *fleetProc {
 // and runs Debian's Prometheus with it.
 func (f alertFiles) startPrometheus(t *testing.T) string {
 	t.Helper()
-	if code, out := f.edgectl(t, "prometheus-config", "--config.out", filepath.Join(f.dir, "prometheus.rendered.yml")); code != 0 {
-		t.Fatalf("edgectl prometheus-config: exit %d\n%s", code, out)
-	}
-	cfg, err := os.ReadFile(filepath.Join(f.dir, "prometheus.rendered.yml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return startPrometheus(t, string(cfg))
+	url, _ := f.startPrometheusStoppable(t)
+	return url
 }
 
 // amActive reports whether Alertmanager holds an active alert named name.

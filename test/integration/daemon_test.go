@@ -113,6 +113,22 @@ func startDaemonStoppable(t *testing.T, args ...string) (addr string, stop func(
 	return "", nil
 }
 
+// rulesConfig is a prometheus.yml scraping the daemon at addr every second
+// and evaluating the shipped rules every second.
+func rulesConfig(t *testing.T, addr string) string {
+	return fmt.Sprintf(`
+global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+  evaluation_interval: 1s
+rule_files: [%q]
+scrape_configs:
+  - job_name: edge-sensord
+    static_configs:
+      - targets: [%q]
+`, repoPath(t, "etc/prometheus/rules/edge-observability.yml"), addr)
+}
+
 // promQuery runs an instant query and returns the first sample's value.
 func promQuery(t *testing.T, prom, q string) (float64, bool) {
 	t.Helper()

@@ -46,16 +46,7 @@ func TestFleetAlertsReachTheCentre(t *testing.T) {
 	// EdgeMemoryBudgetNotEnforced at once.
 	daemon := startDaemon(t, "--path.cgroupfs="+repoPath(t, "test/fixtures/cgroup/v2-nomemory"),
 		"--path.procfs="+repoPath(t, "test/fixtures/proc/pi-6.12"))
-	f := newAlertFiles(t, "EDGE_DEVICE_ID=pump-21\n", fmt.Sprintf(`global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
-  evaluation_interval: 1s
-rule_files: [%q]
-scrape_configs:
-  - job_name: edge-sensord
-    static_configs:
-      - targets: [%q]
-`, repoPath(t, "etc/prometheus/rules/edge-observability.yml"), daemon))
+	f := newAlertFiles(t, "EDGE_DEVICE_ID=pump-21\n", rulesConfig(t, daemon))
 	if code, out := f.edgectl(t, append([]string{"alerts", "enable", "--webhook", localHook.url()}, fastTiming...)...); code != 0 {
 		t.Fatalf("edgectl alerts enable: exit %d\n%s", code, out)
 	}

@@ -165,19 +165,19 @@ fi
 sed -i "s#/etc/edge-observability/rules/\*.yml#$rules_dir/edge-observability.yml#" "$tmp/rendered.yml"
 grep -q "$rules_dir/edge-observability.yml" "$tmp/rendered.yml" || fail "rendered config lost rule_files"
 promtool check config "$tmp/rendered.yml"
-promtool check rules "$rules_dir/edge-observability.yml"
-(cd "$rules_dir" && promtool test rules tests.yml)
-# Every alert has a unit test.
-for a in $(sed -n 's/^ *- alert: *//p' "$rules_dir/edge-observability.yml"); do
-	grep -q "alertname: $a\$" "$rules_dir/tests.yml" || fail "alert $a has no test in tests.yml"
-done
+# rules_tested RULES TESTS: promtool checks RULES and runs TESTS, in which every alert of RULES has a test.
+rules_tested() {
+	local a
+	promtool check rules "$1"
+	(cd "$(dirname "$2")" && promtool test rules "$(basename "$2")")
+	for a in $(sed -n 's/^ *- alert: *//p' "$1"); do
+		grep -q "alertname: $a\$" "$2" || fail "alert $a of $1 has no test in $2"
+	done
+}
+rules_tested "$rules_dir/edge-observability.yml" "$rules_dir/tests.yml"
 ok "rules: every alert tested"
 # The centre's rules (shipped for a central Prometheus or vmalert), and their tests.
-promtool check rules "$root/usr/share/edge-observability/central/edge-fleet.yml"
-(cd "$REPO/etc/central" && promtool test rules tests.yml)
-for a in $(sed -n 's/^ *- alert: *//p' "$REPO/etc/central/edge-fleet.yml"); do
-	grep -q "alertname: $a\$" "$REPO/etc/central/tests.yml" || fail "central alert $a has no test in etc/central/tests.yml"
-done
+rules_tested "$root/usr/share/edge-observability/central/edge-fleet.yml" "$REPO/etc/central/tests.yml"
 ok "central rules: checked, every alert tested"
 
 step "Alertmanager config: the shipped alertmanager.yml rendered with every receiver, checked by amtool"

@@ -110,16 +110,22 @@ func writeMan(stdout, stderr io.Writer) int {
 			Summary: "inspect and drive the edge observability stack",
 			Source:  "edge-observability " + version.Version,
 			Description: "edgectl reports whether the stack in edge-observability.slice is within its memory budget " +
-				"and healthy, renders Prometheus's configuration for the prometheus.service drop-in, reloads edge-sensord " +
-				"synchronously, and configures shipping of metrics to a central Prometheus.\n\n" +
+				"and healthy and what alerts fire, renders Prometheus's and Alertmanager's configurations for their drop-ins, " +
+				"reloads edge-sensord synchronously, delivers the alerts through Alertmanager to mail, webhooks and Telegram, " +
+				"and configures shipping of metrics and alerts to a fleet's centre.\n\n" +
 				"Flags take one or two dashes, and a value as --flag=value or --flag value.",
 			Commands: cmds,
 			Sections: []cmddoc.Section{
 				{Title: "EXIT STATUS", Text: "0 success, 1 failure, 2 usage error; edgectl status also 3 when health could not be determined."},
-				{Title: "FILES", Text: "/etc/default/edge-observability: fleet settings (KEY=value).\n\n" +
+				{Title: "FILES", Text: "/etc/default/edge-observability: fleet and alert settings (KEY=value).\n\n" +
 					"/etc/edge-observability/prometheus.yml: the user Prometheus configuration.\n\n" +
-					"/run/edge-observability/prometheus.yml: the rendered configuration Prometheus runs with."},
-				{Title: "SEE ALSO", Text: "edge-sensord(8), prometheus(1), systemctl(1)"},
+					"/run/edge-observability/prometheus.yml: the rendered configuration Prometheus runs with.\n\n" +
+					"/etc/edge-observability/alertmanager.yml: the user Alertmanager configuration.\n\n" +
+					"/run/edge-observability-alertmanager/alertmanager.yml: the rendered configuration Alertmanager runs with.\n\n" +
+					"/etc/systemd/system/prometheus-alertmanager.service.d/edge-observability-secrets.conf: the receivers' " +
+					"secret files, handed to Alertmanager as credentials (written by alerts enable).\n\n" +
+					"/usr/share/edge-observability/central/edge-fleet.yml: rules for a fleet's centre."},
+				{Title: "SEE ALSO", Text: "edge-sensord(8), prometheus(1), prometheus-alertmanager(1), amtool(1), systemctl(1)"},
 			},
 		})
 	}

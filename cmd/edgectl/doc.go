@@ -122,7 +122,7 @@ func writeMan(stdout, stderr io.Writer) int {
 					"/run/edge-observability/prometheus.yml: the rendered configuration Prometheus runs with.\n\n" +
 					"/etc/edge-observability/alertmanager.yml: the user Alertmanager configuration.\n\n" +
 					"/run/edge-observability-alertmanager/alertmanager.yml: the rendered configuration Alertmanager runs with.\n\n" +
-					"/etc/systemd/system/prometheus-alertmanager.service.d/edge-observability-secrets.conf: the receivers' " +
+					"edge-observability-secrets.conf in /etc/systemd/system/prometheus-alertmanager.service.d: the receivers' " +
 					"secret files, handed to Alertmanager as credentials (written by alerts enable).\n\n" +
 					"/usr/share/edge-observability/central/edge-fleet.yml: rules for a fleet's centre."},
 				{Title: "SEE ALSO", Text: "edge-sensord(8), prometheus(1), prometheus-alertmanager(1), amtool(1), systemctl(1)"},

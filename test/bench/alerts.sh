@@ -2,8 +2,9 @@
 # Alertmanager's cost in the stack's slice (`test/bench/run.sh alerts`, in `make bench`): the
 # installed package with Debian's prometheus-alertmanager in a booted guest, alerting enabled
 # (`edgectl alerts enable`) to a webhook and an SMTP server in the guest. benchtool cgsoak samples
-# the cgroups of Alertmanager, Prometheus, edge-sensord and the slice: first idle, then while
-# alerts fire and resolve every 2 minutes (a rule added for the bench, one alert per sensor).
+# the cgroups of Alertmanager, Prometheus, edge-sensord and the slice: first with alerting off (the
+# peer: the stack without Alertmanager, same run), then on and idle, then while alerts fire and
+# resolve every 2 minutes (a rule added for the bench, one alert per sensor).
 #   ALERTS_GUEST=vm       vm: Debian 13, Alertmanager 0.28, cgroup v2; nspawn: Debian 12,
 #                         Alertmanager 0.25, cgroup v1 on this host
 #   ALERTS_IDLE=600 ALERTS_SOAK=1200 ALERTS_SAMPLE=10   seconds
@@ -35,9 +36,6 @@ gput "$BT" /usr/local/bin/benchtool
 gexec chmod 0755 /usr/local/bin/benchtool
 gexec apt-get install -y -q --no-install-recommends prometheus-alertmanager python3-aiosmtpd iproute2 >>"$OUT/install.log" 2>&1 ||
 	die "installing prometheus-alertmanager failed: $(tail -n 5 "$OUT/install.log")"
-receivers_up
-alerts_enable --group-interval "$GROUP_INTERVAL" >"$OUT/enable.log" 2>&1 || die "edgectl alerts enable: $(cat "$OUT/enable.log")"
-wait_for 60 "$AM_UNIT active" is_active $AM_UNIT
 wait_for 90 "prometheus ready" prom_ready
 {
 	echo "date: $(date -u '+%F %T') UTC"
@@ -48,15 +46,22 @@ wait_for 90 "prometheus ready" prom_ready
 	echo "load: $(load)"
 } >"$OUT/env.txt"
 
-# soak NAME SECONDS: cgsoak of the stack's units and the slice, into OUT/NAME.kv and NAME/.
+# soak NAME SECONDS: cgsoak of the stack's units (Alertmanager's while it runs) and the slice, into
+# OUT/NAME.kv and NAME/.
 soak() {
-	local groups=("alertmanager=$(prop $AM_UNIT ControlGroup)" "prometheus=$(prop prometheus.service ControlGroup)"
-		"edge-sensord=$(prop edge-sensord.service ControlGroup)" "slice=$(prop "$SLICE" ControlGroup)")
+	local groups=("prometheus=$(prop prometheus.service ControlGroup)" "edge-sensord=$(prop edge-sensord.service ControlGroup)"
+		"slice=$(prop "$SLICE" ControlGroup)")
+	! is_active $AM_UNIT || groups+=("alertmanager=$(prop $AM_UNIT ControlGroup)")
 	note "$1: ${2}s, load $(load)"
 	gexec benchtool cgsoak -duration "${2}s" -interval "${SAMPLE}s" -out "/var/tmp/alerts-bench/$1" "${groups[@]}" >"$OUT/$1.kv"
 	gexec tar -C /var/tmp/alerts-bench -cf - "$1" | tar -C "$OUT" -xf -
 }
 
+soak off "$IDLE"
+receivers_up
+alerts_enable --group-interval "$GROUP_INTERVAL" >"$OUT/enable.log" 2>&1 || die "edgectl alerts enable: $(cat "$OUT/enable.log")"
+wait_for 60 "$AM_UNIT active" is_active $AM_UNIT
+wait_for 90 "prometheus ready" prom_ready
 soak idle "$IDLE"
 
 # One alert per sensor value, all firing for a minute and resolved for the next.

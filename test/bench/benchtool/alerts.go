@@ -8,9 +8,9 @@ import (
 )
 
 // alertsReport prints the markdown table of test/bench/alerts.sh from the
-// "key value" files in DIR: idle.kv and flapping.kv (cgsoak over the
-// Alertmanager unit, the other units and the slice) and counts.kv
-// (alerts, notifications).
+// "key value" files in DIR: off.kv (cgsoak with alerting off: the other
+// units and the slice), idle.kv and flapping.kv (with the Alertmanager
+// unit) and counts.kv (alerts, notifications).
 //
 //	benchtool alerts-report DIR
 func alertsReport(args []string) error {
@@ -21,22 +21,22 @@ func alertsReport(args []string) error {
 }
 
 func writeAlertsReport(w io.Writer, dir string) error {
-	var kv [3]map[string]string
-	for i, f := range []string{"idle.kv", "flapping.kv", "counts.kv"} {
+	var kv [4]map[string]string
+	for i, f := range []string{"off.kv", "idle.kv", "flapping.kv", "counts.kv"} {
 		m, err := readKVFile(filepath.Join(dir, f))
 		if err != nil {
 			return err
 		}
 		kv[i] = m
 	}
-	idle, flap, n := kv[0], kv[1], kv[2]
-	fmt.Fprintf(w, "Alertmanager %s; idle %s s, then %s s with %s alerts firing and resolving every 2 minutes "+
-		"(%s webhook notifications, %s mails during the soak).\n\n",
-		n["alertmanager_version"], idle["duration_s"], flap["duration_s"], n["flapping_alerts"], n["webhook_notifications"], n["mails"])
-	fmt.Fprintln(w, "| | idle | alerts firing and resolving |")
-	fmt.Fprintln(w, "|---|---|---|")
+	off, idle, flap, n := kv[0], kv[1], kv[2], kv[3]
+	fmt.Fprintf(w, "Alertmanager %s; alerting off %s s, on and idle %s s, then %s s with %s alerts firing and resolving "+
+		"every 2 minutes (%s webhook notifications, %s mails during that soak).\n\n", n["alertmanager_version"],
+		off["duration_s"], idle["duration_s"], flap["duration_s"], n["flapping_alerts"], n["webhook_notifications"], n["mails"])
+	fmt.Fprintln(w, "| | alerting off | on, idle | alerts firing and resolving | firing and resolving / off |")
+	fmt.Fprintln(w, "|---|---|---|---|---|")
 	row := func(label, key string, f func(string) string) {
-		fmt.Fprintf(w, "| %s | %s | %s |\n", label, f(idle[key]), f(flap[key]))
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", label, f(off[key]), f(idle[key]), f(flap[key]), ratioOf(flap[key], off[key]))
 	}
 	row("alertmanager: cgroup memory at the end (MiB)", "alertmanager.usage_bytes", mibOf)
 	row("alertmanager: cgroup peak (MiB)", "alertmanager.peak_bytes", mibOf)

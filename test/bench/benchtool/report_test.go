@@ -121,6 +121,7 @@ func TestIORow(t *testing.T) {
 func TestAlertsReport(t *testing.T) {
 	dir := t.TempDir()
 	files := map[string]string{
+		"off.kv":      "duration_s 600\nprometheus.usage_bytes 41943040\nslice.usage_bytes 52428800\n",
 		"idle.kv":     "duration_s 600\nalertmanager.usage_bytes 31457280\nalertmanager.peak_bytes 33554432\nalertmanager.cgroup_cpu_s_per_min 0.012\nslice.usage_bytes 73400320\n",
 		"flapping.kv": "duration_s 1200\nalertmanager.usage_bytes 34603008\nalertmanager.peak_bytes 36700160\nalertmanager.cgroup_cpu_s_per_min 0.1\nslice.usage_bytes 78643200\n",
 		"counts.kv":   "alertmanager_version 0.28.1\nflapping_alerts 12\nwebhook_notifications 41\nmails 40\n",
@@ -136,10 +137,10 @@ func TestAlertsReport(t *testing.T) {
 	}
 	out := b.String()
 	for _, want := range []string{
-		"Alertmanager 0.28.1; idle 600 s, then 1200 s with 12 alerts firing and resolving every 2 minutes (41 webhook notifications, 40 mails during the soak).",
-		"| alertmanager: cgroup memory at the end (MiB) | 30.0 | 33.0 |",
-		"| alertmanager: CPU seconds per minute (cgroup) | 0.01 | 0.10 |",
-		"| whole stack (slice): cgroup memory at the end (MiB) | 70.0 | 75.0 |",
+		"Alertmanager 0.28.1; alerting off 600 s, on and idle 600 s, then 1200 s with 12 alerts firing and resolving every 2 minutes (41 webhook notifications, 40 mails during that soak).",
+		"| alertmanager: cgroup memory at the end (MiB) | – | 30.0 | 33.0 | – |",
+		"| alertmanager: CPU seconds per minute (cgroup) | – | 0.01 | 0.10 | – |",
+		"| whole stack (slice): cgroup memory at the end (MiB) | 50.0 | 70.0 | 75.0 | 1.50 |",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)

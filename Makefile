@@ -113,6 +113,7 @@ bench: build
 	test/bench/run.sh sdwrites
 	test/bench/run.sh vmcut
 	test/bench/run.sh peers
+	test/bench/run.sh alerts
 
 clean:
 	rm -rf bin dist

@@ -15,7 +15,8 @@ case "$mode" in
 	go-bootstrap) pkgs=(golang-go ca-certificates) ;;
 	test) pkgs=(prometheus systemd systemd-container debootstrap rpm dpkg-dev curl ca-certificates jq
 		lintian rpmlint man-db apt-utils gnupg qemu-user-static chromium fonts-dejavu-core
-		qemu-system-x86 qemu-utils e2fsprogs openssh-client python3-prometheus-client) ;;
+		qemu-system-x86 qemu-utils e2fsprogs openssh-client python3-prometheus-client
+		prometheus-alertmanager python3-aiosmtpd victoria-metrics) ;;
 	bench) pkgs=(prometheus systemd systemd-container debootstrap rpm dpkg-dev curl ca-certificates jq
 		lintian rpmlint man-db apt-utils gnupg qemu-user-static chromium fonts-dejavu-core
 		wrk stress-ng prometheus-node-exporter) ;;

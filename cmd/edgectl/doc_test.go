@@ -10,7 +10,7 @@ import (
 	"github.com/edgeobs/edge-observability-stack/internal/exitcode"
 )
 
-// Every command and every subcommand of fleet has a summary.
+// Every command and every subcommand (of fleet and alerts) has a summary.
 func TestEveryCommandDocumented(t *testing.T) {
 	cmds, err := documented()
 	if err != nil {
@@ -21,20 +21,25 @@ func TestEveryCommandDocumented(t *testing.T) {
 			t.Errorf("%s: no summary", c.Name)
 		}
 	}
-	// fleet parses its subcommand itself: the ones its usage names are the documented ones.
-	var usage bytes.Buffer
-	run([]string{"fleet"}, &bytes.Buffer{}, &usage)
-	var inUsage, inDocs []string
-	for _, m := range regexp.MustCompile(`edgectl fleet ([a-z]+)`).FindAllStringSubmatch(usage.String(), -1) {
-		inUsage = append(inUsage, m[1])
-	}
-	for sub := range commandDocs["fleet"].subs {
-		inDocs = append(inDocs, sub)
-	}
-	sort.Strings(inUsage)
-	sort.Strings(inDocs)
-	if strings.Join(inUsage, " ") != strings.Join(inDocs, " ") {
-		t.Errorf("fleet usage names subcommands %v, commandDocs %v", inUsage, inDocs)
+	// fleet and alerts parse their subcommand themselves: the ones their usage names are the documented ones.
+	for name, doc := range commandDocs {
+		if len(doc.subs) == 0 {
+			continue
+		}
+		var usage bytes.Buffer
+		run([]string{name}, &bytes.Buffer{}, &usage)
+		var inUsage, inDocs []string
+		for _, m := range regexp.MustCompile(`edgectl `+name+` ([a-z]+)`).FindAllStringSubmatch(usage.String(), -1) {
+			inUsage = append(inUsage, m[1])
+		}
+		for sub := range doc.subs {
+			inDocs = append(inDocs, sub)
+		}
+		sort.Strings(inUsage)
+		sort.Strings(inDocs)
+		if strings.Join(inUsage, " ") != strings.Join(inDocs, " ") {
+			t.Errorf("%s usage names subcommands %v, commandDocs %v", name, inUsage, inDocs)
+		}
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/edgeobs/edge-observability-stack/internal/apply"
+	"github.com/edgeobs/edge-observability-stack/internal/fleet"
 	"github.com/edgeobs/edge-observability-stack/internal/settings"
 )
 
@@ -23,13 +25,6 @@ func (f *fakeSystem) Booted() bool { return f.booted }
 func (f *fakeSystem) Systemctl(_, _ io.Writer, args ...string) error {
 	f.calls = append(f.calls, "systemctl "+strings.Join(args, " "))
 	return nil
-}
-
-// useServices makes fleet talk to sys for the rest of the test.
-func useServices(t *testing.T, sys serviceManager) {
-	old := services
-	services = sys
-	t.Cleanup(func() { services = old })
 }
 
 type fleetEnv struct {
@@ -57,12 +52,11 @@ func newFleetEnv(t *testing.T) fleetEnv {
 	return e
 }
 
-func (e fleetEnv) run(t *testing.T, sys serviceManager, args ...string) (int, string, string) {
+func (e fleetEnv) run(t *testing.T, sys apply.ServiceManager, args ...string) (int, string, string) {
 	t.Helper()
-	useServices(t, sys)
 	args = append(args, "--defaults", e.defaults, "--config.in", e.cfg, "--machine-id", e.mid, "--dropin-dir", e.dropins)
 	var out, errb bytes.Buffer
-	code := runFleet(args, &out, &errb)
+	code := fleetCommand(args, &out, &errb, sys)
 	return code, out.String(), errb.String()
 }
 
@@ -89,7 +83,7 @@ func TestFleetEnableDisable(t *testing.T) {
 	if fi, _ := os.Stat(e.defaults); fi.Mode().Perm() != 0o640 {
 		t.Fatalf("mode %v, want 0640 kept", fi.Mode().Perm())
 	}
-	if b, err := os.ReadFile(filepath.Join(e.dropins, leanDropInName)); err != nil || !strings.Contains(string(b), "MemoryMax=104M") || strings.Contains(string(b), "\nMemoryHigh=") {
+	if b, err := os.ReadFile(filepath.Join(e.dropins, fleet.LeanDropInName)); err != nil || !strings.Contains(string(b), "MemoryMax=104M") || strings.Contains(string(b), "\nMemoryHigh=") {
 		t.Fatalf("lean drop-in: %q %v (want MemoryMax=104M and no MemoryHigh, which would throttle the whole slice)", b, err)
 	}
 	if want := []string{"systemctl daemon-reload", "systemctl try-restart prometheus.service"}; !reflect.DeepEqual(fs.calls, want) {
@@ -105,7 +99,7 @@ func TestFleetEnableDisable(t *testing.T) {
 	if s.Username != "" || s.PasswordFile != "" || s.BearerTokenFile != "/etc/tok" || s.Site != "plant-a" || s.Profile != settings.ProfileFull {
 		t.Fatalf("settings after re-enable: %+v", s)
 	}
-	if _, err := os.Stat(filepath.Join(e.dropins, leanDropInName)); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(e.dropins, fleet.LeanDropInName)); !os.IsNotExist(err) {
 		t.Fatalf("lean drop-in not removed for profile full: %v", err)
 	}
 	if want := []string{"systemctl daemon-reload", "systemctl try-restart prometheus.service"}; !reflect.DeepEqual(fs.calls, want) {
@@ -123,6 +117,16 @@ func TestFleetEnableDisable(t *testing.T) {
 		}
 	}
 
+	// A central Alertmanager without changing remote write; disable clears both.
+	if code, out, errs := e.run(t, fs, "enable", "--alertmanager", "https://am.example:9093/fleet", "--alertmanager-username", "pump",
+		"--alertmanager-password-file", "/etc/am.pw", "--alertmanager-ca-file", "/etc/ca.pem"); code != 0 || !strings.Contains(out, "central Alertmanager https://am.example:9093/fleet") {
+		t.Fatalf("enable --alertmanager: %d %s %s", code, out, errs)
+	}
+	s, _ = settings.Load(e.defaults)
+	if s.URL != "https://vm.example/w" || s.Alerting.Central != (settings.Central{URL: "https://am.example:9093/fleet", Username: "pump", PasswordFile: "/etc/am.pw", CAFile: "/etc/ca.pem"}) {
+		t.Fatalf("settings after enable --alertmanager: %+v %+v", s, s.Alerting.Central)
+	}
+
 	// Disable without systemd: file updated, restart skipped with a note.
 	nosd := &fakeSystem{}
 	code, out, _ = e.run(t, nosd, "disable")
@@ -130,7 +134,7 @@ func TestFleetEnableDisable(t *testing.T) {
 		t.Fatalf("disable: %d %q %q", code, out, nosd.calls)
 	}
 	s, _ = settings.Load(e.defaults)
-	if s.URL != "" || s.Profile != settings.ProfileFull {
+	if s.URL != "" || s.Profile != settings.ProfileFull || s.Alerting.Central != (settings.Central{}) {
 		t.Fatalf("settings after disable: %+v", s)
 	}
 }
@@ -143,6 +147,8 @@ func TestFleetEnableRejectsInvalidAndLeavesFile(t *testing.T) {
 		{"enable", "https://c/w", "--username", "u"},
 		{"enable", "not a url"},
 		{"enable", "https://c/w", "--profile", "tiny"},
+		{"enable", "--alertmanager", "am.example:9093"},
+		{"enable", "--alertmanager", "https://am/", "--alertmanager-username", "u"},
 		{"enable"},
 	} {
 		code, _, errs := e.run(t, fs, args...)

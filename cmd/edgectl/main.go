@@ -22,11 +22,14 @@ import (
 // arguments after its name and returns an exit code of package exitcode.
 // Each is documented in commandDocs (doc.go).
 var commands = map[string]func(args []string, stdout, stderr io.Writer) int{
-	"status":            runStatus,
-	"sensord-reload":    runSensordReload,
-	"prometheus-config": runPrometheusConfig,
-	"prometheus-exec":   runPrometheusExec,
-	"fleet":             runFleet,
+	"status":              runStatus,
+	"sensord-reload":      runSensordReload,
+	"prometheus-config":   runPrometheusConfig,
+	"prometheus-exec":     runPrometheusExec,
+	"fleet":               runFleet,
+	"alerts":              runAlerts,
+	"alertmanager-config": runAlertmanagerConfig,
+	"alertmanager-exec":   runAlertmanagerExec,
 }
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -186,6 +189,29 @@ func (c *cmdLine) usageError(format string, a ...any) int {
 func (c *cmdLine) fail(err error) int {
 	fmt.Fprintf(c.stderr, "%s: %v\n", c.name, err)
 	return exitcode.Failure
+}
+
+// subcommand splits the arguments of a command that takes a subcommand first
+// (fleet, alerts) into the subcommand, one of its entry's subs in
+// commandDocs, and the rest. -h prints usage on stdout; none or an unknown
+// one is a usage error. ok is false when the command is done, with the exit
+// code in code.
+func subcommand(name, usage string, args []string, stdout, stderr io.Writer) (sub string, rest []string, code int, ok bool) {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, usage)
+		return "", nil, exitcode.Usage, false
+	}
+	sub, rest = args[0], args[1:]
+	switch sub {
+	case "-h", "--help", "help":
+		fmt.Fprintln(stdout, usage)
+		return "", nil, exitcode.OK, false
+	}
+	if _, known := commandDocs[name].subs[sub]; !known {
+		fmt.Fprintf(stderr, "edgectl %s: unknown subcommand %q\n\n%s\n", name, sub, usage)
+		return "", nil, exitcode.Usage, false
+	}
+	return sub, rest, exitcode.OK, true
 }
 
 // parseNoArgs is parse for a command that takes flags only.

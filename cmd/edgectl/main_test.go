@@ -14,8 +14,10 @@ func TestHelpOfEverySubcommand(t *testing.T) {
 	for name := range commands {
 		lines = append(lines, []string{name})
 	}
-	for _, sub := range []string{"enable", "disable", "status"} {
-		lines = append(lines, []string{"fleet", sub})
+	for name, doc := range commandDocs {
+		for sub := range doc.subs {
+			lines = append(lines, []string{name, sub})
+		}
 	}
 	for _, cmd := range lines {
 		for _, help := range []string{"-h", "--help"} {
@@ -25,8 +27,8 @@ func TestHelpOfEverySubcommand(t *testing.T) {
 			}
 		}
 		wantErr := "flag provided but not defined: -no-such-flag"
-		if len(cmd) == 1 && cmd[0] == "fleet" {
-			wantErr = `unknown subcommand "--no-such-flag"` // fleet takes a subcommand first
+		if len(cmd) == 1 && len(commandDocs[cmd[0]].subs) > 0 {
+			wantErr = `unknown subcommand "--no-such-flag"` // fleet and alerts take a subcommand first
 		}
 		code, out, errs := runEdgectl(append(cmd, "--no-such-flag")...)
 		if code != exitcode.Usage || out != "" || !strings.Contains(errs, wantErr) ||

@@ -3,6 +3,8 @@ package main
 import (
 	"io"
 
+	"github.com/edgeobs/edge-observability-stack/internal/apply"
+	"github.com/edgeobs/edge-observability-stack/internal/atomicfile"
 	"github.com/edgeobs/edge-observability-stack/internal/exitcode"
 	"github.com/edgeobs/edge-observability-stack/internal/promconfig"
 	"github.com/edgeobs/edge-observability-stack/internal/settings"
@@ -25,6 +27,11 @@ func (r *renderFiles) register(c *cmdLine) {
 	c.StringVar(&r.configIn, "config.in", defaultConfigIn, "user Prometheus configuration")
 	c.StringVar(&r.settings, "defaults", defaultSettings, "fleet settings (KEY=value)")
 	c.StringVar(&r.machineID, "machine-id", defaultMachineID, "file holding the default device id")
+}
+
+// applyTo points a's inputs at these files.
+func (r *renderFiles) applyTo(a *apply.Applier) {
+	a.Settings, a.ConfigIn, a.MachineID = r.settings, r.configIn, r.machineID
 }
 
 // render loads the settings and renders the configuration with them.
@@ -52,7 +59,7 @@ func runPrometheusConfig(args []string, stdout, stderr io.Writer) int {
 	if *out == "-" {
 		_, err = stdout.Write(data)
 	} else {
-		err = writeFileAtomic(*out, data, 0o640)
+		err = atomicfile.Write(*out, data, 0o640)
 	}
 	if err != nil {
 		return c.fail(err)

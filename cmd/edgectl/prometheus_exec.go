@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/edgeobs/edge-observability-stack/internal/atomicfile"
 	"github.com/edgeobs/edge-observability-stack/internal/promargs"
 	"github.com/edgeobs/edge-observability-stack/internal/settings"
 	"github.com/edgeobs/edge-observability-stack/internal/tsdbrepair"
@@ -35,7 +36,7 @@ func runPrometheusExec(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return c.fail(err)
 	}
-	if err := writeFileAtomic(*out, data, 0o640); err != nil {
+	if err := atomicfile.Write(*out, data, 0o640); err != nil {
 		return c.fail(err)
 	}
 	promArgs, note := promargs.CapRetentionSize(promargs.Build(s.Profile == settings.ProfileLean, *out, c.Args()))

@@ -61,8 +61,20 @@ func activeUnits() fakeSystemd {
 	}
 }
 
-// promAPI is a stand-in for Prometheus's HTTP API with one target.
+// promAlerts are the alerts promAPI serves: a warning firing, a critical
+// one pending (neither makes the stack unhealthy).
+const promAlerts = `[
+ {"labels":{"alertname":"EdgeClockNotSynchronised","severity":"warning","instance":"127.0.0.1:8000"},"annotations":{"summary":"The system clock of 127.0.0.1:8000 is not synchronised"},"state":"firing","activeAt":"2026-12-01T10:00:00Z","value":"0e+00"},
+ {"labels":{"alertname":"EdgeTargetDown","severity":"critical","job":"edge-sensord"},"annotations":{"summary":"Scrape target edge-sensord (127.0.0.1:8000) is down"},"state":"pending","activeAt":"2026-12-01T10:05:00Z","value":"0e+00"}]`
+
+// promAPI is a stand-in for Prometheus's HTTP API with one target and promAlerts.
 func promAPI(t *testing.T, health string, ratio string) string {
+	t.Helper()
+	return promAPIAlerts(t, health, ratio, promAlerts)
+}
+
+// promAPIAlerts is promAPI with the alerts given (a JSON array).
+func promAPIAlerts(t *testing.T, health, ratio, alerts string) string {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
@@ -76,6 +88,8 @@ func promAPI(t *testing.T, health string, ratio string) string {
 			fmt.Fprintf(w, `{"status":"success","data":{"resultType":"vector","result":[{"metric":{"job":"edge-sensord","instance":"127.0.0.1:8000"},"value":[1,%q]}]}}`, ratio)
 		case "/api/v1/status/tsdb":
 			fmt.Fprintf(w, `{"status":"success","data":{"headStats":{"numSeries":1,"maxTime":%d}}}`, time.Now().UnixMilli())
+		case "/api/v1/alerts":
+			fmt.Fprintf(w, `{"status":"success","data":{"alerts":%s}}`, alerts)
 		default:
 			http.NotFound(w, r)
 		}
@@ -191,6 +205,8 @@ func TestStatusExitCodes(t *testing.T) {
 		output string // expected in stdout or stderr
 	}{
 		{name: "target down", sd: activeUnits(), args: []string{"--prometheus.url", "UP:down"}, code: 1, output: "is down: connection refused"},
+		{name: "critical alert firing", sd: activeUnits(), args: []string{"--prometheus.url", "UP:critical"}, code: 1,
+			output: "problem: alert EdgeTargetDown is firing (critical) since 2026-12-01T10:05:00Z: Scrape target edge-sensord (127.0.0.1:8000) is down"},
 		{name: "over flag budget", sd: activeUnits(), args: []string{"--budget", "100M"}, code: 1, output: "over the budget 100.0M"},
 		{name: "flag budget above the slice limit", sd: activeUnits(), args: []string{"--budget", "1G"}, code: 0, output: "150.0M budget (slice)"},
 		{name: "unit failed", sd: func() health.Systemd {
@@ -213,8 +229,11 @@ func TestStatusExitCodes(t *testing.T) {
 			useSystemd(t, tc.sd, tc.dial)
 			args := []string{"status", "--path.cgroupfs", v2, "--prometheus.url", promAPI(t, "up", "1")}
 			for _, a := range tc.args {
-				if a == "UP:down" {
+				switch a {
+				case "UP:down":
 					a = promAPI(t, "down", "0")
+				case "UP:critical":
+					a = promAPIAlerts(t, "up", "1", strings.Replace(promAlerts, `"state":"pending"`, `"state":"firing"`, 1))
 				}
 				args = append(args, a)
 			}

@@ -68,7 +68,9 @@ func writeTable(w io.Writer, r Report) error {
 			return err
 		}
 	}
-
+	if err := writeAlerts(w, r); err != nil {
+		return err
+	}
 	if r.Dashboard != "" {
 		fmt.Fprintf(w, "\nDashboard: %s\n", r.Dashboard)
 	}
@@ -98,6 +100,33 @@ func writeTargets(w io.Writer, p Prometheus) error {
 			ratio = strconv.FormatFloat(100**t.SuccessRatio, 'f', 2, 64) + "%"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.Job, t.Instance, t.Health, ratio, t.LastError)
+	}
+	return tw.Flush()
+}
+
+// writeAlerts lists the firing and pending alerts (after Prometheus's
+// targets, which they are read with).
+func writeAlerts(w io.Writer, r Report) error {
+	if r.Prometheus == nil || r.Prometheus.Error != "" { // not known
+		return nil
+	}
+	if len(r.Alerts) == 0 {
+		_, err := fmt.Fprintln(w, "\nAlerts: none firing or pending")
+		return err
+	}
+	fmt.Fprintln(w, "\nAlerts")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ALERT\tSEVERITY\tSTATE\tSINCE\tSUMMARY")
+	for _, a := range r.Alerts {
+		since := "-"
+		if a.ActiveAt != nil {
+			since = a.ActiveAt.UTC().Format(time.RFC3339)
+		}
+		sev := a.Severity
+		if sev == "" {
+			sev = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", a.Name, sev, a.State, since, strings.TrimSpace(a.Summary))
 	}
 	return tw.Flush()
 }

@@ -1,7 +1,8 @@
 // Package health answers edgectl status: is the stack healthy and within its
 // budget? The memory and CPU of the units in the slice (cgroups), their
 // systemd state, the kernel's enforcement of the limits, Prometheus's view of
-// its targets, and the clock against the stored samples.
+// its targets and the alerts that fire, and the clock against the stored
+// samples.
 package health
 
 import (
@@ -105,6 +106,9 @@ type Report struct {
 	Units       []Unit              `json:"units"`
 	Total       Total               `json:"total"`
 	Prometheus  *Prometheus         `json:"prometheus,omitempty"`
+	// Alerts are Prometheus's firing and pending alerts (empty without
+	// Prometheus).
+	Alerts []Alert `json:"alerts"`
 	// Dashboard is edge-sensord's page, at the port Prometheus scrapes it on.
 	Dashboard string `json:"dashboard,omitempty"`
 	// Problems are definite failures; Unknown explains what could not be
@@ -153,7 +157,7 @@ func CheckCgroup(o Options) Report {
 }
 
 func newReport(o Options) Report {
-	return Report{Units: []Unit{}, Problems: []string{}, Unknown: []string{}, Warnings: []string{}, Total: Total{Slice: o.Slice}}
+	return Report{Units: []Unit{}, Alerts: []Alert{}, Problems: []string{}, Unknown: []string{}, Warnings: []string{}, Total: Total{Slice: o.Slice}}
 }
 
 // finish sets the status: a definite problem outranks an unknown, and
@@ -387,6 +391,7 @@ func (r *Report) checkPrometheus(ctx context.Context, o Options) {
 	}
 	p.Targets = targets
 	r.checkStoredAhead(ctx, c, o)
+	r.checkAlerts(ctx, c, o)
 }
 
 // dashboardURL is edge-sensord's page on host, at the port of Prometheus's

@@ -72,6 +72,7 @@ type fakeProm struct {
 	ratios  string        // query result JSON array
 	ahead   time.Duration // of the newest stored sample, against the clock
 	status  int
+	alerts  string // JSON array; "" is none
 }
 
 func (f fakeProm) start(t *testing.T) string {
@@ -95,6 +96,11 @@ func (f fakeProm) start(t *testing.T) string {
 			fmt.Fprintf(w, `{"status":"success","data":{"resultType":"vector","result":%s}}`, f.ratios)
 		case "/api/v1/status/tsdb":
 			fmt.Fprintf(w, `{"status":"success","data":{"headStats":{"numSeries":42,"minTime":1,"maxTime":%d}}}`, time.Now().Add(f.ahead).UnixMilli())
+		case "/api/v1/alerts":
+			if f.alerts == "" {
+				f.alerts = "[]"
+			}
+			fmt.Fprintf(w, `{"status":"success","data":{"alerts":%s}}`, f.alerts)
 		default:
 			http.NotFound(w, r)
 		}
@@ -105,6 +111,11 @@ func (f fakeProm) start(t *testing.T) string {
 
 func target(job, instance, health, lastErr string) string {
 	return fmt.Sprintf(`{"labels":{"job":%q,"instance":%q},"health":%q,"lastError":%q,"scrapeUrl":"http://%s/metrics"}`, job, instance, health, lastErr, instance)
+}
+
+func alert(name, severity, state string) string {
+	return fmt.Sprintf(`{"labels":{"alertname":%q,"severity":%q},"annotations":{"summary":"%s summary"},"state":%q,"activeAt":"2026-12-01T10:00:00Z","value":"1"}`,
+		name, severity, name, state)
 }
 
 func ratio(job, instance, v string) string {
@@ -347,6 +358,11 @@ func TestCheckPrometheus(t *testing.T) {
 		{"target not scraped yet", func(p *fakeProm) { p.targets = "[" + target("edge-sensord", "127.0.0.1:8000", "unknown", "") + "]" }, exitcode.Unknown, "not scraped yet"},
 		{"clock behind the stored samples", func(p *fakeProm) { p.ahead = 5 * time.Minute }, exitcode.Failure, "ahead of the system clock: the clock went back"},
 		{"newest sample a moment ahead", func(p *fakeProm) { p.ahead = 20 * time.Second }, exitcode.OK, ""},
+		{"critical alert firing", func(p *fakeProm) { p.alerts = "[" + alert("EdgeSensorPollStalled", "critical", "firing") + "]" }, exitcode.Failure,
+			"alert EdgeSensorPollStalled is firing (critical) since 2026-12-01T10:00:00Z: EdgeSensorPollStalled summary"},
+		{"critical alert pending, warning firing", func(p *fakeProm) {
+			p.alerts = "[" + alert("EdgeTargetDown", "critical", "pending") + "," + alert("EdgeSensorStale", "warning", "firing") + "]"
+		}, exitcode.OK, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			p := healthyProm
@@ -354,6 +370,18 @@ func TestCheckPrometheus(t *testing.T) {
 			wantExit(t, run(t, p), c.exit, c.problem)
 		})
 	}
+	t.Run("alerts listed firing first, then by severity", func(t *testing.T) {
+		p := healthyProm
+		p.alerts = "[" + alert("B", "warning", "firing") + "," + alert("A", "critical", "pending") + "," + alert("C", "critical", "firing") + "," + alert("D", "", "firing") + "]"
+		r := run(t, p)
+		var got []string
+		for _, a := range r.Alerts {
+			got = append(got, a.Name+"/"+a.State)
+		}
+		if strings.Join(got, " ") != "C/firing B/firing D/firing A/pending" {
+			t.Errorf("alerts %v", got)
+		}
+	})
 	t.Run("API error", func(t *testing.T) {
 		wantExit(t, run(t, fakeProm{status: http.StatusServiceUnavailable}), exitcode.Unknown, "HTTP 503: internal: boom")
 	})

@@ -1,19 +1,19 @@
 // Package promconfig renders the device's Prometheus configuration: the
 // user's prometheus.yml with the fleet settings merged in (external labels
-// identifying the device, a remote_write entry to the central engine, and
-// for the lean profile no sections agent mode refuses). Everything else in
+// identifying the device, a remote_write entry to the central engine, the
+// local and central Alertmanagers, and for the lean profile no sections
+// agent mode refuses). Everything else in
 // the user's file is kept as written.
 package promconfig
 
 import (
-	"bytes"
 	"errors"
-	"fmt"
 	"os"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/edgeobs/edge-observability-stack/internal/settings"
+	"github.com/edgeobs/edge-observability-stack/internal/yamledit"
 )
 
 // RemoteWriteName names the remote_write entry this package owns. An entry
@@ -39,21 +39,14 @@ type RenderInput struct {
 func Render(in RenderInput) ([]byte, error) {
 	s := in.Settings
 	if s == nil {
-		s = &settings.Settings{Profile: settings.ProfileFull}
+		s = settings.Defaults()
 	}
 	if in.Device == "" {
 		return nil, errors.New("no device id: set " + settings.KeyDeviceID + " or provide a machine id")
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(in.Config, &doc); err != nil {
-		return nil, fmt.Errorf("%s: %w", in.ConfigName, err)
-	}
-	if doc.Kind == 0 { // empty file
-		doc = yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{{Kind: yaml.MappingNode, Tag: "!!map"}}}
-	}
-	root := doc.Content[0]
-	if root.Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("%s:%d: top level must be a mapping", in.ConfigName, root.Line)
+	doc, root, err := yamledit.Parse(in.ConfigName, in.Config)
+	if err != nil {
+		return nil, err
 	}
 	if err := addExternalLabels(in.ConfigName, root, s, in.Device); err != nil {
 		return nil, err
@@ -61,12 +54,15 @@ func Render(in RenderInput) ([]byte, error) {
 	if err := setRemoteWrite(in.ConfigName, root, s); err != nil {
 		return nil, err
 	}
+	if err := addAlerting(in.ConfigName, root, s.Alerting); err != nil {
+		return nil, err
+	}
 	if s.Profile == settings.ProfileLean {
 		for _, k := range agentForbidden {
-			deleteKey(root, k)
+			yamledit.Delete(root, k)
 		}
 	}
-	return encode(in.ConfigName, &doc)
+	return yamledit.Encode("Rendered by edgectl from "+in.ConfigName+" and the fleet settings; edit those, not this file.", doc)
 }
 
 // addExternalLabels adds device, site, role and EDGE_EXTERNAL_LABELS to
@@ -74,11 +70,11 @@ func Render(in RenderInput) ([]byte, error) {
 // prometheus.yml wins: that file is the more specific, hand-edited source,
 // and silently overriding it would be surprising.
 func addExternalLabels(name string, root *yaml.Node, s *settings.Settings, device string) error {
-	global, err := mappingChild(name, root, "global")
+	global, err := yamledit.Mapping(name, root, "global")
 	if err != nil {
 		return err
 	}
-	labels, err := mappingChild(name, global, "external_labels")
+	labels, err := yamledit.Mapping(name, global, "external_labels")
 	if err != nil {
 		return err
 	}
@@ -91,8 +87,8 @@ func addExternalLabels(name string, root *yaml.Node, s *settings.Settings, devic
 	}
 	want = append(want, s.ExternalLabels...)
 	for _, kv := range want {
-		if lookup(labels, kv.Key) == nil {
-			labels.Content = append(labels.Content, scalar(kv.Key), scalar(kv.Value))
+		if yamledit.Lookup(labels, kv.Key) == nil {
+			labels.Content = append(labels.Content, yamledit.Scalar(kv.Key), yamledit.Scalar(kv.Value))
 		}
 	}
 	return nil
@@ -101,51 +97,20 @@ func addExternalLabels(name string, root *yaml.Node, s *settings.Settings, devic
 // setRemoteWrite replaces the entry named RemoteWriteName with one for the
 // settings (none when fleet mode is off), keeping the user's other entries.
 func setRemoteWrite(name string, root *yaml.Node, s *settings.Settings) error {
-	rw := lookup(root, "remote_write")
-	if rw != nil && rw.Kind != yaml.SequenceNode {
-		if rw.Kind != yaml.ScalarNode || rw.Tag != "!!null" {
-			return fmt.Errorf("%s:%d: remote_write must be a list", name, rw.Line)
-		}
-		rw.Kind, rw.Tag, rw.Value = yaml.SequenceNode, "!!seq", ""
+	rw, err := yamledit.Sequence(name, root, "remote_write")
+	if err != nil {
+		return err
 	}
-	if rw != nil {
-		kept := rw.Content[:0]
-		for _, e := range rw.Content {
-			if n := lookup(e, "name"); n == nil || n.Value != RemoteWriteName {
-				kept = append(kept, e)
-			}
-		}
-		rw.Content = kept
-	}
+	yamledit.DropNamed(rw, RemoteWriteName)
 	if s.URL != "" {
-		var entry yaml.Node
-		if err := entry.Encode(remoteWriteEntry(s)); err != nil {
+		if err := yamledit.Append(rw, remoteWriteEntry(s)); err != nil {
 			return err
 		}
-		if rw == nil {
-			rw = &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
-			root.Content = append(root.Content, scalar("remote_write"), rw)
-		}
-		rw.Content = append(rw.Content, &entry)
 	}
-	if rw != nil && len(rw.Content) == 0 {
-		deleteKey(root, "remote_write")
+	if len(rw.Content) == 0 {
+		yamledit.Delete(root, "remote_write")
 	}
 	return nil
-}
-
-func encode(name string, doc *yaml.Node) ([]byte, error) {
-	var buf bytes.Buffer
-	fmt.Fprintf(&buf, "# Rendered by edgectl from %s and the fleet settings; edit those, not this file.\n", name)
-	enc := yaml.NewEncoder(&buf)
-	enc.SetIndent(2)
-	if err := enc.Encode(doc); err != nil {
-		return nil, err
-	}
-	if err := enc.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
 }
 
 // Remote-write queue tuned for a 2-core / 500 MB device with a few hundred
@@ -233,56 +198,6 @@ func remoteWriteEntry(s *settings.Settings) remoteWrite {
 		rw.TLSConfig = &tlsConfig{CAFile: s.CAFile, InsecureSkipVerify: s.InsecureSkipVerify}
 	}
 	return rw
-}
-
-func scalar(v string) *yaml.Node {
-	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: v}
-}
-
-// lookup returns the value node of key in mapping m, or nil.
-func lookup(m *yaml.Node, key string) *yaml.Node {
-	if m == nil || m.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return m.Content[i+1]
-		}
-	}
-	return nil
-}
-
-func deleteKey(m *yaml.Node, key string) {
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			m.Content = append(m.Content[:i], m.Content[i+2:]...)
-			return
-		}
-	}
-}
-
-// mappingChild returns the mapping under key, creating it when absent or null.
-func mappingChild(name string, m *yaml.Node, key string) (*yaml.Node, error) {
-	v := lookup(m, key)
-	if v == nil {
-		v = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
-		m.Content = append(m.Content, scalar(key), v)
-		return v, nil
-	}
-	if v.Kind == yaml.AliasNode {
-		return nil, fmt.Errorf("%s:%d: %s: YAML aliases are not supported here", name, v.Line, key)
-	}
-	if v.Kind == yaml.ScalarNode && v.Tag == "!!null" {
-		v.Kind, v.Tag, v.Value = yaml.MappingNode, "!!map", ""
-		return v, nil
-	}
-	if v.Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("%s:%d: %s must be a mapping", name, v.Line, key)
-	}
-	if v.Style&yaml.FlowStyle != 0 {
-		v.Style = 0
-	}
-	return v, nil
 }
 
 // RenderFile renders the user's configuration at configIn with the

@@ -1,9 +1,7 @@
 package promconfig
 
 import (
-	"bytes"
 	"flag"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -12,6 +10,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/edgeobs/edge-observability-stack/internal/settings"
+	"github.com/edgeobs/edge-observability-stack/internal/testtree"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -22,6 +21,7 @@ func TestRenderGolden(t *testing.T) {
 		{"basic", "user.yml", "basic.env"},
 		{"lean", "user.yml", "lean.env"},
 		{"empty-config", "empty.yml", "basic.env"},
+		{"alerts", "user.yml", "alerts.env"},
 	} {
 		t.Run(c.golden, func(t *testing.T) {
 			cfg := filepath.Join("testdata", c.config)
@@ -33,19 +33,7 @@ func TestRenderGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden := filepath.Join("testdata", c.golden+".golden.yml")
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Fatalf("rendered output differs from %s (go test -update to accept):\n%s", golden, got)
-			}
+			testtree.Golden(t, filepath.Join("testdata", c.golden+".golden.yml"), got, *update)
 		})
 	}
 }
@@ -158,5 +146,61 @@ func TestRenderErrors(t *testing.T) {
 	_, err := Render(RenderInput{ConfigName: "p.yml", Config: nil, Settings: &settings.Settings{Profile: settings.ProfileFull}})
 	if err == nil || !strings.Contains(err.Error(), "no device id") {
 		t.Errorf("missing device id: %v", err)
+	}
+}
+
+func TestRenderAlerting(t *testing.T) {
+	s := settings.Defaults()
+	s.Alerting.Local = true
+	s.Alerting.Central = settings.Central{URL: "https://am.example:9443/fleet/", Username: "pump-17", PasswordFile: "/etc/am.pw", CAFile: "/etc/ca.pem"}
+	user := "alerting:\n  alertmanagers:\n    - static_configs: [{targets: ['10.0.0.5:9093']}]\nscrape_configs:\n  - job_name: edge-sensord\n"
+	m := renderMap(t, user, s)
+	ams := m["alerting"].(map[string]any)["alertmanagers"].([]any)
+	if len(ams) != 3 {
+		t.Fatalf("want the user's Alertmanager, the local one and the central one: %v", ams)
+	}
+	if got := ams[0].(map[string]any)["static_configs"].([]any)[0].(map[string]any)["targets"].([]any)[0]; got != "10.0.0.5:9093" {
+		t.Fatalf("user's entry not kept first: %v", ams[0])
+	}
+	local := ams[1].(map[string]any)
+	if got := local["static_configs"].([]any)[0].(map[string]any)["targets"].([]any)[0]; got != "127.0.0.1:9093" || local["api_version"] != "v2" {
+		t.Fatalf("local entry %v", local)
+	}
+	c := ams[2].(map[string]any)
+	want := map[string]any{"scheme": "https", "path_prefix": "/fleet", "timeout": "10s", "api_version": "v2",
+		"basic_auth":     map[string]any{"username": "pump-17", "password_file": "/etc/am.pw"},
+		"tls_config":     map[string]any{"ca_file": "/etc/ca.pem"},
+		"static_configs": []any{map[string]any{"targets": []any{"am.example:9443"}}}}
+	if !reflect.DeepEqual(c, want) {
+		t.Fatalf("central entry\n%v\nwant\n%v", c, want)
+	}
+	jobs := m["scrape_configs"].([]any)
+	if len(jobs) != 2 || jobs[1].(map[string]any)["job_name"] != AlertmanagerJob {
+		t.Fatalf("want a scrape job of the local Alertmanager after the user's: %v", jobs)
+	}
+
+	// The user's own alertmanager job is kept as it is; without local alerting there is none.
+	m = renderMap(t, "scrape_configs:\n  - job_name: alertmanager\n    static_configs: [{targets: ['127.0.0.1:19093']}]\n", s)
+	if jobs := m["scrape_configs"].([]any); len(jobs) != 1 {
+		t.Fatalf("user's alertmanager job duplicated: %v", jobs)
+	}
+	s.Alerting.Local, s.Alerting.Central.URL = false, ""
+	if m = renderMap(t, "scrape_configs: []\n", s); m["alerting"] != nil || len(m["scrape_configs"].([]any)) != 0 {
+		t.Fatalf("alerting off rendered %v %v", m["alerting"], m["scrape_configs"])
+	}
+}
+
+func TestRenderAlertingErrors(t *testing.T) {
+	s := settings.Defaults()
+	s.Alerting.Local = true
+	for _, c := range []struct{ cfg, want string }{
+		{"alerting: [1]\n", "p.yml:1: alerting must be a mapping"},
+		{"alerting:\n  alertmanagers: {a: 1}\n", "p.yml:2: alertmanagers must be a list"},
+		{"scrape_configs: 3\n", "p.yml:1: scrape_configs must be a list"},
+	} {
+		_, err := Render(RenderInput{ConfigName: "p.yml", Config: []byte(c.cfg), Settings: s, Device: "m"})
+		if err == nil || !strings.HasPrefix(err.Error(), c.want) {
+			t.Errorf("%q: error %v, want prefix %q", c.cfg, err, c.want)
+		}
 	}
 }

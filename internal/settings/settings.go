@@ -16,7 +16,6 @@ import (
 	"os"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -58,6 +57,7 @@ type Settings struct {
 	Role               string
 	ExternalLabels     []KV
 	Profile            string
+	Alerting           Alerting
 }
 
 // KV is one key=value pair of a list setting, in file order.
@@ -90,7 +90,7 @@ var (
 func Load(path string) (*Settings, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return &Settings{Profile: ProfileFull}, nil
+		return Defaults(), nil
 	}
 	if err != nil {
 		return nil, err
@@ -178,7 +178,7 @@ func Parse(name string, data []byte) (*Settings, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Settings{Profile: ProfileFull}
+	s := Defaults()
 	seen := map[string]int{} // line of each key
 	for _, l := range lines {
 		perr := func(msg string) error { return &ParseError{File: name, Line: l.num, Key: l.key, Msg: msg} }
@@ -200,31 +200,39 @@ func Parse(name string, data []byte) (*Settings, error) {
 	return s, nil
 }
 
+// Defaults are the settings of an empty file: fleet and alerting off,
+// profile full.
+func Defaults() *Settings {
+	return &Settings{Profile: ProfileFull, Alerting: defaultAlerting()}
+}
+
 // setters parse the value of each key into Settings.
-var setters = map[string]func(s *Settings, v string) error{
+var setters = merged(fleetSetters, alertSetters)
+
+func merged(maps ...map[string]func(s *Settings, v string) error) map[string]func(s *Settings, v string) error {
+	out := map[string]func(s *Settings, v string) error{}
+	for _, m := range maps {
+		for k, f := range m {
+			out[k] = f
+		}
+	}
+	return out
+}
+
+var fleetSetters = map[string]func(s *Settings, v string) error{
 	KeyURL:          func(s *Settings, v string) error { return checkURL(v, &s.URL) },
 	KeyUsername:     func(s *Settings, v string) error { s.Username = v; return nil },
 	KeyPasswordFile: func(s *Settings, v string) error { return absPath(v, &s.PasswordFile) },
 	KeyBearerTokenFile: func(s *Settings, v string) error {
 		return absPath(v, &s.BearerTokenFile)
 	},
-	KeyCAFile: func(s *Settings, v string) error { return absPath(v, &s.CAFile) },
-	KeyInsecureSkipVerify: func(s *Settings, v string) error {
-		if v == "" {
-			return nil
-		}
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return fmt.Errorf("want true or false, got %q", v)
-		}
-		s.InsecureSkipVerify = b
-		return nil
-	},
-	KeyHeaders:        func(s *Settings, v string) error { return kvList(v, &s.Headers, checkHeader) },
-	KeyDeviceID:       func(s *Settings, v string) error { return label(v, &s.DeviceID) },
-	KeySite:           func(s *Settings, v string) error { return label(v, &s.Site) },
-	KeyRole:           func(s *Settings, v string) error { return label(v, &s.Role) },
-	KeyExternalLabels: func(s *Settings, v string) error { return kvList(v, &s.ExternalLabels, checkLabel) },
+	KeyCAFile:             func(s *Settings, v string) error { return absPath(v, &s.CAFile) },
+	KeyInsecureSkipVerify: func(s *Settings, v string) error { return boolean(v, false, &s.InsecureSkipVerify) },
+	KeyHeaders:            func(s *Settings, v string) error { return kvList(v, &s.Headers, checkHeader) },
+	KeyDeviceID:           func(s *Settings, v string) error { return label(v, &s.DeviceID) },
+	KeySite:               func(s *Settings, v string) error { return label(v, &s.Site) },
+	KeyRole:               func(s *Settings, v string) error { return label(v, &s.Role) },
+	KeyExternalLabels:     func(s *Settings, v string) error { return kvList(v, &s.ExternalLabels, checkLabel) },
 	KeyProfile: func(s *Settings, v string) error {
 		switch v {
 		case "":
@@ -237,21 +245,36 @@ var setters = map[string]func(s *Settings, v string) error{
 	},
 }
 
+// checkURL accepts a remote-write URL: credentials belong in their keys.
 func checkURL(v string, dst *string) error {
-	if v != "" {
-		u, err := url.Parse(v)
-		if err != nil {
-			return fmt.Errorf("invalid URL: %v", err)
-		}
-		if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("URL must be http:// or https:// with a host, got %q", v)
-		}
-		if u.User != nil {
-			return fmt.Errorf("credentials in the URL are not allowed; use %s and %s", KeyUsername, KeyPasswordFile)
-		}
+	return urlWithoutCredentials(v, dst, KeyUsername, KeyPasswordFile)
+}
+
+func urlWithoutCredentials(v string, dst *string, userKey, passwordKey string) error {
+	u, err := httpURL(v)
+	if err != nil {
+		return err
+	}
+	if u != nil && u.User != nil {
+		return fmt.Errorf("credentials in the URL are not allowed; use %s and %s", userKey, passwordKey)
 	}
 	*dst = v
 	return nil
+}
+
+// httpURL parses an http:// or https:// URL with a host; "" is nil.
+func httpURL(v string) (*url.URL, error) {
+	if v == "" {
+		return nil, nil
+	}
+	u, err := url.Parse(v)
+	if err != nil {
+		return nil, fmt.Errorf("invalid URL: %v", err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("URL must be http:// or https:// with a host, got %q", v)
+	}
+	return u, nil
 }
 
 func absPath(v string, dst *string) error {
@@ -323,7 +346,7 @@ func (s *Settings) conflict() (key, msg string) {
 	case s.Profile == ProfileLean && s.URL == "":
 		return KeyProfile, "profile lean forwards everything and keeps nothing locally; it needs " + KeyURL
 	}
-	return "", ""
+	return s.alertConflict()
 }
 
 // Device is the device label: EDGE_DEVICE_ID, or else the machine id read

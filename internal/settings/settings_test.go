@@ -31,6 +31,22 @@ func TestParseErrorsNameFileLineKey(t *testing.T) {
 		{"lean without url", "EDGE_PROFILE=lean\n", "f.env:1: EDGE_PROFILE: profile lean forwards everything"},
 		{"unterminated quote", "EDGE_SITE=\"abc\n", "f.env:1: EDGE_SITE: unterminated double quote"},
 		{"shell expansion", "EDGE_SITE=\"$HOST\"\n", "f.env:1: EDGE_SITE: characters"},
+		{"alerts yes", "EDGE_ALERTS=yes\n", "f.env:1: EDGE_ALERTS: want on or off"},
+		{"listen on the LAN", "EDGE_ALERTS_LISTEN=0.0.0.0:9093\n", `f.env:1: EDGE_ALERTS_LISTEN: "0.0.0.0" is not a loopback address`},
+		{"listen without port", "EDGE_ALERTS_LISTEN=127.0.0.1\n", "f.env:1: EDGE_ALERTS_LISTEN: want a loopback address"},
+		{"webhook not http", "EDGE_ALERT_WEBHOOK_URL=hooks.example/x\n", "f.env:1: EDGE_ALERT_WEBHOOK_URL: URL must be http"},
+		{"bad address", "EDGE_ALERT_EMAIL_TO=ops@\n", "f.env:1: EDGE_ALERT_EMAIL_TO: invalid e-mail address list"},
+		{"named address", "EDGE_ALERT_EMAIL_TO='Ops <ops@x.org>'\n", "f.env:1: EDGE_ALERT_EMAIL_TO: want plain addresses"},
+		{"email without smtp", "EDGE_ALERT_EMAIL_TO=ops@x.org\n", "f.env:1: EDGE_ALERT_EMAIL_TO: needs EDGE_ALERT_SMTP_SMARTHOST and EDGE_ALERT_SMTP_FROM"},
+		{"smarthost without port", "EDGE_ALERT_SMTP_SMARTHOST=mail.x.org\n", "f.env:1: EDGE_ALERT_SMTP_SMARTHOST: want HOST:PORT"},
+		{"smtp user without password", "EDGE_ALERT_SMTP_AUTH_USERNAME=u\n", "f.env:1: EDGE_ALERT_SMTP_AUTH_USERNAME: needs EDGE_ALERT_SMTP_AUTH_PASSWORD_FILE"},
+		{"relative secret", "EDGE_ALERT_TELEGRAM_BOT_TOKEN_FILE=tok\n", "f.env:1: EDGE_ALERT_TELEGRAM_BOT_TOKEN_FILE: must be an absolute path"},
+		{"token without chat", "EDGE_ALERT_TELEGRAM_BOT_TOKEN_FILE=/tok\n", "f.env:1: EDGE_ALERT_TELEGRAM_BOT_TOKEN_FILE: needs EDGE_ALERT_TELEGRAM_CHAT_ID"},
+		{"chat id name", "EDGE_ALERT_TELEGRAM_CHAT_ID=@ops\n", "f.env:1: EDGE_ALERT_TELEGRAM_CHAT_ID: want the chat's numeric id"},
+		{"bad duration", "EDGE_ALERT_GROUP_WAIT=soon\n", "f.env:1: EDGE_ALERT_GROUP_WAIT: want a positive duration"},
+		{"repeat past retention", "EDGE_ALERT_REPEAT_INTERVAL=6d\n", "f.env:1: EDGE_ALERT_REPEAT_INTERVAL: must not exceed 120h"},
+		{"central without scheme", "EDGE_ALERTMANAGER_URL=am.example:9093\n", "f.env:1: EDGE_ALERTMANAGER_URL: URL must be http"},
+		{"lean with local alerts", "EDGE_REMOTE_WRITE_URL=http://c/w\nEDGE_PROFILE=lean\nEDGE_ALERTS=on\n", "f.env:3: EDGE_ALERTS: profile lean runs Prometheus in agent mode"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -65,10 +81,47 @@ EDGE_PROFILE=lean
 	want := &Settings{
 		URL: "https://mimir.example/api/v1/push", Username: "dev 1", PasswordFile: "/etc/pw file",
 		InsecureSkipVerify: true, Headers: []KV{{"X-Scope-OrgID", "t1"}, {"X-Other", "v"}},
-		Site: "plant-a", Profile: ProfileLean,
+		Site: "plant-a", Profile: ProfileLean, Alerting: Defaults().Alerting,
 	}
 	if !reflect.DeepEqual(s, want) {
 		t.Fatalf("got %+v\nwant %+v", s, want)
+	}
+}
+
+func TestParseAlerting(t *testing.T) {
+	in := `EDGE_ALERTS=on
+EDGE_ALERTS_LISTEN=[::1]:19093
+EDGE_ALERT_WEBHOOK_URL=https://user:tok@hooks.example/edge?x=1
+EDGE_ALERT_EMAIL_TO="ops@x.org, oncall@x.org"
+EDGE_ALERT_SMTP_SMARTHOST=mail.x.org:587
+EDGE_ALERT_SMTP_FROM=pump-17@x.org
+EDGE_ALERT_SMTP_AUTH_USERNAME=pump-17
+EDGE_ALERT_SMTP_AUTH_PASSWORD_FILE=/etc/edge-observability/smtp.pw
+EDGE_ALERT_SMTP_REQUIRE_TLS=false
+EDGE_ALERT_TELEGRAM_BOT_TOKEN_FILE=/root/tg.token
+EDGE_ALERT_TELEGRAM_CHAT_ID=-1001234
+EDGE_ALERT_GROUP_WAIT=10s
+EDGE_ALERT_REPEAT_INTERVAL=12h
+EDGE_ALERTMANAGER_URL=https://am.example/prefix
+EDGE_ALERTMANAGER_USERNAME=pump-17
+EDGE_ALERTMANAGER_PASSWORD_FILE=/etc/am.pw
+EDGE_ALERTMANAGER_CA_FILE=/etc/ca.pem
+`
+	s, err := Parse("f", []byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Alerting{Local: true, Listen: "[::1]:19093", Receivers: Receivers{
+		WebhookURL: "https://user:tok@hooks.example/edge?x=1", EmailTo: "ops@x.org, oncall@x.org",
+		SMTPSmarthost: "mail.x.org:587", SMTPFrom: "pump-17@x.org", SMTPAuthUsername: "pump-17",
+		SMTPAuthPasswordFile: "/etc/edge-observability/smtp.pw", TelegramBotTokenFile: "/root/tg.token", TelegramChatID: -1001234},
+		GroupWait: "10s", GroupInterval: DefaultGroupInterval, RepeatInterval: "12h",
+		Central: Central{URL: "https://am.example/prefix", Username: "pump-17", PasswordFile: "/etc/am.pw", CAFile: "/etc/ca.pem"}}
+	if !reflect.DeepEqual(s.Alerting, want) {
+		t.Fatalf("got  %+v\nwant %+v", s.Alerting, want)
+	}
+	if !s.Alerting.Any() || (Receivers{}).Any() {
+		t.Fatal("Any")
 	}
 }
 
@@ -77,8 +130,8 @@ func TestShippedDefaultsFileIsFleetOff(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(s, &Settings{Profile: ProfileFull}) {
-		t.Fatalf("shipped defaults: %+v, want fleet off and profile full", s)
+	if !reflect.DeepEqual(s, Defaults()) || s.Profile != ProfileFull || s.URL != "" || s.Alerting.Local {
+		t.Fatalf("shipped defaults: %+v, want fleet and alerting off, profile full", s)
 	}
 }
 

@@ -58,7 +58,8 @@ if [ -d /run/systemd/system ]; then
 	# Let the drop-ins take effect. An enabled service is (re)started: on a first install
 	# Debian's prometheus postinst ran before our config files were in place, so its start
 	# was skipped (ConditionPathExists= in the drop-in). Others stay stopped.
-	for u in prometheus.service grafana-server.service; do
+	# Alertmanager's drop-in skips its start while local alerting is off (ExecCondition=).
+	for u in prometheus.service prometheus-alertmanager.service grafana-server.service; do
 		if systemctl is-enabled --quiet "$u" 2>/dev/null; then
 			invoke restart "$u" || true
 		else

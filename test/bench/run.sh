@@ -5,6 +5,8 @@
 #                     in the VM; the daemon with and without THP in the VM; clock steps in the VM; bytes
 #                     written per hour; power cuts of a VM)
 #   test/bench/run.sh peers   (alone: the default stack against Netdata, each with its dashboard open)
+#   test/bench/run.sh alerts  (alone: Alertmanager's cost in the slice, idle and with alerts firing and
+#                     resolving; in the Debian 12 container (Alertmanager 0.25), then the Debian 13 VM (0.28))
 # Raw results go to test/bench/results/<part>/, a markdown summary to
 # test/bench/results/<part>.md and stdout. All traffic stays on 127.0.0.1 and
 # every load is bounded in count and time. Knobs (environment):
@@ -64,6 +66,8 @@ for p in "${parts[@]}"; do
 	sdwrites) [ ${#parts[@]} -eq 1 ] || { echo "$0: sdwrites runs alone" >&2; exit 2; }; exec "$ROOT/test/bench/sdwrites.sh" ;;
 	vmcut) [ ${#parts[@]} -eq 1 ] || { echo "$0: vmcut runs alone" >&2; exit 2; }; exec "$ROOT/test/bench/vmcut.sh" ;;
 	peers) [ ${#parts[@]} -eq 1 ] || { echo "$0: peers runs alone" >&2; exit 2; }; exec "$ROOT/test/bench/peers.sh" ;;
+	alerts) [ ${#parts[@]} -eq 1 ] || { echo "$0: alerts runs alone" >&2; exit 2; }
+		ALERTS_GUEST=nspawn "$ROOT/test/bench/alerts.sh" && ALERTS_GUEST=vm exec "$ROOT/test/bench/alerts.sh" ;;
 	*) echo "usage: $0 [footprint|shipped|scaling|abuse|dashboard|page|faults|fuzz]..." >&2; exit 2 ;;
 	esac
 done

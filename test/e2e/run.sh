@@ -130,11 +130,11 @@ trap 'exit 130' INT TERM
 dump_diagnostics() {
 	{
 		echo "=============== diagnostics ($(date +%T)) ==============="
-		gexec systemctl --no-pager --full status "$SLICE" edge-sensord.service prometheus.service 2>&1 | head -n 120
+		gexec systemctl --no-pager --full status "$SLICE" edge-sensord.service prometheus.service prometheus-alertmanager.service 2>&1 | head -n 160
 		echo "--- systemctl --failed"
 		gexec systemctl --no-pager --failed 2>&1
-		echo "--- journal (edge-sensord, prometheus, memhog)"
-		gexec journalctl --no-pager -o short-precise -n 150 -u edge-sensord.service -u prometheus.service -u 'memhog*' 2>&1
+		echo "--- journal (edge-sensord, prometheus, alertmanager, memhog)"
+		gexec journalctl --no-pager -o short-precise -n 150 -u edge-sensord.service -u prometheus.service -u prometheus-alertmanager.service -u 'memhog*' 2>&1
 		echo "--- guest console (tail)"
 		guest_console 60
 		echo "==========================================================="
@@ -182,6 +182,7 @@ vm)
 	plan_stack_checks
 	plan_check check_oom_alert "the OOM kill is counted and EdgeUnitOOMKilled fires"
 	plan_check check_memhigh "a unit past its MemoryHigh= is throttled, not killed"
+	plan_check check_alerts "alerts enable: Alertmanager in the slice on loopback; a fault reaches a webhook and a mailbox, and its end"
 	plan_check check_reload "systemctl reload (SIGHUP) of both services"
 	plan_check check_clock_steps "the clock stepped back and forward: monotonic polls, Prometheus's rejections, the warning follows NTP"
 	plan_check check_upgrade "upgrade keeps conffiles and data"

@@ -3,7 +3,6 @@
 package integration
 
 import (
-	"fmt"
 	"testing"
 	"time"
 )
@@ -15,17 +14,7 @@ import (
 func TestMemoryBudgetAlertFires(t *testing.T) {
 	daemon := startDaemon(t, "--path.cgroupfs="+repoPath(t, "test/fixtures/cgroup/v2-nomemory"),
 		"--path.procfs="+repoPath(t, "test/fixtures/proc/pi-6.12"))
-	prom := startPrometheus(t, fmt.Sprintf(`
-global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
-  evaluation_interval: 1s
-rule_files: [%q]
-scrape_configs:
-  - job_name: edge-sensord
-    static_configs:
-      - targets: [%q]
-`, repoPath(t, "etc/prometheus/rules/edge-observability.yml"), daemon))
+	prom := startPrometheus(t, rulesConfig(t, daemon))
 
 	const firing = `ALERTS{alertname="EdgeMemoryBudgetNotEnforced", alertstate="firing", controller="memory", job="edge-sensord"}`
 	deadline := time.Now().Add(90 * time.Second)

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -33,11 +34,20 @@ func repoPath(t *testing.T, rel string) string {
 // address once /healthz answers. Extra args override the defaults.
 func startDaemon(t *testing.T, args ...string) string {
 	t.Helper()
+	addr, _ := startDaemonStoppable(t, args...)
+	return addr
+}
+
+// startDaemonStoppable is startDaemon that also returns a function stopping
+// the daemon (SIGTERM) before the test ends; a new startDaemon with
+// --web.listen-address=ADDR brings it back on the same address.
+func startDaemonStoppable(t *testing.T, args ...string) (addr string, stop func()) {
+	t.Helper()
 	bin := repoPath(t, "bin/edge-sensord")
 	if _, err := os.Stat(bin); err != nil {
 		t.Fatalf("%s missing: run `make build` first: %v", bin, err)
 	}
-	addr := fmt.Sprintf("127.0.0.1:%d", freeport.Port(t))
+	addr = fmt.Sprintf("127.0.0.1:%d", freeport.Port(t))
 	base := []string{"--web.listen-address=" + addr, "--sensors.simulate", "--poll.interval=1s",
 		"--path.sysfs=" + repoPath(t, "test/fixtures/sysfs"),
 		"--path.cgroupfs=" + repoPath(t, "test/fixtures/cgroup/v2")}
@@ -70,13 +80,17 @@ func startDaemon(t *testing.T, args ...string) string {
 	}
 	done := make(chan struct{})
 	go func() { cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
+	stop = sync.OnceFunc(func() {
 		cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-done:
 		case <-time.After(10 * time.Second):
 			cmd.Process.Kill()
+			<-done
 		}
+	})
+	t.Cleanup(func() {
+		stop()
 		if t.Failed() {
 			t.Logf("edge-sensord log:\n%s", out.String())
 		}
@@ -86,7 +100,7 @@ func startDaemon(t *testing.T, args ...string) string {
 			resp.Body.Close()
 			// 401: up, behind the basic auth of a --web.config.file.
 			if resp.StatusCode == 200 || resp.StatusCode == 401 {
-				return addr
+				return addr, stop
 			}
 		}
 		select {
@@ -96,7 +110,23 @@ func startDaemon(t *testing.T, args ...string) string {
 		}
 	}
 	t.Fatalf("edge-sensord not healthy:\n%s", out.String())
-	return ""
+	return "", nil
+}
+
+// rulesConfig is a prometheus.yml scraping the daemon at addr every second
+// and evaluating the shipped rules every second.
+func rulesConfig(t *testing.T, addr string) string {
+	return fmt.Sprintf(`
+global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+  evaluation_interval: 1s
+rule_files: [%q]
+scrape_configs:
+  - job_name: edge-sensord
+    static_configs:
+      - targets: [%q]
+`, repoPath(t, "etc/prometheus/rules/edge-observability.yml"), addr)
 }
 
 // promQuery runs an instant query and returns the first sample's value.

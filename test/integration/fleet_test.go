@@ -74,7 +74,22 @@ type fleetProc struct {
 // the test failed.
 func fleetStart(t *testing.T, name, addr, bin string, args ...string) *fleetProc {
 	t.Helper()
-	p := &fleetProc{t: t, name: name, base: "http://" + addr, log: &promLog{}, exited: make(chan struct{})}
+	client := &http.Client{Timeout: 2 * time.Second}
+	return startProc(t, name, "http://"+addr, func() bool {
+		resp, err := client.Get("http://" + addr + "/-/ready")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, bin, args...)
+}
+
+// startProc runs bin with args and waits (60 s) until ready says so. The
+// process is stopped on cleanup; its log is printed when the test failed.
+func startProc(t *testing.T, name, base string, ready func() bool, bin string, args ...string) *fleetProc {
+	t.Helper()
+	p := &fleetProc{t: t, name: name, base: base, log: &promLog{}, exited: make(chan struct{})}
 	p.cmd = exec.Command(bin, args...)
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -89,14 +104,7 @@ func fleetStart(t *testing.T, name, addr, bin string, args ...string) *fleetProc
 		}
 	})
 	deadline := time.Now().Add(60 * time.Second)
-	client := &http.Client{Timeout: 2 * time.Second}
-	for {
-		if resp, err := client.Get(p.base + "/-/ready"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return p
-			}
-		}
+	for !ready() {
 		select {
 		case <-p.exited:
 			t.Fatalf("%s exited before becoming ready:\n%s", name, p.log.String())
@@ -106,6 +114,7 @@ func fleetStart(t *testing.T, name, addr, bin string, args ...string) *fleetProc
 			t.Fatalf("%s not ready after 60s:\n%s", name, p.log.String())
 		}
 	}
+	return p
 }
 
 func (p *fleetProc) stop() {

@@ -328,6 +328,45 @@ simulate_sensors() {
 	wait_for 60 "edge-sensord and prometheus active" all_active edge-sensord.service prometheus.service
 }
 
+# ------------------------------------------------------------------ alert receivers in the guest
+# A webhook receiver (127.0.0.1:9099/hook) and an SMTP server with AUTH (127.0.0.1:2525, user
+# pump, password in /root/smtp.pw; Debian's python3-aiosmtpd) in the guest, as transient units
+# outside the stack's slice; each notification lands in a file of HOOKS / MAILS.
+HOOKS=/var/tmp/e2e-hooks
+MAILS=/var/tmp/e2e-mail
+
+receivers_up() {
+	gput "$REPO/test/lib/smtp-sink.py" /opt/smtp-sink.py
+	gput "$REPO/test/lib/webhook-sink.py" /opt/webhook-sink.py
+	gexec sh -c "chmod 0755 /opt/smtp-sink.py /opt/webhook-sink.py && mkdir -p $HOOKS $MAILS &&
+		umask 077 && echo 'e2e-smtp-pw' >/root/smtp.pw"
+	gexec systemd-run --quiet --unit=e2e-webhook /opt/webhook-sink.py --listen 127.0.0.1:9099 --dir $HOOKS
+	gexec systemd-run --quiet --unit=e2e-smtp /opt/smtp-sink.py --listen 127.0.0.1:2525 --dir $MAILS \
+		--user pump --password-file /root/smtp.pw
+	wait_for 30 "the guest's receivers" gexec bash -c '</dev/tcp/127.0.0.1/9099 && </dev/tcp/127.0.0.1/2525'
+}
+
+# alerts_enable [FLAGS...]: edgectl alerts enable with both receivers; FLAGS add to it.
+alerts_enable() {
+	gexec edgectl alerts enable --webhook http://127.0.0.1:9099/hook --email ops@example.org --smtp 127.0.0.1:2525 \
+		--smtp-from pump@example.org --smtp-auth-username pump --smtp-auth-password-file /root/smtp.pw --smtp-require-tls=false "$@"
+}
+
+# hook_count NAME STATUS: webhook notifications with alert NAME in STATUS ("" any).
+hook_count() {
+	gexec sh -c "cat $HOOKS/[0-9]*.json 2>/dev/null" |
+		jq -s --arg n "$1" --arg s "$2" '[.[] | select(any(.alerts[]; .labels.alertname == $n and ($s == "" or .status == $s)))] | length'
+}
+hook_has() { [ "$(hook_count "$1" "$2")" -ge 1 ]; }
+# mail_count WORD...: messages whose Subject: line has every word.
+mail_count() {
+	local subjects w
+	subjects=$(gexec sh -c "grep -h '^Subject:' $MAILS/[0-9]*.eml 2>/dev/null" || true)
+	for w in "$@"; do subjects=$(grep -F -- "$w" <<<"$subjects" || true); done
+	if [ -n "$subjects" ]; then wc -l <<<"$subjects"; else echo 0; fi
+}
+mail_has() { [ "$(mail_count "$@")" -ge 1 ]; }
+
 # ------------------------------------------------------------------ checks
 # Checks are functions run in order by run_checks, numbered as they run; a
 # check ends at its first fail. plan_check FUNCTION TITLE adds one to the plan.

@@ -40,6 +40,8 @@ esac
 VM_INCLUDE=systemd,systemd-sysv,dbus,libpam-systemd,udev
 VM_INSTALL="linux-image-$VM_ARCH openssh-server curl"
 VM_FETCH="prometheus man-db" # .debs in the apt cache, for offline installs in the guest
+# Alertmanager, an SMTP server and ss for the alerts check and bench (amd64 guests only).
+[ "$VM_ARCH" != amd64 ] || VM_FETCH+=" prometheus-alertmanager python3-aiosmtpd iproute2"
 # Timers that would use the (absent) network or disturb measurements.
 VM_MASK="apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer fstrim.timer e2scrub_all.timer serial-getty@$VM_CONSOLE.service"
 

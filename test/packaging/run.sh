@@ -42,7 +42,7 @@ rewrite() { sed -e "s#/usr/bin/edge-sensord#$root/usr/bin/edge-sensord#g" -e "s#
 
 step "systemd units"
 units=$tmp/units
-mkdir -p "$units/prometheus.service.d" "$units/grafana-server.service.d"
+mkdir -p "$units/prometheus.service.d" "$units/grafana-server.service.d" "$units/prometheus-alertmanager.service.d"
 for u in edge-observability.slice edge-sensord.service edge-sensord.socket; do
 	rewrite "$root/lib/systemd/system/$u" "$units/$u"
 done
@@ -50,17 +50,29 @@ verify "$units/edge-observability.slice"
 verify "$units/edge-sensord.service"
 verify "$units/edge-sensord.socket"
 
-# Drop-ins, composed with the units they extend: Debian's prometheus.service and a stand-in for
-# Grafana's grafana-server.service (Grafana is not in Debian).
+# Drop-ins, composed with the units they extend: Debian's prometheus.service and
+# prometheus-alertmanager.service, and a stand-in for Grafana's grafana-server.service (Grafana is
+# not in Debian).
 [ -f /lib/systemd/system/prometheus.service ] || fail "/lib/systemd/system/prometheus.service missing (apt-get install prometheus)"
 cp /lib/systemd/system/prometheus.service "$units/"
 rewrite "$root/lib/systemd/system/prometheus.service.d/edge-observability.conf" "$units/prometheus.service.d/edge-observability.conf"
 sed "s#/usr/share/grafana/bin/grafana#/bin/true#" test/packaging/grafana-server.service >"$units/grafana-server.service"
 rewrite "$root/lib/systemd/system/grafana-server.service.d/edge-observability.conf" "$units/grafana-server.service.d/edge-observability.conf"
+[ -f /lib/systemd/system/prometheus-alertmanager.service ] || fail "/lib/systemd/system/prometheus-alertmanager.service missing (apt-get install prometheus-alertmanager)"
+cp /lib/systemd/system/prometheus-alertmanager.service "$units/"
+rewrite "$root/lib/systemd/system/prometheus-alertmanager.service.d/edge-observability.conf" "$units/prometheus-alertmanager.service.d/edge-observability.conf"
 verify "$units/prometheus.service"
+verify "$units/prometheus-alertmanager.service"
 verify "$units/grafana-server.service"
 # The drop-in must actually be applied (verify alone would pass on an ignored file).
-grep -q '^Slice=edge-observability.slice$' "$units/prometheus.service.d/edge-observability.conf" || fail "prometheus drop-in has no Slice="
+for d in prometheus prometheus-alertmanager; do
+	grep -q '^Slice=edge-observability.slice$' "$units/$d.service.d/edge-observability.conf" || fail "$d drop-in has no Slice="
+done
+# Alertmanager: loopback only (the address comes from the settings, through alertmanager-exec), no gossip.
+am_dropin=$units/prometheus-alertmanager.service.d/edge-observability.conf
+grep -q '^ExecStart=$' "$am_dropin" && grep -q -- '--cluster.listen-address= ' "$am_dropin" || fail "Alertmanager drop-in: ExecStart not replaced or gossip not off"
+! grep -q -- '--web.listen-address' "$am_dropin" || fail "Alertmanager drop-in sets --web.listen-address: it comes from EDGE_ALERTS_LISTEN"
+grep -q '^EDGE_ALERTS_LISTEN=127.0.0.1:9093$' "$root/etc/default/edge-observability" || fail "the shipped EDGE_ALERTS_LISTEN is not 127.0.0.1:9093"
 
 step "budget arithmetic"
 megs() { # 64M -> 64 (units use M only)
@@ -71,8 +83,8 @@ key() { sed -n "s/^$2=//p" "$1" | tail -n1; }
 slice_max=$(megs "$(key "$units/edge-observability.slice" MemoryMax)")
 sum_high=0
 sum_quota=0
-# The slice holds edge-sensord and Prometheus; Grafana stays outside it (below).
-for f in "$units/edge-sensord.service" "$units/prometheus.service.d/edge-observability.conf"; do
+# The slice holds edge-sensord, Prometheus and Alertmanager; Grafana stays outside it (below).
+for f in "$units/edge-sensord.service" "$units/prometheus.service.d/edge-observability.conf" "$am_dropin"; do
 	high=$(megs "$(key "$f" MemoryHigh)")
 	max=$(megs "$(key "$f" MemoryMax)")
 	quota=$(key "$f" CPUQuota)
@@ -129,6 +141,14 @@ cp "$units/prometheus.service.d/edge-observability.conf" "$sec_root/etc/systemd/
 prom_score=$(exposure "prometheus.service with the drop-in" --root="$sec_root" prometheus.service)
 ok "prometheus.service exposure with the drop-in $prom_score (threshold 2.0; Debian's unit alone: ${base_score:-?})"
 
+step "systemd-analyze security prometheus-alertmanager.service with the drop-in"
+mkdir -p "$sec_root/etc/systemd/system/prometheus-alertmanager.service.d"
+cp /lib/systemd/system/prometheus-alertmanager.service "$sec_root/etc/systemd/system/"
+am_base_score=$(systemd-analyze security --offline=yes --root="$sec_root" prometheus-alertmanager.service 2>&1 | score_of)
+cp "$am_dropin" "$sec_root/etc/systemd/system/prometheus-alertmanager.service.d/"
+am_score=$(exposure "prometheus-alertmanager.service with the drop-in" --root="$sec_root" prometheus-alertmanager.service)
+ok "prometheus-alertmanager.service exposure with the drop-in $am_score (threshold 2.0; Debian's unit alone: ${am_base_score:-?})"
+
 step "Prometheus config and rules"
 rules_dir=$REPO/etc/prometheus/rules
 grep -q "^  - /etc/edge-observability/rules/\*.yml$" "$root/etc/edge-observability/prometheus.yml" ||
@@ -145,13 +165,43 @@ fi
 sed -i "s#/etc/edge-observability/rules/\*.yml#$rules_dir/edge-observability.yml#" "$tmp/rendered.yml"
 grep -q "$rules_dir/edge-observability.yml" "$tmp/rendered.yml" || fail "rendered config lost rule_files"
 promtool check config "$tmp/rendered.yml"
-promtool check rules "$rules_dir/edge-observability.yml"
-(cd "$rules_dir" && promtool test rules tests.yml)
-# Every alert has a unit test.
-for a in $(sed -n 's/^ *- alert: *//p' "$rules_dir/edge-observability.yml"); do
-	grep -q "alertname: $a\$" "$rules_dir/tests.yml" || fail "alert $a has no test in tests.yml"
-done
+# rules_tested RULES TESTS: promtool checks RULES and runs TESTS, in which every alert of RULES has a test.
+rules_tested() {
+	local a
+	promtool check rules "$1"
+	(cd "$(dirname "$2")" && promtool test rules "$(basename "$2")")
+	for a in $(sed -n 's/^ *- alert: *//p' "$1"); do
+		grep -q "alertname: $a\$" "$2" || fail "alert $a of $1 has no test in $2"
+	done
+}
+rules_tested "$rules_dir/edge-observability.yml" "$rules_dir/tests.yml"
 ok "rules: every alert tested"
+# The centre's rules (shipped for a central Prometheus or vmalert), and their tests.
+rules_tested "$root/usr/share/edge-observability/central/edge-fleet.yml" "$REPO/etc/central/tests.yml"
+ok "central rules: checked, every alert tested"
+
+step "Alertmanager config: the shipped alertmanager.yml rendered with every receiver, checked by amtool"
+printf 'pw\n' >"$tmp/smtp.pw"
+printf '123:abc\n' >"$tmp/tg.token"
+chmod 0600 "$tmp/smtp.pw" "$tmp/tg.token"
+sed -e 's#^EDGE_ALERTS=off$#EDGE_ALERTS=on#' -e 's#^EDGE_ALERT_WEBHOOK_URL=$#EDGE_ALERT_WEBHOOK_URL=https://hooks.example/edge#' \
+	-e 's#^EDGE_ALERT_EMAIL_TO=$#EDGE_ALERT_EMAIL_TO=ops@example.org#' -e 's#^EDGE_ALERT_SMTP_SMARTHOST=$#EDGE_ALERT_SMTP_SMARTHOST=mail.example.org:587#' \
+	-e 's#^EDGE_ALERT_SMTP_FROM=$#EDGE_ALERT_SMTP_FROM=pump@example.org#' -e 's#^EDGE_ALERT_SMTP_AUTH_USERNAME=$#EDGE_ALERT_SMTP_AUTH_USERNAME=pump#' \
+	-e "s#^EDGE_ALERT_SMTP_AUTH_PASSWORD_FILE=\$#EDGE_ALERT_SMTP_AUTH_PASSWORD_FILE=$tmp/smtp.pw#" \
+	-e "s#^EDGE_ALERT_TELEGRAM_BOT_TOKEN_FILE=\$#EDGE_ALERT_TELEGRAM_BOT_TOKEN_FILE=$tmp/tg.token#" -e 's#^EDGE_ALERT_TELEGRAM_CHAT_ID=$#EDGE_ALERT_TELEGRAM_CHAT_ID=-100123#' \
+	"$root/etc/default/edge-observability" >"$tmp/alerts.env"
+[ "$(grep -c '^EDGE_ALERT' "$tmp/alerts.env")" -ge 13 ] || fail "the shipped settings lack alert keys"
+"$root/usr/bin/edgectl" alertmanager-config --check --config.in "$root/etc/edge-observability/alertmanager.yml" \
+	--defaults "$tmp/alerts.env" --config.out "$tmp/alertmanager.yml" || fail "amtool refused the shipped alertmanager.yml rendered with every receiver"
+grep -q 'telegram_configs' "$tmp/alertmanager.yml" && grep -q "auth_password_file: $tmp/smtp-auth-password" "$tmp/alertmanager.yml" ||
+	fail "rendered alertmanager.yml lacks the receivers: $(cat "$tmp/alertmanager.yml")"
+# The rendered Prometheus configuration with alerting on passes promtool too.
+"$root/usr/bin/edgectl" prometheus-config --config.in "$root/etc/edge-observability/prometheus.yml" --defaults "$tmp/alerts.env" \
+	--machine-id "$tmp/machine-id" --config.out "$tmp/rendered-alerts.yml"
+sed -i "s#/etc/edge-observability/rules/\*.yml#$rules_dir/edge-observability.yml#" "$tmp/rendered-alerts.yml"
+grep -q '127.0.0.1:9093' "$tmp/rendered-alerts.yml" || fail "Prometheus's rendered config does not send to the local Alertmanager"
+promtool check config "$tmp/rendered-alerts.yml"
+ok "alertmanager.yml: amtool accepts it with webhook, email and telegram; prometheus.yml with alerting on: promtool accepts it"
 
 step "daemon config: shipped /etc/edge-sensord/config.yml, as is and with every key uncommented"
 sed -e 's/^# \(poll_interval\|stale_after\|cpu_spike_threshold\|sources\|ignore\):/\1:/' -e 's/^#   /  /' \
@@ -201,6 +251,7 @@ go test -count=1 ./test/packaging/
 step "package metadata"
 conffiles_expected="/etc/default/edge-observability
 /etc/default/edge-sensord
+/etc/edge-observability/alertmanager.yml
 /etc/edge-observability/prometheus.yml
 /etc/edge-observability/rules/edge-observability.yml
 /etc/edge-sensord/config.yml
@@ -213,7 +264,9 @@ files_expected="/usr/bin/edge-sensord
 /lib/systemd/system/edge-sensord.socket
 /lib/systemd/system/prometheus.service.d/edge-observability.conf
 /lib/systemd/system/grafana-server.service.d/edge-observability.conf
+/lib/systemd/system/prometheus-alertmanager.service.d/edge-observability.conf
 /usr/share/edge-observability/dashboards/edge-device.json
+/usr/share/edge-observability/central/edge-fleet.yml
 /usr/share/edge-observability/grafana-admin-password.sh
 /usr/share/man/man8/edge-sensord.8.gz
 /usr/share/man/man8/edgectl.8.gz
@@ -239,7 +292,7 @@ for deb in "${debs[@]}"; do
 	[ "$(basename "$deb")" = "${PKG}_${version}_${arch}.deb" ] || fail "$deb: file name does not match $version/$arch"
 	dpkg --compare-versions "$version" gt 0 || fail "$deb: bad version $version"
 	printf '%s\n' "$f" | grep -qx 'Depends: prometheus, procps' || fail "$deb: Depends: $(dpkg-deb -f "$deb" Depends)"
-	printf '%s\n' "$f" | grep -qx 'Suggests: grafana' || fail "$deb: Suggests: $(dpkg-deb -f "$deb" Suggests)"
+	printf '%s\n' "$f" | grep -qx 'Suggests: grafana, prometheus-alertmanager' || fail "$deb: Suggests: $(dpkg-deb -f "$deb" Suggests)"
 	dpkg-deb -I "$deb" conffiles | sort | diff -u <(printf '%s\n' "$conffiles_expected") - || fail "$deb: conffiles differ"
 	dpkg-deb -c "$deb" | awk '$1 !~ /^d/ {sub(/^\./, "", $6); print $6}' | sort | diff -u <(printf '%s\n' "$deb_files_expected") - ||
 		fail "$deb: file list differs"
@@ -263,6 +316,7 @@ for rpm in "${rpms[@]}"; do
 	rpm -qp --requires "$rpm" 2>/dev/null | grep -qx 'prometheus' || fail "$rpm: does not require prometheus"
 	rpm -qp --requires "$rpm" 2>/dev/null | grep -qx 'procps-ng' || fail "$rpm: does not require procps-ng (/bin/kill)"
 	rpm -qp --suggests "$rpm" 2>/dev/null | grep -qx 'grafana' || fail "$rpm: does not suggest grafana"
+	rpm -qp --suggests "$rpm" 2>/dev/null | grep -qx 'prometheus-alertmanager' || fail "$rpm: does not suggest prometheus-alertmanager"
 	rpm -qp --configfiles "$rpm" 2>/dev/null | sort | diff -u <(printf '%s\n' "$conffiles_expected") - || fail "$rpm: config files differ"
 	rpm -qp --qf '[%{FILENAMES} %{FILEMODES:perms}\n]' "$rpm" 2>/dev/null | awk '$2 !~ /^d/ {print $1}' | sort |
 		diff -u <(printf '%s\n' "$rpm_files_expected") - || fail "$rpm: file list differs"
@@ -414,7 +468,8 @@ ok "upgrade $deb_version -> $(dpkg-deb -f "$UP_DEB" Version) keeps the password 
 apt-get remove -y -q "$PKG" >/dev/null
 dpkg-query -W -f='${db:Status-Abbrev}' "$PKG" | grep -q '^rc' || fail "$PKG not in state rc after remove"
 for p in /usr/bin/edge-sensord /usr/bin/edgectl /lib/systemd/system/edge-sensord.service \
-	/lib/systemd/system/prometheus.service.d/edge-observability.conf /lib/systemd/system/grafana-server.service.d/edge-observability.conf; do
+	/lib/systemd/system/prometheus.service.d/edge-observability.conf /lib/systemd/system/grafana-server.service.d/edge-observability.conf \
+	/lib/systemd/system/prometheus-alertmanager.service.d/edge-observability.conf; do
 	[ ! -e "$p" ] || fail "$p left after remove"
 done
 for p in $conffiles_expected "$pw"; do
@@ -441,4 +496,4 @@ fi
 ok "purged: nothing left in /etc/edge-observability, drop-ins gone"
 
 echo
-echo "test-packaging: all checks passed (exposure: edge-sensord $score, prometheus with the drop-in $prom_score)"
+echo "test-packaging: all checks passed (exposure: edge-sensord $score, prometheus with the drop-in $prom_score, alertmanager with the drop-in $am_score)"

@@ -20,6 +20,7 @@
 //	benchtool browse -url URL [-duration DUR]
 //	benchtool cgsoak -duration DUR -interval DUR -out DIR NAME=CGROUP...
 //	benchtool peers-report DIR
+//	benchtool alerts-report DIR
 //	benchtool timex-sync
 //	benchtool wrk FILE | gobench FILE | fuzz-table FILE | sdwrites-report DIR
 package main
@@ -60,6 +61,7 @@ var commands = map[string]func(args []string) error{
 	"fuzz-table":      fuzzTable,
 	"sdwrites-report": sdwritesReport,
 	"timex-sync":      timexSync,
+	"alerts-report":   alertsReport,
 }
 
 func main() {

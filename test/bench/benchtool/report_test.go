@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -114,5 +115,38 @@ func TestIORow(t *testing.T) {
 	}
 	if _, err := ioRow(-1); err == nil {
 		t.Error("no error for a process that does not exist")
+	}
+}
+
+func TestAlertsReport(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"off.kv":      "duration_s 600\nprometheus.usage_bytes 41943040\nslice.usage_bytes 52428800\n",
+		"idle.kv":     "duration_s 600\nalertmanager.usage_bytes 31457280\nalertmanager.peak_bytes 33554432\nalertmanager.cgroup_cpu_s_per_min 0.012\nslice.usage_bytes 73400320\n",
+		"flapping.kv": "duration_s 1200\nalertmanager.usage_bytes 34603008\nalertmanager.peak_bytes 36700160\nalertmanager.cgroup_cpu_s_per_min 0.1\nslice.usage_bytes 78643200\n",
+		"counts.kv":   "alertmanager_version 0.28.1\nflapping_alerts 12\nwebhook_notifications 41\nmails 40\n",
+	}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var b strings.Builder
+	if err := writeAlertsReport(&b, dir); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{
+		"Alertmanager 0.28.1; alerting off 600 s, on and idle 600 s, then 1200 s with 12 alerts firing and resolving every 2 minutes (41 webhook notifications, 40 mails during that soak).",
+		"| alertmanager: cgroup memory at the end (MiB) | – | 30.0 | 33.0 | – |",
+		"| alertmanager: CPU seconds per minute (cgroup) | – | 0.01 | 0.10 | – |",
+		"| whole stack (slice): cgroup memory at the end (MiB) | 50.0 | 70.0 | 75.0 | 1.50 |",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+	if err := writeAlertsReport(io.Discard, t.TempDir()); err == nil {
+		t.Error("no error without the files")
 	}
 }

@@ -87,6 +87,7 @@ check_remove() {
 	fi
 	for f in /lib/systemd/system/prometheus.service.d/edge-observability.conf \
 		/lib/systemd/system/grafana-server.service.d/edge-observability.conf \
+		/lib/systemd/system/prometheus-alertmanager.service.d/edge-observability.conf \
 		/lib/systemd/system/edge-sensord.service /usr/bin/edge-sensord /usr/bin/edgectl; do
 		! gexec test -e "$f" || fail "$f still present after remove"
 	done
@@ -101,7 +102,14 @@ check_remove() {
 		case $pcmd in *edge-observability*) fail "prometheus still runs with our config after remove: $pcmd" ;; esac
 	fi
 	gexec test -f /etc/edge-observability/prometheus.yml || fail "remove (not purge) deleted the conffile /etc/edge-observability/prometheus.yml"
-	detail "remove=ok prometheus=$prom_state-without-dropin"
+	# Alertmanager, where the alerts check installed it, runs on as Debian configures it, outside the slice.
+	local am_state=absent
+	if gexec test -f /lib/systemd/system/prometheus-alertmanager.service; then
+		am_state=$(gexec systemctl is-active prometheus-alertmanager.service || true)
+		case $(prop prometheus-alertmanager.service DropInPaths) in *edge-observability.conf*) fail "prometheus-alertmanager.service still has our drop-in after remove" ;; esac
+		[ "$(prop prometheus-alertmanager.service Slice)" != "$SLICE" ] || fail "prometheus-alertmanager.service still in $SLICE after remove"
+	fi
+	detail "remove=ok prometheus=$prom_state-without-dropin alertmanager=$am_state-without-dropin"
 }
 
 # check_purge: what the package and its scripts made goes, conffiles included.
@@ -112,7 +120,8 @@ check_purge() {
 		tail -n 40 "$WORK/logs/purge.log" >&2
 		fail "apt-get purge edge-observability failed (log above)"
 	}
-	for f in /etc/edge-observability /etc/default/edge-sensord /etc/default/edge-observability /etc/edge-sensord; do
+	for f in /etc/edge-observability /etc/default/edge-sensord /etc/default/edge-observability /etc/edge-sensord \
+		/etc/systemd/system/prometheus-alertmanager.service.d/edge-observability-secrets.conf; do
 		! gexec test -e "$f" || fail "$f still present after purge: $(gexec find "$f" | head -n 5)"
 	done
 	st=$(gexec dpkg-query -W -f='${db:Status-Abbrev}' edge-observability 2>/dev/null || true)

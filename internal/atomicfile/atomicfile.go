@@ -1,4 +1,6 @@
-package main
+// Package atomicfile replaces files so that a reader (Prometheus starting, a
+// power cut) sees the old content or the new one, never a part.
+package atomicfile
 
 import (
 	"os"
@@ -6,10 +8,10 @@ import (
 	"syscall"
 )
 
-// writeFileAtomic replaces path via a temporary file in the same directory,
-// keeping the mode and ownership of an existing file (the settings file is
-// 0640 root:prometheus and may point at credentials).
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+// Write replaces path via a temporary file in the same directory, keeping
+// the mode and ownership of an existing file (the settings file is 0640
+// root:prometheus and may point at credentials); mode applies to a new file.
+func Write(path string, data []byte, mode os.FileMode) error {
 	uid, gid := -1, -1
 	if fi, err := os.Stat(path); err == nil {
 		mode = fi.Mode().Perm()

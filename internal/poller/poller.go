@@ -35,16 +35,19 @@ const (
 
 // Sensor is the cached state of one sensor, as served by /sensor.
 type Sensor struct {
-	Name   string    `json:"name"`
-	Kind   string    `json:"kind"`
-	Unit   string    `json:"unit"`
-	Value  *float64  `json:"value"` // null when there is no trustworthy value
-	Source string    `json:"source"`
-	Chip   string    `json:"chip,omitempty"`
-	Label  string    `json:"label,omitempty"`
-	Time   time.Time `json:"time"` // time of the last good read (zero when never)
-	Status string    `json:"status"`
-	Error  string    `json:"error,omitempty"`
+	Name   string   `json:"name"`
+	Kind   string   `json:"kind"`
+	Unit   string   `json:"unit"`
+	Value  *float64 `json:"value"` // null when there is no trustworthy value
+	Source string   `json:"source"`
+	Chip   string   `json:"chip,omitempty"`
+	Label  string   `json:"label,omitempty"`
+	// Limits are the sensor's own limits as its driver reports them, e.g.
+	// {"crit":100,"max":80}; absent when it gives none.
+	Limits sensors.Limits `json:"limits,omitempty"`
+	Time   time.Time      `json:"time"` // time of the last good read (zero when never)
+	Status string         `json:"status"`
+	Error  string         `json:"error,omitempty"`
 
 	seen time.Time // last poll that reported the sensor at all, good or bad
 }
@@ -71,6 +74,9 @@ type Poller struct {
 	updaterErr []string
 	events     *Events
 	errs       *errorCounts
+	limitErrs  *errorCounts // failed reads of sensors' limits
+	// limitSamples are last poll's limit samples by sensor (buildMetrics).
+	limitSamples map[string]limitSamples
 
 	pollMu  sync.Mutex // one poll at a time
 	sources []sensors.Source
@@ -106,6 +112,7 @@ func New(log *slog.Logger, procfs string, events *Events, updaters ...Updater) *
 		updaterErr: make([]string, len(updaters)),
 		events:     events,
 		errs:       newErrorCounts(),
+		limitErrs:  newErrorCounts(),
 		sensors:    map[string]*Sensor{},
 		stats:      map[string]sourceStat{},
 		kick:       make(chan struct{}, 1),
@@ -137,6 +144,13 @@ func (p *Poller) Reconfigure(cfg config.Config, srcs []sensors.Source) {
 		}
 	}
 	p.errs.reset(srcs)
+	var limited []sensors.Source
+	for _, s := range srcs {
+		if _, ok := s.(sensors.LimitReader); ok {
+			limited = append(limited, s)
+		}
+	}
+	p.limitErrs.reset(limited)
 	select {
 	case p.kick <- struct{}{}:
 	default:
@@ -235,7 +249,14 @@ func (p *Poller) merge(r sourceResult, now time.Time) {
 		st.count++
 		v := rd.Value
 		*p.sensor(rd.Name) = Sensor{Name: rd.Name, Kind: string(rd.Kind), Unit: sensors.Kinds[rd.Kind].Unit, Value: &v,
-			Source: r.src, Chip: rd.Chip, Label: rd.Label, Time: now, Status: StatusOK, seen: now}
+			Source: r.src, Chip: rd.Chip, Label: rd.Label, Limits: rd.Limits, Time: now, Status: StatusOK, seen: now}
+	}
+	// A limit that fails to read is counted; the reading it belongs to is fine.
+	for _, e := range r.res.LimitErrors {
+		if !p.cfg.Ignored(e.Name) {
+			p.limitErrs.inc(r.src, e.Reason)
+			p.log.Debug("sensor limit not read", "sensor", e.Name, "reason", e.Reason, "err", e.Err)
+		}
 	}
 	for _, e := range r.res.Errors {
 		if p.cfg.Ignored(e.Name) {

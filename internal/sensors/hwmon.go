@@ -11,7 +11,12 @@ import (
 )
 
 // hwmonSource reads /sys/class/hwmon (Documentation/hwmon/sysfs-interface.rst).
-type hwmonSource struct{ sysfsSource }
+type hwmonSource struct {
+	sysfsSource
+	limits *limitCache
+}
+
+func (s *hwmonSource) ReadsLimits() {}
 
 // hwmonTypes maps an attribute prefix to its kind and the divisor from the
 // sysfs unit to the base unit.
@@ -27,7 +32,12 @@ var hwmonTypes = map[string]struct {
 	"humidity": {Humidity, 1e5},    // milli-percent
 }
 
-var hwmonAttrRE = regexp.MustCompile(`^(temp|in|curr|power|fan|humidity)([0-9]+)_(input|average)$`)
+var hwmonAttrRE = regexp.MustCompile(`^(temp|in|curr|power|fan|humidity)([0-9]+)_(input|average|min|max|lcrit|crit|emergency)$`)
+
+// hwmonLimits are the limit attributes read next to a channel's input, in
+// the input's unit, sorted. Hysteresis values are left out: they say when
+// the chip's own alarm clears, which an alert rule decides for itself.
+var hwmonLimits = []string{"crit", "emergency", "lcrit", "max", "min"}
 
 // parseHwmon converts the content of a <type>N_input attribute.
 func parseHwmon(typ, s string) (float64, error) {
@@ -50,6 +60,7 @@ func (s *hwmonSource) Read(ctx context.Context) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	s.limits.next()
 	seen := map[string]int{}
 	var chips []hwmonChip
 	for _, d := range dirs {
@@ -126,6 +137,9 @@ func (s *hwmonSource) readChip(ctx context.Context, c *resultBuilder, chip hwmon
 		}
 		typ, idx, suffix := m[1], m[2], m[3]
 		channel := typ + idx
+		if suffix != "input" && suffix != "average" {
+			continue // a limit, read with its channel's input
+		}
 		if suffix == "average" {
 			if typ != "power" {
 				continue
@@ -160,5 +174,32 @@ func (s *hwmonSource) readOne(ctx context.Context, c *resultBuilder, chip hwmonC
 			return
 		}
 	}
-	c.add(name, hwmonTypes[typ].kind, v, chip.name, label)
+	c.add(name, hwmonTypes[typ].kind, v, chip.name, label, s.readLimits(ctx, c, chip, name, typ, channel)...)
+}
+
+// readLimits returns the limits of one channel, read once every
+// limitEvery polls. A limit that fails to read or parse, or lies outside
+// the kind's physical range, is left out and counted.
+func (s *hwmonSource) readLimits(ctx context.Context, c *resultBuilder, chip hwmonChip, name, typ, channel string) Limits {
+	return s.limits.get(ctx, name, func() Limits {
+		var out Limits
+		for _, l := range hwmonLimits {
+			path, ok := chip.attrs[channel+"_"+l]
+			if !ok {
+				continue
+			}
+			raw, err := s.readAttr(ctx, path)
+			if err != nil {
+				c.failLimit(name, err)
+				continue
+			}
+			v, err := parseHwmon(typ, raw)
+			if err != nil {
+				c.failLimit(name, fmt.Errorf("%s: %w", path, err))
+				continue
+			}
+			out = append(out, Limit{Type: l, Value: v})
+		}
+		return out
+	})
 }

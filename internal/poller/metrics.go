@@ -64,19 +64,31 @@ type errorCounts struct {
 
 func newErrorCounts() *errorCounts { return &errorCounts{m: map[errorKey]uint64{}} }
 
-// reset keeps the counts of the given sources, forgets others, and starts
-// every reason of every source at zero so that rate() sees the first error.
-func (c *errorCounts) reset(srcs []sensors.Source) {
+// reset keeps the counts of the given sources and forgets others. With
+// zero, every reason of every source starts at zero so that rate() sees the
+// first error; without, a count appears with its first error.
+func (c *errorCounts) reset(srcs []sensors.Source, zero bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	m := map[errorKey]uint64{}
 	for _, s := range srcs {
 		for _, r := range sensors.Reasons {
 			k := errorKey{s.Name(), r}
-			m[k] = c.m[k]
+			if n, ok := c.m[k]; ok || zero {
+				m[k] = n
+			}
 		}
 	}
 	c.m = m
+}
+
+// each calls f for every count, under the lock.
+func (c *errorCounts) each(f func(errorKey, uint64)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, n := range c.m {
+		f(k, n)
+	}
 }
 
 func (c *errorCounts) inc(source, reason string) {
@@ -136,8 +148,10 @@ var (
 // of failing every scrape.
 func (p *Poller) buildMetrics(v *View) []prometheus.Metric {
 	out := make([]prometheus.Metric, 0, 3*len(v.Sensors)+16)
-	limits := make(map[string]limitSamples, len(p.limitSamples))
-	defer func() { p.limitSamples = limits }()
+	// This poll's limit samples go to the map of the poll before last.
+	limits := p.limitSamplesNext
+	clear(limits)
+	defer func() { p.limitSamples, p.limitSamplesNext = limits, p.limitSamples }()
 	add := func(d *prometheus.Desc, t prometheus.ValueType, val float64, l ...string) {
 		m, err := prometheus.NewConstMetric(d, t, val, l...)
 		if err != nil {
@@ -175,13 +189,12 @@ func (p *Poller) buildMetrics(v *View) []prometheus.Metric {
 		add(descDuration, prometheus.GaugeValue, st.duration.Seconds(), k)
 		add(descCount, prometheus.GaugeValue, float64(st.count), k)
 	}
-	for d, c := range map[*prometheus.Desc]*errorCounts{descReadErrors: p.errs, descLimitErrors: p.limitErrs} {
-		c.mu.Lock()
-		for k, n := range c.m {
-			add(d, prometheus.CounterValue, float64(n), k.source, k.reason)
-		}
-		c.mu.Unlock()
-	}
+	p.errs.each(func(k errorKey, n uint64) {
+		add(descReadErrors, prometheus.CounterValue, float64(n), k.source, k.reason)
+	})
+	p.limitErrs.each(func(k errorKey, n uint64) {
+		add(descLimitErrors, prometheus.CounterValue, float64(n), k.source, k.reason)
+	})
 	add(descLastPoll, prometheus.GaugeValue, float64(v.Time.UnixNano())/1e9)
 	add(descPollDuration, prometheus.GaugeValue, v.Duration.Seconds())
 	spike := 0.0

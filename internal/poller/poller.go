@@ -75,8 +75,9 @@ type Poller struct {
 	events     *Events
 	errs       *errorCounts
 	limitErrs  *errorCounts // failed reads of sensors' limits
-	// limitSamples are last poll's limit samples by sensor (buildMetrics).
-	limitSamples map[string]limitSamples
+	// limitSamples are last poll's limit samples by sensor (buildMetrics);
+	// limitSamplesNext is the map the next poll fills, kept to be reused.
+	limitSamples, limitSamplesNext map[string]limitSamples
 
 	pollMu  sync.Mutex // one poll at a time
 	sources []sensors.Source
@@ -106,17 +107,19 @@ type sourceStat struct {
 // New makes a poller. Call Reconfigure before the first poll.
 func New(log *slog.Logger, procfs string, events *Events, updaters ...Updater) *Poller {
 	p := &Poller{
-		log:        log,
-		cpu:        hostcpu.NewMeter(procfs),
-		updaters:   updaters,
-		updaterErr: make([]string, len(updaters)),
-		events:     events,
-		errs:       newErrorCounts(),
-		limitErrs:  newErrorCounts(),
-		sensors:    map[string]*Sensor{},
-		stats:      map[string]sourceStat{},
-		kick:       make(chan struct{}, 1),
-		polled:     make(chan struct{}, 1),
+		log:              log,
+		cpu:              hostcpu.NewMeter(procfs),
+		updaters:         updaters,
+		updaterErr:       make([]string, len(updaters)),
+		events:           events,
+		errs:             newErrorCounts(),
+		limitErrs:        newErrorCounts(),
+		limitSamples:     map[string]limitSamples{},
+		limitSamplesNext: map[string]limitSamples{},
+		sensors:          map[string]*Sensor{},
+		stats:            map[string]sourceStat{},
+		kick:             make(chan struct{}, 1),
+		polled:           make(chan struct{}, 1),
 	}
 	p.view.Store(&View{CPU: -1, byName: map[string][]byte{}, all: []byte("[]"), interval: config.Default().PollInterval})
 	return p
@@ -143,14 +146,10 @@ func (p *Poller) Reconfigure(cfg config.Config, srcs []sensors.Source) {
 			delete(p.stats, name)
 		}
 	}
-	p.errs.reset(srcs)
-	var limited []sensors.Source
-	for _, s := range srcs {
-		if _, ok := s.(sensors.LimitReader); ok {
-			limited = append(limited, s)
-		}
-	}
-	p.limitErrs.reset(limited)
+	p.errs.reset(srcs, true)
+	// Nothing alerts on failed limit reads, and most devices have none: their counts appear
+	// with the first, rather than as zeros on every device.
+	p.limitErrs.reset(srcs, false)
 	select {
 	case p.kick <- struct{}{}:
 	default:

@@ -16,8 +16,6 @@ type hwmonSource struct {
 	limits *limitCache
 }
 
-func (s *hwmonSource) ReadsLimits() {}
-
 // hwmonTypes maps an attribute prefix to its kind and the divisor from the
 // sysfs unit to the base unit.
 var hwmonTypes = map[string]struct {
@@ -131,15 +129,16 @@ func (s *hwmonSource) readChip(ctx context.Context, c *resultBuilder, chip hwmon
 		if ctx.Err() != nil {
 			return
 		}
+		// Labels and limits are read with their channel's input.
+		if !strings.HasSuffix(attr, "_input") && !strings.HasSuffix(attr, "_average") {
+			continue
+		}
 		m := hwmonAttrRE.FindStringSubmatch(attr)
 		if m == nil {
 			continue
 		}
 		typ, idx, suffix := m[1], m[2], m[3]
 		channel := typ + idx
-		if suffix != "input" && suffix != "average" {
-			continue // a limit, read with its channel's input
-		}
 		if suffix == "average" {
 			if typ != "power" {
 				continue

@@ -53,14 +53,6 @@ func appendFloat(b []byte, f float64) []byte {
 	return strconv.AppendFloat(b, f, 'f', -1, 64)
 }
 
-// LimitReader is a Source whose readings carry the limits their drivers
-// report. Limits that cannot be read, or read as garbage, come back in
-// Result.LimitErrors: counted, never published, and no fault of the reading.
-type LimitReader interface {
-	Source
-	ReadsLimits()
-}
-
 // DefaultLimitEvery is how many polls a sensor's limits are kept before
 // they are read again. Limits change only when someone writes them, and on
 // an I2C chip every attribute read can be a bus transaction: at the default

@@ -21,8 +21,6 @@ type thermalSource struct {
 	limits *limitCache
 }
 
-func (s *thermalSource) ReadsLimits() {}
-
 // tripTypes are the trip point types of the kernel's thermal framework, in
 // Limits order. A zone may have several trips of one type (a fan's stages);
 // the lowest is the limit, where the kernel first acts.

@@ -152,15 +152,24 @@ func (s *hwmonSource) readChip(ctx context.Context, c *resultBuilder, chip hwmon
 	}
 }
 
-func (s *hwmonSource) readOne(ctx context.Context, c *resultBuilder, chip hwmonChip, name, typ, channel, path string) {
+// readValue reads an attribute of a channel of type typ (its input or one
+// of its limits) in the base unit of the channel's kind.
+func (s *hwmonSource) readValue(ctx context.Context, typ, path string) (float64, error) {
 	raw, err := s.readAttr(ctx, path)
 	if err != nil {
-		c.fail(name, err)
-		return
+		return 0, err
 	}
 	v, err := parseHwmon(typ, raw)
 	if err != nil {
-		c.fail(name, fmt.Errorf("%s: %w", path, err))
+		return 0, fmt.Errorf("%s: %w", path, err)
+	}
+	return v, nil
+}
+
+func (s *hwmonSource) readOne(ctx context.Context, c *resultBuilder, chip hwmonChip, name, typ, channel, path string) {
+	v, err := s.readValue(ctx, typ, path)
+	if err != nil {
+		c.fail(name, err)
 		return
 	}
 	label := ""
@@ -187,14 +196,9 @@ func (s *hwmonSource) readLimits(ctx context.Context, c *resultBuilder, chip hwm
 			if !ok {
 				continue
 			}
-			raw, err := s.readAttr(ctx, path)
+			v, err := s.readValue(ctx, typ, path)
 			if err != nil {
 				c.failLimit(name, err)
-				continue
-			}
-			v, err := parseHwmon(typ, raw)
-			if err != nil {
-				c.failLimit(name, fmt.Errorf("%s: %w", path, err))
 				continue
 			}
 			out = append(out, Limit{Type: l, Value: v})

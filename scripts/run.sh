@@ -102,8 +102,8 @@ else
 	log "using etc/prometheus/prometheus.yml as is"
 	cp etc/prometheus/prometheus.yml "$cfg"
 fi
-# rules/ also holds the rule tests (tests.yml), which Prometheus cannot load.
-sed -i -e "s#/etc/edge-observability/rules/\*.yml#$REPO/etc/prometheus/rules/edge-observability.yml#" \
+# The repository's rules/ holds the installed rule files (their tests are in rules/tests/).
+sed -i -e "s#/etc/edge-observability/rules/\*.yml#$REPO/etc/prometheus/rules/*.yml#" \
 	-e "s#127.0.0.1:8000#$SENSORD_HOST:$SENSORD_PORT#" -e "s#127.0.0.1:9090#127.0.0.1:$PROM_PORT#" "$cfg"
 
 "$BIN_DIR/edge-sensord" "${sensord_args[@]}" &

@@ -1,6 +1,7 @@
 package poller
 
 import (
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -63,19 +64,31 @@ type errorCounts struct {
 
 func newErrorCounts() *errorCounts { return &errorCounts{m: map[errorKey]uint64{}} }
 
-// reset keeps the counts of the given sources, forgets others, and starts
-// every reason of every source at zero so that rate() sees the first error.
-func (c *errorCounts) reset(srcs []sensors.Source) {
+// reset keeps the counts of the given sources and forgets others. With
+// zero, every reason of every source starts at zero so that rate() sees the
+// first error; without, a count appears with its first error.
+func (c *errorCounts) reset(srcs []sensors.Source, zero bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	m := map[errorKey]uint64{}
 	for _, s := range srcs {
 		for _, r := range sensors.Reasons {
 			k := errorKey{s.Name(), r}
-			m[k] = c.m[k]
+			if n, ok := c.m[k]; ok || zero {
+				m[k] = n
+			}
 		}
 	}
 	c.m = m
+}
+
+// each calls f for every count, under the lock.
+func (c *errorCounts) each(f func(errorKey, uint64)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, n := range c.m {
+		f(k, n)
+	}
 }
 
 func (c *errorCounts) inc(source, reason string) {
@@ -89,6 +102,8 @@ var (
 
 	descReadErrors = prometheus.NewDesc("edge_sensor_read_errors_total",
 		"Failed sensor reads by source and reason (io, vanished, empty, parse, range, crc, timeout).", []string{"source", "reason"}, nil)
+	descLimitErrors = prometheus.NewDesc("edge_sensor_limit_read_errors_total",
+		"Failed reads of sensors' own limits by source and reason (those of edge_sensor_read_errors_total); such a limit is not exported.", []string{"source", "reason"}, nil)
 	descStale = prometheus.NewDesc("edge_sensor_stale",
 		"1 when the sensor has had no good read for stale_after poll intervals.", []string{"sensor"}, nil)
 	descLastUpdate = prometheus.NewDesc("edge_sensor_last_update_timestamp_seconds",
@@ -115,6 +130,17 @@ var (
 		}
 		return m
 	}()
+	// limitDescs are the gauges of sensors' own limits, one family per kind
+	// beside the reading's, labelled with the limit's type.
+	limitDescs = func() map[sensors.Kind]*prometheus.Desc {
+		m := map[sensors.Kind]*prometheus.Desc{}
+		for k, info := range sensors.Kinds {
+			m[k] = prometheus.NewDesc(info.LimitMetric(),
+				"The sensor's own limits as its driver reports them, in "+info.Unit+"; type: min, max, lcrit, crit, emergency (hwmon), or the lowest trip point of a thermal zone by kind: active, passive, hot, critical.",
+				append(slices.Clone(labelsSensor), "type"), nil)
+		}
+		return m
+	}()
 )
 
 // buildMetrics runs once per poll, under pollMu. A sample that cannot be
@@ -122,6 +148,10 @@ var (
 // of failing every scrape.
 func (p *Poller) buildMetrics(v *View) []prometheus.Metric {
 	out := make([]prometheus.Metric, 0, 3*len(v.Sensors)+16)
+	// This poll's limit samples go to the map of the poll before last.
+	limits := p.limitSamplesNext
+	clear(limits)
+	defer func() { p.limitSamples, p.limitSamplesNext = limits, p.limitSamples }()
 	add := func(d *prometheus.Desc, t prometheus.ValueType, val float64, l ...string) {
 		m, err := prometheus.NewConstMetric(d, t, val, l...)
 		if err != nil {
@@ -133,6 +163,7 @@ func (p *Poller) buildMetrics(v *View) []prometheus.Metric {
 	for _, s := range v.Sensors {
 		if s.Value != nil {
 			add(kindDescs[sensors.Kind(s.Kind)], prometheus.GaugeValue, *s.Value, s.Name, s.Chip, s.Label, s.Source)
+			out = append(out, p.limitSamplesOf(s, limits)...)
 		}
 		stale := 0.0
 		if s.Status == StatusStale {
@@ -158,11 +189,12 @@ func (p *Poller) buildMetrics(v *View) []prometheus.Metric {
 		add(descDuration, prometheus.GaugeValue, st.duration.Seconds(), k)
 		add(descCount, prometheus.GaugeValue, float64(st.count), k)
 	}
-	p.errs.mu.Lock()
-	for k, n := range p.errs.m {
+	p.errs.each(func(k errorKey, n uint64) {
 		add(descReadErrors, prometheus.CounterValue, float64(n), k.source, k.reason)
-	}
-	p.errs.mu.Unlock()
+	})
+	p.limitErrs.each(func(k errorKey, n uint64) {
+		add(descLimitErrors, prometheus.CounterValue, float64(n), k.source, k.reason)
+	})
 	add(descLastPoll, prometheus.GaugeValue, float64(v.Time.UnixNano())/1e9)
 	add(descPollDuration, prometheus.GaugeValue, v.Duration.Seconds())
 	spike := 0.0
@@ -174,6 +206,42 @@ func (p *Poller) buildMetrics(v *View) []prometheus.Metric {
 		add(descCPU, prometheus.GaugeValue, v.CPU)
 	}
 	return out
+}
+
+// limitSamples are the limit samples of one sensor, built from its Limits.
+type limitSamples struct {
+	limits              sensors.Limits
+	chip, label, source string
+	metrics             []prometheus.Metric
+}
+
+// limitSamplesOf returns the limit samples of s and records them in next.
+// Sources hand out the same Limits slice for as long as they keep a
+// sensor's limits, so last poll's samples are reused while the slice and
+// the sensor's labels are unchanged, instead of being built every poll.
+func (p *Poller) limitSamplesOf(s Sensor, next map[string]limitSamples) []prometheus.Metric {
+	if len(s.Limits) == 0 {
+		return nil
+	}
+	prev, ok := p.limitSamples[s.Name]
+	if ok && prev.chip == s.Chip && prev.label == s.Label && prev.source == s.Source &&
+		len(prev.limits) == len(s.Limits) && &prev.limits[0] == &s.Limits[0] {
+		next[s.Name] = prev
+		return prev.metrics
+	}
+	e := limitSamples{limits: s.Limits, chip: s.Chip, label: s.Label, source: s.Source,
+		metrics: make([]prometheus.Metric, 0, len(s.Limits))}
+	d := limitDescs[sensors.Kind(s.Kind)]
+	for _, l := range s.Limits {
+		m, err := prometheus.NewConstMetric(d, prometheus.GaugeValue, l.Value, s.Name, s.Chip, s.Label, s.Source, l.Type)
+		if err != nil {
+			p.log.Warn("sample left out", "metric", d.String(), "err", err)
+			continue
+		}
+		e.metrics = append(e.metrics, m)
+	}
+	next[s.Name] = e
+	return e.metrics
 }
 
 // Collector exposes the latest View; it does no I/O.

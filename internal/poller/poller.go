@@ -36,16 +36,19 @@ const (
 
 // Sensor is the cached state of one sensor, as served by /sensor.
 type Sensor struct {
-	Name   string    `json:"name"`
-	Kind   string    `json:"kind"`
-	Unit   string    `json:"unit"`
-	Value  *float64  `json:"value"` // null when there is no trustworthy value
-	Source string    `json:"source"`
-	Chip   string    `json:"chip,omitempty"`
-	Label  string    `json:"label,omitempty"`
-	Time   time.Time `json:"time"` // time of the last good read (zero when never, null in JSON)
-	Status string    `json:"status"`
-	Error  string    `json:"error,omitempty"`
+	Name   string   `json:"name"`
+	Kind   string   `json:"kind"`
+	Unit   string   `json:"unit"`
+	Value  *float64 `json:"value"` // null when there is no trustworthy value
+	Source string   `json:"source"`
+	Chip   string   `json:"chip,omitempty"`
+	Label  string   `json:"label,omitempty"`
+	// Limits are the sensor's own limits as its driver reports them, e.g.
+	// {"crit":100,"max":80}; absent when it gives none.
+	Limits sensors.Limits `json:"limits,omitempty"`
+	Time   time.Time      `json:"time"` // time of the last good read (zero when never, null in JSON)
+	Status string         `json:"status"`
+	Error  string         `json:"error,omitempty"`
 
 	seen time.Time // last poll that reported the sensor at all, good or bad
 }
@@ -91,6 +94,10 @@ type Poller struct {
 	warners    []Warner
 	events     *Events
 	errs       *errorCounts
+	limitErrs  *errorCounts // failed reads of sensors' limits
+	// limitSamples are last poll's limit samples by sensor (buildMetrics);
+	// limitSamplesNext is the map the next poll fills, kept to be reused.
+	limitSamples, limitSamplesNext map[string]limitSamples
 
 	pollMu  sync.Mutex // one poll at a time
 	sources []sensors.Source
@@ -120,16 +127,19 @@ type sourceStat struct {
 // New makes a poller. Call Reconfigure before the first poll.
 func New(log *slog.Logger, procfs string, events *Events, updaters ...Updater) *Poller {
 	p := &Poller{
-		log:        log,
-		cpu:        hostcpu.NewMeter(procfs),
-		updaters:   updaters,
-		updaterErr: make([]string, len(updaters)),
-		events:     events,
-		errs:       newErrorCounts(),
-		sensors:    map[string]*Sensor{},
-		stats:      map[string]sourceStat{},
-		kick:       make(chan struct{}, 1),
-		polled:     make(chan struct{}, 1),
+		log:              log,
+		cpu:              hostcpu.NewMeter(procfs),
+		updaters:         updaters,
+		updaterErr:       make([]string, len(updaters)),
+		events:           events,
+		errs:             newErrorCounts(),
+		limitErrs:        newErrorCounts(),
+		limitSamples:     map[string]limitSamples{},
+		limitSamplesNext: map[string]limitSamples{},
+		sensors:          map[string]*Sensor{},
+		stats:            map[string]sourceStat{},
+		kick:             make(chan struct{}, 1),
+		polled:           make(chan struct{}, 1),
 	}
 	p.view.Store(&View{CPU: -1, byName: map[string][]byte{}, all: []byte("[]"), interval: config.Default().PollInterval})
 	return p
@@ -156,7 +166,10 @@ func (p *Poller) Reconfigure(cfg config.Config, srcs []sensors.Source) {
 			delete(p.stats, name)
 		}
 	}
-	p.errs.reset(srcs)
+	p.errs.reset(srcs, true)
+	// Nothing alerts on failed limit reads, and most devices have none: their counts appear
+	// with the first, rather than as zeros on every device.
+	p.limitErrs.reset(srcs, false)
 	select {
 	case p.kick <- struct{}{}:
 	default:
@@ -255,7 +268,14 @@ func (p *Poller) merge(r sourceResult, now time.Time) {
 		st.count++
 		v := rd.Value
 		*p.sensor(rd.Name) = Sensor{Name: rd.Name, Kind: string(rd.Kind), Unit: sensors.Kinds[rd.Kind].Unit, Value: &v,
-			Source: r.src, Chip: rd.Chip, Label: rd.Label, Time: now, Status: StatusOK, seen: now}
+			Source: r.src, Chip: rd.Chip, Label: rd.Label, Limits: rd.Limits, Time: now, Status: StatusOK, seen: now}
+	}
+	// A limit that fails to read is counted; the reading it belongs to is fine.
+	for _, e := range r.res.LimitErrors {
+		if !p.cfg.Ignored(e.Name) {
+			p.limitErrs.inc(r.src, e.Reason)
+			p.log.Debug("sensor limit not read", "sensor", e.Name, "reason", e.Reason, "err", e.Err)
+		}
 	}
 	for _, e := range r.res.Errors {
 		if p.cfg.Ignored(e.Name) {

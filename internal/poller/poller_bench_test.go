@@ -21,9 +21,15 @@ var benchSizes = []int{10, 100, 1000}
 // sources. With files set, attributes stay open between polls, as in the
 // daemon; without, every read opens its file.
 func benchPoller(b *testing.B, n int, files *fsread.Handles) *Poller {
+	return benchPollerOf(b, n, files, sensorstest.WriteHwmonTree, 0)
+}
+
+// benchPollerOf is benchPoller over the tree write makes, with sensors'
+// limits re-read every limitEvery polls (0: the default).
+func benchPollerOf(b *testing.B, n int, files *fsread.Handles, write func(string, int) error, limitEvery int) *Poller {
 	b.Helper()
 	dir := b.TempDir()
-	if err := sensorstest.WriteHwmonTree(dir, n); err != nil {
+	if err := write(dir, n); err != nil {
 		b.Fatal(err)
 	}
 	p := New(slog.New(slog.NewTextHandler(io.Discard, nil)), b.TempDir(), NewEvents())
@@ -31,7 +37,7 @@ func benchPoller(b *testing.B, n int, files *fsread.Handles) *Poller {
 		p.KeepFilesOpen(files)
 		b.Cleanup(files.Sweep) // every file was last read before the last poll's Sweep
 	}
-	p.Reconfigure(config.Default(), sensors.NewSources(sensors.Options{SysfsPath: dir, Files: files}))
+	p.Reconfigure(config.Default(), sensors.NewSources(sensors.Options{SysfsPath: dir, Files: files, LimitEvery: limitEvery}))
 	if v := p.PollOnce(context.Background()); len(v.Sensors) != n || v.Errors != 0 {
 		b.Fatalf("first poll: %d sensors, %d errors; want %d, 0", len(v.Sensors), v.Errors, n)
 	}
@@ -54,6 +60,26 @@ func BenchmarkPollOnce(b *testing.B) {
 				for b.Loop() {
 					if v := p.PollOnce(ctx); len(v.Sensors) != n {
 						b.Fatalf("%d sensors, want %d", len(v.Sensors), n)
+					}
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkPollOnceLimits is BenchmarkPollOnce with files kept, over a tree
+// whose sensors each have two limits, read every poll or every
+// DefaultLimitEvery polls as the daemon does.
+func BenchmarkPollOnceLimits(b *testing.B) {
+	for _, n := range benchSizes {
+		for _, every := range []int{1, sensors.DefaultLimitEvery} {
+			b.Run(fmt.Sprintf("sensors=%d/every=%d", n, every), func(b *testing.B) {
+				p := benchPollerOf(b, n, fsread.NewHandles(fsread.DefaultMax), sensorstest.WriteHwmonTreeWithLimits, every)
+				ctx := context.Background()
+				b.ReportAllocs()
+				for b.Loop() {
+					if v := p.PollOnce(ctx); len(v.Sensors) != n || len(v.Sensors[0].Limits) != 2 {
+						b.Fatalf("%d sensors, want %d with 2 limits each", len(v.Sensors), n)
 					}
 				}
 			})

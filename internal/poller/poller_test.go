@@ -388,9 +388,12 @@ func TestKeepFilesOpen(t *testing.T) {
 	cfg := config.Default()
 	p.Reconfigure(cfg, sources(cfg))
 	first := p.PollOnce(context.Background())
+	// Sensors' limits are read on their first poll and then only every few
+	// polls: the second poll closes their files.
+	p.PollOnce(context.Background())
 	all := files.Open()
 	if v := p.PollOnce(context.Background()); len(v.Sensors) != len(first.Sensors) || files.Open() != all || all < len(first.Sensors) {
-		t.Fatalf("second poll: %d sensors (first %d), %d files open (after the first %d)", len(v.Sensors), len(first.Sensors), files.Open(), all)
+		t.Fatalf("third poll: %d sensors (first %d), %d files open (after the second %d)", len(v.Sensors), len(first.Sensors), files.Open(), all)
 	}
 	off := config.Default()
 	off.Sources["hwmon"] = false
@@ -497,5 +500,88 @@ func TestPollTimesCarryMonotonicReading(t *testing.T) {
 	}
 	if err := p.Healthy(time.Now()); err != nil {
 		t.Fatalf("healthy right after a poll: %v", err)
+	}
+}
+
+// Limits are exported next to their reading, one family per kind labelled
+// with the limit's type, and in /sensor's JSON; a limit that failed to read
+// is counted on its own and leaves the reading's status alone; a sensor
+// without a value has no limits either.
+func TestLimitsExposition(t *testing.T) {
+	hot := temp("t1", 40.5)
+	hot.Limits = sensors.Limits{{Type: "crit", Value: 90}, {Type: "max", Value: 80}}
+	src := &fakeSource{name: "fake"}
+	src.set(sensors.Result{
+		Readings:    []sensors.Reading{hot, temp("t2", 30)},
+		LimitErrors: []sensors.ReadError{{Name: "t2", Source: "fake", Reason: sensors.ReasonRange, Err: errors.New("-274 celsius")}},
+	}, nil)
+	other := &fakeSource{name: "other"}
+	p := New(quiet(), procWithStat(t, 100, 900), NewEvents())
+	p.Reconfigure(config.Default(), []sensors.Source{src, other})
+	v := p.PollOnce(context.Background())
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(Collector{P: p})
+	want := `
+# HELP edge_sensor_temperature_limit_celsius The sensor's own limits as its driver reports them, in celsius; type: min, max, lcrit, crit, emergency (hwmon), or the lowest trip point of a thermal zone by kind: active, passive, hot, critical.
+# TYPE edge_sensor_temperature_limit_celsius gauge
+edge_sensor_temperature_limit_celsius{chip="chip0",label="cpu",sensor="t1",source="fake",type="crit"} 90
+edge_sensor_temperature_limit_celsius{chip="chip0",label="cpu",sensor="t1",source="fake",type="max"} 80
+# HELP edge_sensor_limit_read_errors_total Failed reads of sensors' own limits by source and reason (those of edge_sensor_read_errors_total); such a limit is not exported.
+# TYPE edge_sensor_limit_read_errors_total counter
+edge_sensor_limit_read_errors_total{reason="range",source="fake"} 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want),
+		"edge_sensor_temperature_limit_celsius", "edge_sensor_limit_read_errors_total"); err != nil {
+		t.Fatal(err)
+	}
+	if v.Errors != 0 || p.events.Value(EventReadError) != 0 {
+		t.Errorf("a failed limit made %d sensors fail and %g read_error events", v.Errors, p.events.Value(EventReadError))
+	}
+	b, _ := v.SensorJSON("t1")
+	if !strings.Contains(string(b), `"limits":{"crit":90,"max":80}`) {
+		t.Errorf("/sensor/t1 = %s, want its limits", b)
+	}
+	if b, _ := v.SensorJSON("t2"); strings.Contains(string(b), "limits") {
+		t.Errorf("/sensor/t2 = %s has limits", b)
+	}
+
+	// Samples kept from poll to poll follow a change of the limits, or of
+	// the sensor's label with the same limits.
+	cooler := hot
+	cooler.Limits = sensors.Limits{{Type: "crit", Value: 85}}
+	src.set(sensors.Result{Readings: []sensors.Reading{cooler}}, nil)
+	p.PollOnce(context.Background())
+	relabelled := cooler
+	relabelled.Label = "soc"
+	for i, r := range []sensors.Reading{cooler, relabelled} {
+		src.set(sensors.Result{Readings: []sensors.Reading{r}}, nil)
+		p.PollOnce(context.Background())
+		want := fmt.Sprintf(`
+# HELP edge_sensor_temperature_limit_celsius The sensor's own limits as its driver reports them, in celsius; type: min, max, lcrit, crit, emergency (hwmon), or the lowest trip point of a thermal zone by kind: active, passive, hot, critical.
+# TYPE edge_sensor_temperature_limit_celsius gauge
+edge_sensor_temperature_limit_celsius{chip="chip0",label=%q,sensor="t1",source="fake",type="crit"} 85
+`, r.Label)
+		if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "edge_sensor_temperature_limit_celsius"); err != nil {
+			t.Fatalf("poll %d: %v", i+3, err)
+		}
+	}
+
+	// Once the sensor is stale, its value and its limits are gone.
+	src.set(sensors.Result{}, nil)
+	cfg := config.Default()
+	cfg.PollInterval, cfg.StaleAfter = time.Millisecond, 1
+	p.Reconfigure(cfg, []sensors.Source{src, other})
+	time.Sleep(5 * time.Millisecond)
+	p.PollOnce(context.Background())
+	if n, err := testutil.GatherAndCount(reg, "edge_sensor_temperature_limit_celsius"); err != nil || n != 0 {
+		t.Errorf("limit gauges of a stale sensor: %d, %v", n, err)
+	}
+	// A reload keeps the counts of the sources it keeps.
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(`
+# HELP edge_sensor_limit_read_errors_total Failed reads of sensors' own limits by source and reason (those of edge_sensor_read_errors_total); such a limit is not exported.
+# TYPE edge_sensor_limit_read_errors_total counter
+edge_sensor_limit_read_errors_total{reason="range",source="fake"} 1
+`), "edge_sensor_limit_read_errors_total"); err != nil {
+		t.Error(err)
 	}
 }

@@ -36,6 +36,7 @@ func TestCachedReadsMatchUncached(t *testing.T) {
 			return os.WriteFile(thermal, []byte("61000\n"), 0o644)
 		}},
 		{"garbage", func() error { return os.WriteFile(filepath.Join(hw, "in1_input"), []byte("0x\xff\n"), 0o644) }},
+		{"a limit changes", func() error { return os.WriteFile(filepath.Join(hw, "in0_max"), []byte("5300\n"), 0o644) }},
 		{"label replaced by rename", func() error {
 			tmp := filepath.Join(dir, "label.tmp")
 			os.WriteFile(tmp, []byte("vbus\n"), 0o644)
@@ -71,10 +72,13 @@ func TestCachedReadsMatchUncached(t *testing.T) {
 func describe(r Result, err error) string {
 	s := fmt.Sprintf("err=%v", err)
 	for _, rd := range r.Readings {
-		s += fmt.Sprintf(" %s=%g(%s)", rd.Name, rd.Value, rd.Label)
+		s += fmt.Sprintf(" %s=%g(%s)%v", rd.Name, rd.Value, rd.Label, rd.Limits)
 	}
 	for _, e := range r.Errors {
 		s += fmt.Sprintf(" %s:%s", e.Name, e.Reason)
+	}
+	for _, e := range r.LimitErrors {
+		s += fmt.Sprintf(" limit %s:%s", e.Name, e.Reason)
 	}
 	return s
 }

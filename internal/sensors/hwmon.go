@@ -11,7 +11,10 @@ import (
 )
 
 // hwmonSource reads /sys/class/hwmon (Documentation/hwmon/sysfs-interface.rst).
-type hwmonSource struct{ sysfsSource }
+type hwmonSource struct {
+	sysfsSource
+	limits *limitCache
+}
 
 // hwmonTypes maps an attribute prefix to its kind and the divisor from the
 // sysfs unit to the base unit.
@@ -27,7 +30,12 @@ var hwmonTypes = map[string]struct {
 	"humidity": {Humidity, 1e5},    // milli-percent
 }
 
-var hwmonAttrRE = regexp.MustCompile(`^(temp|in|curr|power|fan|humidity)([0-9]+)_(input|average)$`)
+var hwmonAttrRE = regexp.MustCompile(`^(temp|in|curr|power|fan|humidity)([0-9]+)_(input|average|min|max|lcrit|crit|emergency)$`)
+
+// hwmonLimits are the limit attributes read next to a channel's input, in
+// the input's unit, sorted. Hysteresis values are left out: they say when
+// the chip's own alarm clears, which an alert rule decides for itself.
+var hwmonLimits = []string{"crit", "emergency", "lcrit", "max", "min"}
 
 // parseHwmon converts the content of a <type>N_input attribute.
 func parseHwmon(typ, s string) (float64, error) {
@@ -50,6 +58,7 @@ func (s *hwmonSource) Read(ctx context.Context) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	s.limits.next()
 	seen := map[string]int{}
 	var chips []hwmonChip
 	for _, d := range dirs {
@@ -120,6 +129,10 @@ func (s *hwmonSource) readChip(ctx context.Context, c *resultBuilder, chip hwmon
 		if ctx.Err() != nil {
 			return
 		}
+		// Labels and limits are read with their channel's input.
+		if !strings.HasSuffix(attr, "_input") && !strings.HasSuffix(attr, "_average") {
+			continue
+		}
 		m := hwmonAttrRE.FindStringSubmatch(attr)
 		if m == nil {
 			continue
@@ -139,16 +152,25 @@ func (s *hwmonSource) readChip(ctx context.Context, c *resultBuilder, chip hwmon
 	}
 }
 
-func (s *hwmonSource) readOne(ctx context.Context, c *resultBuilder, chip hwmonChip, name, typ, channel, path string) {
-	kind := hwmonTypes[typ].kind
+// readValue reads an attribute of a channel of type typ (its input or one
+// of its limits) in the base unit of the channel's kind.
+func (s *hwmonSource) readValue(ctx context.Context, typ, path string) (float64, error) {
 	raw, err := s.readAttr(ctx, path)
 	if err != nil {
-		c.fail(name, kind, chip.name, err)
-		return
+		return 0, err
 	}
 	v, err := parseHwmon(typ, raw)
 	if err != nil {
-		c.fail(name, kind, chip.name, fmt.Errorf("%s: %w", path, err))
+		return 0, fmt.Errorf("%s: %w", path, err)
+	}
+	return v, nil
+}
+
+func (s *hwmonSource) readOne(ctx context.Context, c *resultBuilder, chip hwmonChip, name, typ, channel, path string) {
+	kind := hwmonTypes[typ].kind
+	v, err := s.readValue(ctx, typ, path)
+	if err != nil {
+		c.fail(name, kind, chip.name, err)
 		return
 	}
 	label := ""
@@ -161,5 +183,27 @@ func (s *hwmonSource) readOne(ctx context.Context, c *resultBuilder, chip hwmonC
 			return
 		}
 	}
-	c.add(name, kind, v, chip.name, label)
+	c.add(name, kind, v, chip.name, label, s.readLimits(ctx, c, chip, name, typ, channel)...)
+}
+
+// readLimits returns the limits of one channel, read once every
+// limitEvery polls. A limit that fails to read or parse, or lies outside
+// the kind's physical range, is left out and counted.
+func (s *hwmonSource) readLimits(ctx context.Context, c *resultBuilder, chip hwmonChip, name, typ, channel string) Limits {
+	return s.limits.get(ctx, name, func() Limits {
+		var out Limits
+		for _, l := range hwmonLimits {
+			path, ok := chip.attrs[channel+"_"+l]
+			if !ok {
+				continue
+			}
+			v, err := s.readValue(ctx, typ, path)
+			if err != nil {
+				c.failLimit(name, err)
+				continue
+			}
+			out = append(out, Limit{Type: l, Value: v})
+		}
+		return out
+	})
 }

@@ -19,6 +19,9 @@ type Options struct {
 	// Files keeps attributes open from poll to poll (its owner sweeps it
 	// after each poll); nil opens, reads and closes each one.
 	Files *fsread.Handles
+	// LimitEvery is how many polls sensors' limits are kept before they are
+	// read again; 0 means DefaultLimitEvery, 1 reads them every poll.
+	LimitEvery int
 }
 
 // registry is the one list of sources, in registration order, and the one
@@ -27,8 +30,8 @@ var registry = []struct {
 	name string
 	new  func(o Options, base sysfsSource) Source
 }{
-	{"hwmon", func(_ Options, b sysfsSource) Source { return &hwmonSource{b} }},
-	{"thermal", func(_ Options, b sysfsSource) Source { return &thermalSource{b} }},
+	{"hwmon", func(o Options, b sysfsSource) Source { return &hwmonSource{b, newLimitCache(o.LimitEvery)} }},
+	{"thermal", func(o Options, b sysfsSource) Source { return &thermalSource{b, newLimitCache(o.LimitEvery)} }},
 	{"iio", func(_ Options, b sysfsSource) Source { return &iioSource{b} }},
 	{"w1", func(_ Options, b sysfsSource) Source { return &w1Source{b} }},
 	{"simulated", func(o Options, _ sysfsSource) Source {
@@ -74,5 +77,7 @@ func sortReadings(r []Reading) {
 
 func sortResult(r *Result) {
 	sortReadings(r.Readings)
-	slices.SortStableFunc(r.Errors, func(a, b ReadError) int { return cmp.Compare(a.Name, b.Name) })
+	byName := func(a, b ReadError) int { return cmp.Compare(a.Name, b.Name) }
+	slices.SortStableFunc(r.Errors, byName)
+	slices.SortStableFunc(r.LimitErrors, byName)
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strings"
 )
 
 // Kind is the physical quantity a sensor measures.
@@ -48,6 +49,13 @@ var Kinds = map[Kind]KindInfo{
 	Illuminance: {"edge_sensor_illuminance_lux", "lux", "Illuminance in lux.", 0, 2e5},
 }
 
+// LimitMetric is the name of the gauge family of the kind's limits: the
+// reading's name with "limit" before the unit, e.g.
+// edge_sensor_temperature_limit_celsius.
+func (k KindInfo) LimitMetric() string {
+	return strings.TrimSuffix(k.Metric, "_"+k.Unit) + "_limit_" + k.Unit
+}
+
 // Reading is one value of one sensor, in the base unit of its Kind.
 type Reading struct {
 	Name   string  // stable, unique across sources, [a-zA-Z0-9_]
@@ -56,6 +64,7 @@ type Reading struct {
 	Source string  // name of the Source that produced it
 	Chip   string  // stable device name (hwmon chip, zone type, IIO name, w1 id)
 	Label  string  // human label from the driver (*_label, zone type), may be empty
+	Limits Limits  // the sensor's own limits, sorted by type; nil when the driver gives none
 }
 
 // Reasons a read fails. They label edge_sensor_read_errors_total.
@@ -90,6 +99,9 @@ func (e ReadError) Error() string {
 type Result struct {
 	Readings []Reading
 	Errors   []ReadError
+	// LimitErrors are limits that could not be read or read as garbage.
+	// They leave the limit out and say nothing about the reading.
+	LimitErrors []ReadError
 }
 
 // Source is one kind of sensor hardware. Read must return an empty Result and

@@ -26,6 +26,7 @@ const DefaultReadTimeout = 2 * time.Second
 var (
 	errEmpty   = errors.New("empty attribute")
 	errParse   = errors.New("not a number")
+	errUnknown = errors.New("not a known value") // a word outside the attribute's documented set
 	errRange   = errors.New("out of range")
 	errCRC     = errors.New("crc check failed")
 	errTimeout = errors.New("read timed out")
@@ -124,7 +125,7 @@ func reasonOf(err error) string {
 		return ""
 	case errors.Is(err, errEmpty):
 		return ReasonEmpty
-	case errors.Is(err, errParse):
+	case errors.Is(err, errParse), errors.Is(err, errUnknown):
 		return ReasonParse
 	case errors.Is(err, errRange):
 		return ReasonRange
@@ -295,14 +296,19 @@ type resultBuilder struct {
 	res    Result
 }
 
-func (c *resultBuilder) add(name string, k Kind, v float64, chip, label string) {
-	c.res.Readings = append(c.res.Readings, Reading{Name: name, Kind: k, Value: v, Source: c.source, Chip: chip, Label: label})
+func (c *resultBuilder) add(name string, k Kind, v float64, chip, label string, limits ...Limit) {
+	c.res.Readings = append(c.res.Readings, Reading{Name: name, Kind: k, Value: v, Source: c.source, Chip: chip, Label: label, Limits: limits})
 }
 
 // fail records a failed read of the sensor name, of kind k on chip as far as
 // the source knows them ("" for a device that could not be read at all).
 func (c *resultBuilder) fail(name string, k Kind, chip string, err error) {
 	c.res.Errors = append(c.res.Errors, ReadError{Name: name, Kind: k, Chip: chip, Source: c.source, Reason: reasonOf(err), Err: err})
+}
+
+// failLimit records a limit of sensor name that could not be read.
+func (c *resultBuilder) failLimit(name string, err error) {
+	c.res.LimitErrors = append(c.res.LimitErrors, ReadError{Name: name, Source: c.source, Reason: reasonOf(err), Err: err})
 }
 
 // result sorts by name so output is deterministic, and reports a ctx that

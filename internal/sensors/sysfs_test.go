@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -185,7 +186,7 @@ func TestHungReadTimesOut(t *testing.T) {
 		waitIdle(t)
 	})
 	// Long enough that the healthy reads never hit it on a loaded machine.
-	src := &hwmonSource{sysfsSource{name: "hwmon", sysfs: fixture, attrReader: attrReader{timeout: time.Second}}}
+	src := &hwmonSource{sysfsSource{name: "hwmon", sysfs: fixture, attrReader: attrReader{timeout: time.Second}}, newLimitCache(0)}
 	const target = "hwmon_lm75_i2c_1_0048_temp1"
 	read := func() Result {
 		t.Helper()
@@ -279,10 +280,10 @@ func TestSimulatedDeterministic(t *testing.T) {
 			t.Fatal(err)
 		}
 		rb, _ := b.Read(context.Background())
-		if !slices.Equal(ra.Readings, rb.Readings) {
+		if !reflect.DeepEqual(ra.Readings, rb.Readings) {
 			t.Fatalf("step %d: two sources disagree", step)
 		}
-		if !slices.Equal(ra.Readings, simulatedReadings(uint64(step))) {
+		if !reflect.DeepEqual(ra.Readings, simulatedReadings(uint64(step))) {
 			t.Fatalf("step %d: not a function of the step", step)
 		}
 		if !slices.IsSortedFunc(ra.Readings, func(x, y Reading) int { return strings.Compare(x.Name, y.Name) }) {
@@ -294,6 +295,16 @@ func TestSimulatedDeterministic(t *testing.T) {
 			if err := Check(r.Kind, r.Value); err != nil {
 				t.Errorf("step %d: %s: %v", step, r.Name, err)
 			}
+			// Simulated values stay inside their limits, so the shipped alerts stay quiet.
+			for _, l := range r.Limits {
+				crossed := r.Value >= l.Value
+				if l.Type == "min" {
+					crossed = r.Value <= l.Value
+				}
+				if crossed {
+					t.Errorf("step %d: %s = %g crosses its %s limit %g", step, r.Name, r.Value, l.Type, l.Value)
+				}
+			}
 		}
 		if len(kinds) != len(Kinds) {
 			t.Errorf("step %d: %d kinds, want every kind (%d)", step, len(kinds), len(Kinds))
@@ -303,25 +314,32 @@ func TestSimulatedDeterministic(t *testing.T) {
 		}
 		later = ra
 	}
-	if slices.Equal(first.Readings, later.Readings) {
+	if reflect.DeepEqual(first.Readings, later.Readings) {
 		t.Error("values do not change with the step")
 	}
 }
 
 func TestWriteHwmonTree(t *testing.T) {
-	for _, n := range []int{0, 1, 16, 17, 100} {
-		dir := t.TempDir()
-		if err := sensorstest.WriteHwmonTree(dir, n); err != nil {
+	for _, tc := range []struct {
+		n      int
+		write  func(string, int) error
+		limits int
+	}{
+		{0, sensorstest.WriteHwmonTree, 0}, {1, sensorstest.WriteHwmonTree, 0}, {16, sensorstest.WriteHwmonTree, 0},
+		{17, sensorstest.WriteHwmonTree, 0}, {100, sensorstest.WriteHwmonTree, 0}, {17, sensorstest.WriteHwmonTreeWithLimits, 2},
+	} {
+		n, dir := tc.n, t.TempDir()
+		if err := tc.write(dir, n); err != nil {
 			t.Fatal(err)
 		}
 		res := readSource(t, "hwmon", dir)
-		if len(res.Readings) != n || len(res.Errors) != 0 {
-			t.Errorf("n=%d: %d readings, errors %v", n, len(res.Readings), res.Errors)
+		if len(res.Readings) != n || len(res.Errors) != 0 || len(res.LimitErrors) != 0 {
+			t.Errorf("n=%d: %d readings, errors %v %v", n, len(res.Readings), res.Errors, res.LimitErrors)
 		}
 		names := map[string]bool{}
 		for _, r := range res.Readings {
 			names[r.Name] = true
-			if r.Label == "" || !strings.HasPrefix(r.Chip, "edgebench_platform_edgebench_") {
+			if r.Label == "" || !strings.HasPrefix(r.Chip, "edgebench_platform_edgebench_") || len(r.Limits) != tc.limits {
 				t.Errorf("n=%d: reading %+v", n, r)
 			}
 		}
@@ -368,7 +386,7 @@ func TestHungReadContextDeadline(t *testing.T) {
 		}
 		return readOnce(path)
 	})
-	src := &hwmonSource{sysfsSource{name: "hwmon", sysfs: fixture, attrReader: attrReader{timeout: time.Hour}}}
+	src := &hwmonSource{sysfsSource{name: "hwmon", sysfs: fixture, attrReader: attrReader{timeout: time.Hour}}, newLimitCache(0)}
 	res, err := src.Read(ctx)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)

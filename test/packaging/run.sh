@@ -161,9 +161,11 @@ if "$root/usr/bin/edgectl" prometheus-config --config.in "$root/etc/edge-observa
 else
 	fail "edgectl prometheus-config failed on the shipped prometheus.yml and /etc/default/edge-observability"
 fi
-# (rules/ in the repository also holds tests.yml, which is not a rule file and is not installed)
-sed -i "s#/etc/edge-observability/rules/\*.yml#$rules_dir/edge-observability.yml#" "$tmp/rendered.yml"
-grep -q "$rules_dir/edge-observability.yml" "$tmp/rendered.yml" || fail "rendered config lost rule_files"
+# The installed rule files are those of the repository's rules/ (its tests are in rules/tests/).
+sed -i "s#/etc/edge-observability/rules/\*.yml#$rules_dir/*.yml#" "$tmp/rendered.yml"
+grep -q "$rules_dir/\*.yml" "$tmp/rendered.yml" || fail "rendered config lost rule_files"
+diff <(cd "$rules_dir" && ls -1 ./*.yml | sed 's#^\./##') <(ls -1 "$root/etc/edge-observability/rules/") ||
+	fail "the package's rule files differ from etc/prometheus/rules/*.yml"
 promtool check config "$tmp/rendered.yml"
 # rules_tested RULES TESTS: promtool checks RULES and runs TESTS, in which every alert of RULES has a test.
 rules_tested() {
@@ -174,8 +176,11 @@ rules_tested() {
 		grep -q "alertname: $a\$" "$2" || fail "alert $a of $1 has no test in $2"
 	done
 }
-rules_tested "$rules_dir/edge-observability.yml" "$rules_dir/tests.yml"
-ok "rules: every alert tested"
+promtool check rules "$rules_dir"/*.yml
+# Every alert firing and not firing, with the default thresholds and with the examples of
+# thresholds.yml; annotations, runbook entries and thresholds are checked by go test below.
+(cd "$rules_dir" && promtool test rules tests/*.test.yml)
+ok "rules: $(grep -c '^ *- alert:' "$rules_dir"/*.yml | awk -F: '{n += $2} END {print n}') alerts checked and tested"
 # The centre's rules (shipped for a central Prometheus or vmalert), and their tests.
 rules_tested "$root/usr/share/edge-observability/central/edge-fleet.yml" "$REPO/etc/central/tests.yml"
 ok "central rules: checked, every alert tested"
@@ -198,7 +203,7 @@ grep -q 'telegram_configs' "$tmp/alertmanager.yml" && grep -q "auth_password_fil
 # The rendered Prometheus configuration with alerting on passes promtool too.
 "$root/usr/bin/edgectl" prometheus-config --config.in "$root/etc/edge-observability/prometheus.yml" --defaults "$tmp/alerts.env" \
 	--machine-id "$tmp/machine-id" --config.out "$tmp/rendered-alerts.yml"
-sed -i "s#/etc/edge-observability/rules/\*.yml#$rules_dir/edge-observability.yml#" "$tmp/rendered-alerts.yml"
+sed -i "s#/etc/edge-observability/rules/\*.yml#$rules_dir/*.yml#" "$tmp/rendered-alerts.yml"
 grep -q '127.0.0.1:9093' "$tmp/rendered-alerts.yml" || fail "Prometheus's rendered config does not send to the local Alertmanager"
 promtool check config "$tmp/rendered-alerts.yml"
 ok "alertmanager.yml: amtool accepts it with webhook, email and telegram; prometheus.yml with alerting on: promtool accepts it"
@@ -253,7 +258,9 @@ conffiles_expected="/etc/default/edge-observability
 /etc/default/edge-sensord
 /etc/edge-observability/alertmanager.yml
 /etc/edge-observability/prometheus.yml
+/etc/edge-observability/rules/edge-device.yml
 /etc/edge-observability/rules/edge-observability.yml
+/etc/edge-observability/rules/thresholds.yml
 /etc/edge-sensord/config.yml
 /etc/grafana/provisioning/dashboards/edge-observability.yaml
 /etc/grafana/provisioning/datasources/edge-observability.yaml"
@@ -274,9 +281,10 @@ files_expected="/usr/bin/edge-sensord
 /usr/share/bash-completion/completions/edgectl
 $conffiles_expected"
 # Where each format keeps the licences and the changelog (rpm: %license files, %changelog).
-deb_files_expected=$(printf '%s\n' "$files_expected" /usr/share/doc/$PKG/copyright /usr/share/doc/$PKG/changelog.Debian.gz \
+deb_files_expected=$(printf '%s\n' "$files_expected" /usr/share/doc/$PKG/copyright /usr/share/doc/$PKG/changelog.Debian.gz /usr/share/doc/$PKG/ALERTS.md \
 	/usr/share/lintian/overrides/$PKG | sort)
-rpm_files_expected=$(printf '%s\n' "$files_expected" /usr/share/licenses/$PKG/LICENSE /usr/share/licenses/$PKG/copyright | sort)
+rpm_files_expected=$(printf '%s\n' "$files_expected" /usr/share/licenses/$PKG/LICENSE /usr/share/licenses/$PKG/copyright \
+	/usr/share/doc/$PKG/ALERTS.md | sort)
 
 declare -A deb_arch=([amd64]=amd64 [arm64]=arm64 [armhf]=armhf)
 declare -A elf_machine=([amd64]="X86-64" [arm64]="AArch64" [armhf]="ARM" [x86_64]="X86-64" [aarch64]="AArch64" [armv7hl]="ARM")
@@ -456,14 +464,20 @@ DIST_DIR=$tmp/upgrade PACKAGE_ARCHES=amd64 VERSION=$up_version scripts/package.s
 UP_DEB=$(echo "$tmp"/upgrade/${PKG}_*_amd64.deb)
 dpkg --compare-versions "$(dpkg-deb -f "$UP_DEB" Version)" gt "$deb_version" || fail "upgrade package does not sort after $deb_version"
 echo "# local edit" >>/etc/edge-observability/prometheus.yml
+# Thresholds are the user's: an edited thresholds.yml survives, while the rules that read it are the package's.
+sed -i 's/^groups: \[\]$/groups: [{name: local, rules: [{record: "edge:threshold:filesystem_used_ratio", expr: vector(0.95)}]}]/' \
+	/etc/edge-observability/rules/thresholds.yml
+thresholds_before=$(sha256sum </etc/edge-observability/rules/thresholds.yml)
 apt-get install -y -q "$UP_DEB" >"$tmp/upgrade.log" 2>&1 || { cat "$tmp/upgrade.log" >&2; fail "upgrade failed"; }
 [ "$(dpkg-query -W -f='${Version}' "$PKG")" = "$(dpkg-deb -f "$UP_DEB" Version)" ] || fail "not upgraded"
 [ "$(cat "$pw")" = "$pw_before" ] || fail "upgrade changed the Grafana password"
 tail -n1 /etc/edge-observability/prometheus.yml | grep -qx '# local edit' || fail "upgrade lost a conffile edit"
+[ "$(sha256sum </etc/edge-observability/rules/thresholds.yml)" = "$thresholds_before" ] || fail "upgrade lost the edited thresholds.yml"
+promtool check rules /etc/edge-observability/rules/*.yml >/dev/null || fail "installed rules with the edited thresholds.yml do not load"
 [ -L /etc/systemd/system/multi-user.target.wants/edge-sensord.service ] || fail "edge-sensord.service not enabled after upgrade"
 [ "$(stat -c '%a %G' /etc/default/edge-observability)" = "640 prometheus" ] || fail "/etc/default/edge-observability permissions after upgrade"
 if new_procs; then fail "upgrade started processes without systemd"; fi
-ok "upgrade $deb_version -> $(dpkg-deb -f "$UP_DEB" Version) keeps the password and the edited prometheus.yml"
+ok "upgrade $deb_version -> $(dpkg-deb -f "$UP_DEB" Version) keeps the password, the edited prometheus.yml and thresholds.yml"
 
 apt-get remove -y -q "$PKG" >/dev/null
 dpkg-query -W -f='${db:Status-Abbrev}' "$PKG" | grep -q '^rc' || fail "$PKG not in state rc after remove"

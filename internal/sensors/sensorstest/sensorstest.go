@@ -19,7 +19,15 @@ const PerChip = 16
 // sensors are temperatures (tempN_input, m°C) and odd ones voltages
 // (inN_input, mV), each with a label; all values are in range, so reading
 // the tree yields exactly n readings and no errors.
-func WriteHwmonTree(dir string, n int) error {
+func WriteHwmonTree(dir string, n int) error { return writeHwmonTree(dir, n, false) }
+
+// WriteHwmonTreeWithLimits writes the tree of WriteHwmonTree with two limits
+// per sensor, as chips commonly give them: tempN_max and tempN_crit for
+// temperatures, inN_min and inN_max for voltages, all in range and never
+// crossed by the reading.
+func WriteHwmonTreeWithLimits(dir string, n int) error { return writeHwmonTree(dir, n, true) }
+
+func writeHwmonTree(dir string, n int, limits bool) error {
 	if n < 0 {
 		return fmt.Errorf("negative sensor count %d", n)
 	}
@@ -45,17 +53,7 @@ func WriteHwmonTree(dir string, n int) error {
 				return err
 			}
 		}
-		files := map[string]string{"name": "edgebench"}
-		for i := chip * PerChip; i < min(n, (chip+1)*PerChip); i++ {
-			idx := i - chip*PerChip + 1
-			if i%2 == 0 {
-				files[fmt.Sprintf("temp%d_input", idx)] = fmt.Sprint(20000 + 250*i%60000)
-				files[fmt.Sprintf("temp%d_label", idx)] = fmt.Sprintf("Sensor %d", i)
-			} else {
-				files[fmt.Sprintf("in%d_input", idx)] = fmt.Sprint(1000 + 10*i%20000)
-				files[fmt.Sprintf("in%d_label", idx)] = fmt.Sprintf("Rail %d", i)
-			}
-		}
+		files := chipFiles(chip, n, limits)
 		for name, content := range files {
 			if err := os.WriteFile(filepath.Join(dir, hw, name), []byte(content+"\n"), 0o644); err != nil {
 				return err
@@ -63,4 +61,29 @@ func WriteHwmonTree(dir string, n int) error {
 		}
 	}
 	return nil
+}
+
+// chipFiles are the attribute files of one chip of the tree: its name and
+// the sensors numbered from chip*PerChip below n.
+func chipFiles(chip, n int, limits bool) map[string]string {
+	files := map[string]string{"name": "edgebench"}
+	for i := chip * PerChip; i < min(n, (chip+1)*PerChip); i++ {
+		idx := i - chip*PerChip + 1
+		if i%2 == 0 {
+			files[fmt.Sprintf("temp%d_input", idx)] = fmt.Sprint(20000 + 250*i%60000)
+			files[fmt.Sprintf("temp%d_label", idx)] = fmt.Sprintf("Sensor %d", i)
+			if limits {
+				files[fmt.Sprintf("temp%d_max", idx)] = "85000"
+				files[fmt.Sprintf("temp%d_crit", idx)] = "100000"
+			}
+		} else {
+			files[fmt.Sprintf("in%d_input", idx)] = fmt.Sprint(1000 + 10*i%20000)
+			files[fmt.Sprintf("in%d_label", idx)] = fmt.Sprintf("Rail %d", i)
+			if limits {
+				files[fmt.Sprintf("in%d_min", idx)] = "500"
+				files[fmt.Sprintf("in%d_max", idx)] = "30000"
+			}
+		}
+	}
+	return files
 }

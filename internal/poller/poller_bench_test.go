@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/edgeobs/edge-observability-stack/internal/config"
+	"github.com/edgeobs/edge-observability-stack/internal/events"
 	"github.com/edgeobs/edge-observability-stack/internal/fsread"
 	"github.com/edgeobs/edge-observability-stack/internal/sensors"
 	"github.com/edgeobs/edge-observability-stack/internal/sensors/sensorstest"
@@ -26,7 +27,7 @@ func benchPoller(b *testing.B, n int, files *fsread.Handles) *Poller {
 	if err := sensorstest.WriteHwmonTree(dir, n); err != nil {
 		b.Fatal(err)
 	}
-	p := New(slog.New(slog.NewTextHandler(io.Discard, nil)), b.TempDir(), NewEvents())
+	p := New(slog.New(slog.NewTextHandler(io.Discard, nil)), b.TempDir(), events.New())
 	if files != nil {
 		p.KeepFilesOpen(files)
 		b.Cleanup(files.Sweep) // every file was last read before the last poll's Sweep

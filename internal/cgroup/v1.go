@@ -36,29 +36,32 @@ func (r Reader) v1Dir(controller string) string {
 	return ""
 }
 
-// sliceV1 reads a slice from the v1 controller hierarchies. In the hybrid
-// layout systemd also mirrors every unit in the unified (v2) hierarchy
-// without controllers, whose cpu.stat still counts CPU time: it stands in
-// for cpuacct when CPU accounting is off for a unit (no cpuacct cgroup).
-func (r Reader) sliceV1(rel string) ([]Stats, error) {
-	var memSlice, cpuSlice, uniSlice string
-	if d := r.v1Dir("memory"); d != "" && isDir(filepath.Join(d, rel)) {
-		memSlice = filepath.Join(d, rel)
+// v1Group is one cgroup as the v1 layout spreads it: its directory in the
+// memory hierarchy, in the cpuacct hierarchy and, in the hybrid layout, in
+// the unified one; "" in each it is missing from.
+type v1Group struct{ memory, cpuacct, unified string }
+
+// below returns the group's child cgroup name.
+func (g v1Group) below(name string) v1Group {
+	return v1Group{subdir(g.memory, name), subdir(g.cpuacct, name), subdir(g.unified, name)}
+}
+
+func (g v1Group) absent() bool { return g.memory == "" && g.cpuacct == "" && g.unified == "" }
+
+// subdir is dir/name when that directory exists, else "".
+func subdir(dir, name string) string {
+	if dir == "" || !isDir(filepath.Join(dir, name)) {
+		return ""
 	}
-	if d := r.v1Dir("cpuacct"); d != "" && isDir(filepath.Join(d, rel)) {
-		cpuSlice = filepath.Join(d, rel)
-	}
-	if d := filepath.Join(r.root(), "unified", rel); isDir(d) {
-		uniSlice = d
-	}
-	if memSlice == "" && cpuSlice == "" && uniSlice == "" {
-		return nil, nil
-	}
-	dirs := []string{memSlice, cpuSlice, uniSlice}
-	// A unit has a memory or cpuacct cgroup only when that accounting is on
-	// for it; list the union so every unit is reported.
+	return filepath.Join(dir, name)
+}
+
+// units lists the units below the group in any of its hierarchies: a unit
+// has a memory or cpuacct cgroup only when that accounting is on for it, so
+// the union is what reports every unit.
+func (g v1Group) units() ([]string, error) {
 	set := map[string]bool{}
-	for _, d := range dirs {
+	for _, d := range []string{g.memory, g.cpuacct, g.unified} {
 		if d == "" {
 			continue
 		}
@@ -70,41 +73,52 @@ func (r Reader) sliceV1(rel string) ([]Stats, error) {
 			set[n] = true
 		}
 	}
-	names := slices.Sorted(maps.Keys(set))
+	return slices.Sorted(maps.Keys(set)), nil
+}
 
-	sub := func(base, name string) string {
-		if base == "" || !isDir(filepath.Join(base, name)) {
-			return ""
-		}
-		return filepath.Join(base, name)
+// sliceV1 reads a slice from the v1 controller hierarchies. In the hybrid
+// layout systemd also mirrors every unit in the unified (v2) hierarchy
+// without controllers, whose cpu.stat still counts CPU time: it stands in
+// for cpuacct when CPU accounting is off for a unit (no cpuacct cgroup).
+func (r Reader) sliceV1(rel string) ([]Stats, error) {
+	roots := v1Group{r.v1Dir("memory"), r.v1Dir("cpuacct"), filepath.Join(r.root(), "unified")}
+	slice := roots.below(rel)
+	if slice.absent() {
+		return nil, nil
 	}
-	read := func(unit, mem, cpu, uni string) (Stats, error) {
-		s := Stats{Unit: unit, Version: 1}
-		if err := r.readV1Memory(mem, &s); err != nil {
-			return s, err
-		}
-		if err := r.readV1CPU(cpu, uni, &s); err != nil {
-			return s, err
-		}
-		return s, nil
+	names, err := slice.units()
+	if err != nil {
+		return nil, err
 	}
-	self, err := read(filepath.Base(rel), memSlice, cpuSlice, uniSlice)
+	self, err := r.readV1(filepath.Base(rel), slice)
 	if err != nil {
 		return nil, err
 	}
 	out := []Stats{self}
 	for _, n := range names {
-		mem, cpu, uni := sub(memSlice, n), sub(cpuSlice, n), sub(uniSlice, n)
-		if mem == "" && cpu == "" && uni == "" {
+		unit := slice.below(n)
+		if unit.absent() {
 			continue // the unit stopped while we read it
 		}
-		s, err := read(n, mem, cpu, uni)
+		s, err := r.readV1(n, unit)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, s)
 	}
 	return out, nil
+}
+
+// readV1 reads the accounting of one unit (or the slice) from its cgroups.
+func (r Reader) readV1(unit string, g v1Group) (Stats, error) {
+	s := Stats{Unit: unit, Version: 1}
+	if err := r.readV1Memory(g.memory, &s); err != nil {
+		return s, err
+	}
+	if err := r.readV1CPU(g.cpuacct, g.unified, &s); err != nil {
+		return s, err
+	}
+	return s, nil
 }
 
 // readV1Memory fills the memory fields from a v1 memory cgroup directory;

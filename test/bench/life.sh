@@ -40,8 +40,8 @@ set -Eeuo pipefail
 
 # shellcheck source=test/lib/harness.sh
 . "$(dirname "$0")/../lib/harness.sh"
-# shellcheck source=test/lib/stack.sh
-. "$REPO/test/lib/stack.sh"
+# shellcheck source=test/lib/guest-stack.sh
+. "$REPO/test/lib/guest-stack.sh"
 
 PARTS=${LIFE_PARTS:-compaction powercut}
 SOAK=${LIFE_SOAK:-1680}

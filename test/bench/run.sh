@@ -53,7 +53,7 @@ fi
 for p in "${parts[@]}"; do
 	case "$p" in
 	footprint | shipped | scaling | abuse | dashboard | page | faults | fuzz) ;;
-	stack) [ ${#parts[@]} -eq 1 ] || { echo "$0: stack runs alone" >&2; exit 2; }; exec "$ROOT/test/bench/stack.sh" ;;
+	stack) [ ${#parts[@]} -eq 1 ] || { echo "$0: stack runs alone" >&2; exit 2; }; exec "$ROOT/test/bench/container.sh" ;;
 	life) [ ${#parts[@]} -eq 1 ] || { echo "$0: life runs alone" >&2; exit 2; }; exec "$ROOT/test/bench/life.sh" ;;
 	lifevm) [ ${#parts[@]} -eq 1 ] || { echo "$0: lifevm runs alone" >&2; exit 2; }
 		STACK_GUEST=vm LIFE_NAME=lifevm LIFE_PARTS=compaction LIFE_IO_INSTANCES='' LIFE_RETENTION_TIME=${LIFE_RETENTION_TIME:-6m} exec "$ROOT/test/bench/life.sh" ;;

@@ -8,7 +8,7 @@
 #   3. faults: SIGKILL of the daemon, SIGKILL of Prometheus, full disk
 #      under Prometheus's data dir (filled by another file, then by the
 #      TSDB's own data against the derived retention size).
-# Usage: test/bench/stack.sh   (or test/bench/run.sh stack); needs root.
+# Usage: test/bench/container.sh   (or test/bench/run.sh stack); needs root.
 # Knobs (seconds unless noted):
 #   STACK_SOAK=600       memory soak with the shipped tuning (its last
 #                        STACK_STRESS seconds are the no-stress baseline)
@@ -29,8 +29,8 @@ set -Eeuo pipefail
 
 # shellcheck source=test/lib/harness.sh
 . "$(dirname "$0")/../lib/harness.sh"
-# shellcheck source=test/lib/stack.sh
-. "$REPO/test/lib/stack.sh"
+# shellcheck source=test/lib/guest-stack.sh
+. "$REPO/test/lib/guest-stack.sh"
 
 SOAK=${STACK_SOAK:-600}
 UNTUNED=${STACK_UNTUNED:-300}

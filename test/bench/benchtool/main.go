@@ -1,8 +1,9 @@
 // Command benchtool is the measuring side of test/bench/run.sh: it starts
 // daemons and times their readiness, drives scrapes while sampling
-// /proc/PID, generates scaling fixtures, and plays abusive HTTP clients.
-// Every subcommand prints "key value" lines (one figure per line) so the
-// shell can collect them without parsing prose.
+// /proc/PID, generates scaling fixtures, plays abusive HTTP clients and
+// faulty sensors. The measuring subcommands print "key value" lines (one
+// figure per line) that the shell collects in files without parsing them;
+// the -report subcommands turn those files into a bench's markdown tables.
 //
 //	benchtool gen-hwmon DIR N
 //	benchtool gen-fill [-series N] [-every DUR] [-span DUR] -end EPOCH FILE
@@ -20,6 +21,8 @@
 //	benchtool browse -url URL [-duration DUR]
 //	benchtool cgsoak -duration DUR -interval DUR -out DIR NAME=CGROUP...
 //	benchtool peers-report DIR
+//	benchtool faults -url URL -pid PID -sysfs DIR -chip DIR -sensor PREFIX -out DIR
+//	benchtool footprint-report|shipped-report|faults-report [-machine LINE] -load-before L -load-after L ... DIR
 //	benchtool timex-sync
 //	benchtool wrk FILE | gobench FILE | fuzz-table FILE | sdwrites-report DIR
 package main
@@ -39,27 +42,31 @@ import (
 
 // commands are the subcommands; each prints "key value" lines.
 var commands = map[string]func(args []string) error{
-	"gen-hwmon":       genHwmon,
-	"gen-fill":        genFill,
-	"ready":           ready,
-	"footprint":       footprint,
-	"procstat":        procstat,
-	"hold":            hold,
-	"burst":           burst,
-	"abuse":           abuse,
-	"dashboard":       dashboard,
-	"iosample":        ioSample,
-	"stats":           stats,
-	"life-report":     lifeReport,
-	"cuts-report":     cutsReport,
-	"browse":          browse,
-	"cgsoak":          cgsoak,
-	"peers-report":    peersReport,
-	"wrk":             wrkLine,
-	"gobench":         gobenchTable,
-	"fuzz-table":      fuzzTable,
-	"sdwrites-report": sdwritesReport,
-	"timex-sync":      timexSync,
+	"gen-hwmon":        genHwmon,
+	"gen-fill":         genFill,
+	"ready":            ready,
+	"footprint":        footprint,
+	"procstat":         procstat,
+	"hold":             hold,
+	"burst":            burst,
+	"abuse":            abuse,
+	"dashboard":        dashboard,
+	"iosample":         ioSample,
+	"stats":            stats,
+	"life-report":      lifeReport,
+	"cuts-report":      cutsReport,
+	"browse":           browse,
+	"cgsoak":           cgsoak,
+	"peers-report":     peersReport,
+	"faults":           faults,
+	"footprint-report": footprintReport,
+	"shipped-report":   shippedReport,
+	"faults-report":    faultsReport,
+	"wrk":              wrkLine,
+	"gobench":          gobenchTable,
+	"fuzz-table":       fuzzTable,
+	"sdwrites-report":  sdwritesReport,
+	"timex-sync":       timexSync,
 }
 
 func main() {

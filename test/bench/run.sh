@@ -253,7 +253,7 @@ scaling() {
 		wait_http "http://127.0.0.1:$p/metrics"
 		"$BT" footprint -pid "$pid" -url "http://127.0.0.1:$p/metrics" -scrapes "$SCALING_SCRAPES" >"$d/edge-$n.kv"
 		wrk_run "http://127.0.0.1:$p/metrics" "$d/edge-$n-wrk.txt" >"$d/edge-$n-wrk.tsv"
-		curl -s "http://127.0.0.1:$p/metrics" | grep -E '^(edge_sensor_poll_duration_seconds|edge_sensor_sensors|edge_sensor_read_errors_total)' >"$d/edge-$n-metrics.txt" || true
+		curl -s "http://127.0.0.1:$p/metrics" >"$d/edge-$n-metrics.txt"
 		stop "$pid"
 	done
 	go test -run '^$' -bench 'BenchmarkPollOnce|BenchmarkGather' -count "$BENCH_COUNT" ./internal/poller >"$d/gobench.txt" 2>&1
@@ -274,7 +274,7 @@ scaling() {
 			printf '| %s | %s | %s | %s | %s (%s) | %s | %s | %s | %s |\n' "$n" \
 				"$(kib_mib "$(kv "$f" idle_rss_kib)")" "$(kib_mib "$(kv "$f" after_rss_kib)")" "$(kv "$f" cpu_ms_per_1000_median)" \
 				"$(kv "$f" response_bytes)" "$(kv "$f" response_gzip_bytes)" \
-				"$(kv "$d/edge-$n-metrics.txt" edge_sensor_poll_duration_seconds)" "$p50" "$p99" "$rps"
+				"$(samples edge_sensor_poll_duration_seconds <"$d/edge-$n-metrics.txt")" "$p50" "$p99" "$rps"
 		done
 		echo
 		echo "Go benchmarks (\`go test -bench -count $BENCH_COUNT\`; raw, benchstat-friendly: results/scaling/gobench.txt), median per benchmark:"

@@ -160,6 +160,10 @@ need_tools() {
 mib() { awk -v b="$1" 'BEGIN { printf "%.1fMiB", b / 1048576 }'; }  # bytes -> "12.3MiB"
 kib_mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }     # KiB -> "12.3" (report tables)
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "n/a"; else printf "%.2f", a / b }'; } # A B -> A/B
+# samples [-sum] [-series] NAME-REGEXP...: the samples of the Prometheus text on stdin, read with
+# its parser (benchtool samples; the caller builds benchtool as $BT): their values one a line,
+# "SERIES VALUE" lines, or their sum (nothing when none matched).
+samples() { "${BT:?benchtool is not built}" samples "$@"; }
 
 usec() { # systemd time span ("200ms", "1.500000s", "1min 30s") -> microseconds
 	awk -v s="$1" 'BEGIN {

@@ -21,6 +21,7 @@
 //	benchtool browse -url URL [-duration DUR]
 //	benchtool cgsoak -duration DUR -interval DUR -out DIR NAME=CGROUP...
 //	benchtool peers-report DIR
+//	benchtool samples [-sum] [-series] NAME-REGEXP... < exposition
 //	benchtool faults -url URL -pid PID -sysfs DIR -chip DIR -sensor PREFIX -out DIR
 //	benchtool footprint-report|shipped-report|faults-report [-machine LINE] -load-before L -load-after L ... DIR
 //	benchtool timex-sync
@@ -59,6 +60,7 @@ var commands = map[string]func(args []string) error{
 	"cgsoak":           cgsoak,
 	"peers-report":     peersReport,
 	"faults":           faults,
+	"samples":          samplesCmd,
 	"footprint-report": footprintReport,
 	"shipped-report":   shippedReport,
 	"faults-report":    faultsReport,

@@ -65,3 +65,35 @@ func TestFaultRowOfAMissingSensor(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+func TestAllSamples(t *testing.T) {
+	text := `# TYPE a_seconds summary
+a_seconds{quantile="0.5"} 0.25
+a_seconds_sum 1.5
+a_seconds_count 3
+# TYPE b histogram
+b_bucket{le="1"} 2
+b_bucket{le="+Inf"} 4
+b_sum 7
+b_count 4
+c_total{reason="x y"} 1e+06
+c_total{reason="z"} 2
+`
+	ss, err := allSamples(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range ss {
+		got = append(got, s.name+s.labels+" "+plain(s.value))
+	}
+	want := []string{`a_seconds{quantile="0.5"} 0.25`, "a_seconds_sum 1.5", "a_seconds_count 3",
+		`b_bucket{le="1"} 2`, `b_bucket{le="+Inf"} 4`, "b_sum 7", "b_count 4",
+		`c_total{reason="x y"} 1000000`, `c_total{reason="z"} 2`}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if _, err := allSamples("a{ 1\n"); err == nil {
+		t.Error("no error for text the parser rejects")
+	}
+}

@@ -91,6 +91,27 @@ func TestGoFunctionsFitOnAScreen(t *testing.T) {
 	}
 }
 
+// TestArchitectureNamesEveryPackage: docs/ARCHITECTURE.md names every
+// directory that holds Go code, so a newcomer finds each package's job there.
+func TestArchitectureNamesEveryPackage(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join(root, "docs/ARCHITECTURE.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dirs := map[string]bool{}
+	for _, p := range files(t, func(p string) bool { return strings.HasSuffix(p, ".go") }, ".") {
+		dirs[rel(filepath.Dir(p))] = true
+	}
+	if len(dirs) < 20 {
+		t.Fatalf("found %d packages; is the repository root %s?", len(dirs), root)
+	}
+	for d := range dirs {
+		if !strings.Contains(string(doc), d) {
+			t.Errorf("docs/ARCHITECTURE.md does not name %s", d)
+		}
+	}
+}
+
 // shellFiles parses every shell script under test/ and scripts/.
 func shellFiles(t *testing.T) map[string]*syntax.File {
 	t.Helper()

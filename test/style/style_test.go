@@ -133,9 +133,12 @@ func shellFiles(t *testing.T) map[string]*syntax.File {
 	return out
 }
 
-func TestShellFunctionsFitOnAScreen(t *testing.T) {
+func TestShellFunctionsFitOnAScreen(t *testing.T) { checkShell(t, longShellFunctions) }
+
+// checkShell reports what find finds in each shell script.
+func checkShell(t *testing.T, find func(*syntax.File) []string) {
 	for name, f := range shellFiles(t) {
-		for _, v := range longShellFunctions(f) {
+		for _, v := range find(f) {
 			t.Errorf("%s:%s", name, v)
 		}
 	}
@@ -176,13 +179,7 @@ func TestShellChecksFindViolations(t *testing.T) {
 
 // TestShellDoesNotParseExposition: no pipeline takes /metrics into awk, sed or
 // jq; `benchtool metric` reads the text format with Prometheus's parser.
-func TestShellDoesNotParseExposition(t *testing.T) {
-	for name, f := range shellFiles(t) {
-		for _, v := range expositionParsing(f) {
-			t.Errorf("%s:%s", name, v)
-		}
-	}
-}
+func TestShellDoesNotParseExposition(t *testing.T) { checkShell(t, expositionParsing) }
 
 // expositionParsing finds the pipelines of f in which a command fetches a
 // /metrics URL and a later one is awk, sed or jq.

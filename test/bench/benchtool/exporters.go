@@ -56,14 +56,10 @@ func loadFootprint(dir string) (*footprintFiles, error) {
 //
 //	benchtool footprint-report -machine LINE -load-before L -load-after L -fresh-interval DUR DIR
 func footprintReport(args []string) error {
-	fs := flag.NewFlagSet("footprint-report", flag.ExitOnError)
-	run := addRunFlags(fs)
-	fresh := fs.String("fresh-interval", "100ms", "the poll and scrape interval of the paced runs")
-	dir, err := dirArg(fs, args)
-	if err != nil {
-		return err
-	}
-	return writeFootprint(os.Stdout, dir, *run, *fresh)
+	var fresh string
+	return runReport("footprint-report", args, func(fs *flag.FlagSet) {
+		fs.StringVar(&fresh, "fresh-interval", "100ms", "the poll and scrape interval of the paced runs")
+	}, func(w io.Writer, dir string, run runInfo) error { return writeFootprint(w, dir, run, fresh) })
 }
 
 func writeFootprint(w io.Writer, dir string, run runInfo, fresh string) error {
@@ -164,13 +160,7 @@ func selectLines(text string, re *regexp.Regexp) string {
 //
 //	benchtool shipped-report -machine LINE -load-before L -load-after L DIR
 func shippedReport(args []string) error {
-	fs := flag.NewFlagSet("shipped-report", flag.ExitOnError)
-	run := addRunFlags(fs)
-	dir, err := dirArg(fs, args)
-	if err != nil {
-		return err
-	}
-	return writeShipped(os.Stdout, dir, *run)
+	return runReport("shipped-report", args, nil, writeShipped)
 }
 
 func writeShipped(w io.Writer, dir string, run runInfo) error {

@@ -230,14 +230,10 @@ func (f *faultRun) sensorTime(n int) string {
 //
 //	benchtool faults-report -load-before L -load-after L -sysfs DIR DIR
 func faultsReport(args []string) error {
-	fs := flag.NewFlagSet("faults-report", flag.ExitOnError)
-	run := addRunFlags(fs)
-	sysfs := fs.String("sysfs", "", "the sysfs copy the daemon read, left out of error messages")
-	dir, err := dirArg(fs, args)
-	if err != nil {
-		return err
-	}
-	return writeFaults(os.Stdout, dir, *run, *sysfs)
+	var sysfs string
+	return runReport("faults-report", args, func(fs *flag.FlagSet) {
+		fs.StringVar(&sysfs, "sysfs", "", "the sysfs copy the daemon read, left out of error messages")
+	}, func(w io.Writer, dir string, run runInfo) error { return writeFaults(w, dir, run, sysfs) })
 }
 
 func writeFaults(w io.Writer, dir string, run runInfo, sysfs string) error {

@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -31,13 +33,19 @@ func (r runInfo) loads() string {
 	return fmt.Sprintf("Load average before: %s; after: %s.", r.loadBefore, r.loadAfter)
 }
 
-// dirArg is the one DIR argument of a report.
-func dirArg(fs *flag.FlagSet, args []string) (string, error) {
+// runReport parses a report's command line, the run's flags, those more
+// adds and the one DIR, and writes the report to stdout.
+func runReport(name string, args []string, more func(*flag.FlagSet), write func(w io.Writer, dir string, run runInfo) error) error {
+	fs := flag.NewFlagSet(name, flag.ExitOnError)
+	run := addRunFlags(fs)
+	if more != nil {
+		more(fs)
+	}
 	fs.Parse(args)
 	if fs.NArg() != 1 {
-		return "", fmt.Errorf("want DIR")
+		return fmt.Errorf("want DIR")
 	}
-	return fs.Arg(0), nil
+	return write(os.Stdout, fs.Arg(0), *run)
 }
 
 // kvFile is a "key value" file of a measuring subcommand: a key's first
@@ -108,23 +116,7 @@ func spread(v []float64) string {
 	if len(v) == 0 {
 		return "–"
 	}
-	return fmt.Sprintf("%.6g (%.6g–%.6g)", median(v), minOf(v), maxOf(v))
-}
-
-func minOf(v []float64) float64 {
-	m := v[0]
-	for _, x := range v {
-		m = min(m, x)
-	}
-	return m
-}
-
-func maxOf(v []float64) float64 {
-	m := v[0]
-	for _, x := range v {
-		m = max(m, x)
-	}
-	return m
+	return fmt.Sprintf("%.6g (%.6g–%.6g)", median(v), slices.Min(v), slices.Max(v))
 }
 
 var leadingNumber = regexp.MustCompile(`^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?`)
@@ -151,14 +143,30 @@ func lead(s string) (float64, bool) {
 
 // perScrape is total divided by the scrapes, to one decimal; "–" when
 // either is not a number.
-func perScrape(total, scrapes string) string {
-	t, ok1 := parseNum(total)
-	n, ok2 := parseNum(scrapes)
-	if !ok1 || !ok2 || n == 0 {
+func perScrape(total, scrapes string) string { return quotient(total, scrapes, "%.1f") }
+
+func parseNum(s string) (float64, bool) {
+	v, err := strconv.ParseFloat(s, 64)
+	return v, err == nil
+}
+
+// quotient is a/b written with format, "–" when either is not a number or b is 0.
+func quotient(a, b, format string) string {
+	x, ok1 := parseNum(a)
+	y, ok2 := parseNum(b)
+	if !ok1 || !ok2 || y == 0 {
 		return "–"
 	}
-	return fmt.Sprintf("%.1f", t/n)
+	return fmt.Sprintf(format, x/y)
 }
+
+// mibOf, kibToMiB and twoDec write a figure for a table, "–" when it is not a number.
+func mibOf(bytes string) string  { return quotient(bytes, "1048576", "%.1f") }
+func kibToMiB(kib string) string { return quotient(kib, "1024", "%.1f") }
+func twoDec(s string) string     { return quotient(s, "1", "%.2f") }
+
+// ratioOf is a/b to two decimals, "–" when either is not a number or b is 0.
+func ratioOf(a, b string) string { return quotient(a, b, "%.2f") }
 
 // row is a markdown table row; an empty cell is "| |".
 func row(cells ...string) string {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -56,10 +55,7 @@ func loadFootprint(dir string) (*footprintFiles, error) {
 //
 //	benchtool footprint-report -machine LINE -load-before L -load-after L -fresh-interval DUR DIR
 func footprintReport(args []string) error {
-	var fresh string
-	return runReport("footprint-report", args, func(fs *flag.FlagSet) {
-		fs.StringVar(&fresh, "fresh-interval", "100ms", "the poll and scrape interval of the paced runs")
-	}, func(w io.Writer, dir string, run runInfo) error { return writeFootprint(w, dir, run, fresh) })
+	return runReport("footprint-report", args, option{"fresh-interval", "100ms", "the poll and scrape interval of the paced runs"}, writeFootprint)
 }
 
 func writeFootprint(w io.Writer, dir string, run runInfo, fresh string) error {
@@ -160,10 +156,10 @@ func selectLines(text string, re *regexp.Regexp) string {
 //
 //	benchtool shipped-report -machine LINE -load-before L -load-after L DIR
 func shippedReport(args []string) error {
-	return runReport("shipped-report", args, nil, writeShipped)
+	return runReport("shipped-report", args, option{}, writeShipped)
 }
 
-func writeShipped(w io.Writer, dir string, run runInfo) error {
+func writeShipped(w io.Writer, dir string, run runInfo, _ string) error {
 	var k [3]kvFile
 	var err error
 	for i, who := range []string{"edge5", "edge15", "ne"} {

@@ -16,44 +16,6 @@ import (
 	"time"
 )
 
-// faults plays run.sh's faults part against an edge-sensord that reads a
-// copy of the fixture sysfs: three attribute files of one hwmon chip vanish,
-// hold garbage and turn into a FIFO (a hung driver) while it runs, and after
-// each change a snapshot of what its endpoints say goes to OUT/NAME.txt. It
-// prints "key value" lines: whether the daemon was alive at the end, and the
-// last good read of the chip's first sensor while the third one blocked.
-//
-//	benchtool faults -url URL -pid PID -sysfs DIR -chip DIR -sensor PREFIX -out DIR
-//
-// PREFIX+N is the sensor of the chip's tempN_input.
-func faults(args []string) error {
-	fs := flag.NewFlagSet("faults", flag.ExitOnError)
-	f := &faultRun{client: &http.Client{Timeout: 10 * time.Second}, orig: map[string][]byte{}}
-	fs.StringVar(&f.url, "url", "", "the daemon's base URL")
-	fs.IntVar(&f.pid, "pid", 0, "the daemon's process")
-	fs.StringVar(&f.sysfs, "sysfs", "", "the copy of the sysfs tree the daemon reads")
-	fs.StringVar(&f.chip, "chip", "", "the hwmon chip directory, below -sysfs")
-	fs.StringVar(&f.sensor, "sensor", "", "sensor name of tempN_input, less N")
-	fs.StringVar(&f.out, "out", "", "directory for the snapshots")
-	fs.Parse(args)
-	if f.url == "" || f.pid == 0 || f.sysfs == "" || f.chip == "" || f.sensor == "" || f.out == "" {
-		return fmt.Errorf("want -url, -pid, -sysfs, -chip, -sensor and -out")
-	}
-	for _, s := range faultSteps {
-		if err := f.step(s); err != nil {
-			return fmt.Errorf("%s: %w", s.name, err)
-		}
-	}
-	alive := "no"
-	if syscall.Kill(f.pid, 0) == nil {
-		alive = "yes"
-	}
-	out("alive", alive)
-	out("fifo_temp1_time_before", f.times[0])
-	out("fifo_temp1_time_after", f.times[1])
-	return nil
-}
-
 // faultStep changes the chip's files (change, on tempN_input), waits, takes
 // the snapshot name of tempN's sensor, which the report's row label
 // describes, and then runs after.
@@ -90,6 +52,44 @@ type faultRun struct {
 	client                        *http.Client
 	orig                          map[string][]byte // the attribute files as the fixture has them
 	times                         [2]string         // temp1's last good read with the FIFO in place, before and after
+}
+
+// faults plays run.sh's faults part against an edge-sensord that reads a
+// copy of the fixture sysfs: three attribute files of one hwmon chip vanish,
+// hold garbage and turn into a FIFO (a hung driver) while it runs, and after
+// each change a snapshot of what its endpoints say goes to OUT/NAME.txt. It
+// prints "key value" lines: whether the daemon was alive at the end, and the
+// last good read of the chip's first sensor while the third one blocked.
+//
+//	benchtool faults -url URL -pid PID -sysfs DIR -chip DIR -sensor PREFIX -out DIR
+//
+// PREFIX+N is the sensor of the chip's tempN_input.
+func faults(args []string) error {
+	fs := flag.NewFlagSet("faults", flag.ExitOnError)
+	f := &faultRun{client: &http.Client{Timeout: 10 * time.Second}, orig: map[string][]byte{}}
+	fs.StringVar(&f.url, "url", "", "the daemon's base URL")
+	fs.IntVar(&f.pid, "pid", 0, "the daemon's process")
+	fs.StringVar(&f.sysfs, "sysfs", "", "the copy of the sysfs tree the daemon reads")
+	fs.StringVar(&f.chip, "chip", "", "the hwmon chip directory, below -sysfs")
+	fs.StringVar(&f.sensor, "sensor", "", "sensor name of tempN_input, less N")
+	fs.StringVar(&f.out, "out", "", "directory for the snapshots")
+	fs.Parse(args)
+	if f.url == "" || f.pid == 0 || f.sysfs == "" || f.chip == "" || f.sensor == "" || f.out == "" {
+		return fmt.Errorf("want -url, -pid, -sysfs, -chip, -sensor and -out")
+	}
+	for _, s := range faultSteps {
+		if err := f.step(s); err != nil {
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+	}
+	alive := "no"
+	if syscall.Kill(f.pid, 0) == nil {
+		alive = "yes"
+	}
+	out("alive", alive)
+	out("fifo_temp1_time_before", f.times[0])
+	out("fifo_temp1_time_after", f.times[1])
+	return nil
 }
 
 func (f *faultRun) step(s faultStep) error {
@@ -230,10 +230,7 @@ func (f *faultRun) sensorTime(n int) string {
 //
 //	benchtool faults-report -load-before L -load-after L -sysfs DIR DIR
 func faultsReport(args []string) error {
-	var sysfs string
-	return runReport("faults-report", args, func(fs *flag.FlagSet) {
-		fs.StringVar(&sysfs, "sysfs", "", "the sysfs copy the daemon read, left out of error messages")
-	}, func(w io.Writer, dir string, run runInfo) error { return writeFaults(w, dir, run, sysfs) })
+	return runReport("faults-report", args, option{"sysfs", "", "the sysfs copy the daemon read, left out of error messages"}, writeFaults)
 }
 
 func writeFaults(w io.Writer, dir string, run runInfo, sysfs string) error {

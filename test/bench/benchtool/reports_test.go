@@ -19,7 +19,7 @@ func TestRunReports(t *testing.T) {
 			return writeFootprint(b, "testdata/footprint", runInfo{machine, "22.52 22.39 19.68", "22.57 20.94 19.85"}, "100ms")
 		}},
 		{"shipped", func(b *strings.Builder) error {
-			return writeShipped(b, "testdata/shipped", runInfo{machine, "21.53 20.87 19.87", "21.52 20.94 19.92"})
+			return writeShipped(b, "testdata/shipped", runInfo{machine, "21.53 20.87 19.87", "21.52 20.94 19.92"}, "")
 		}},
 		{"faults", func(b *strings.Builder) error {
 			return writeFaults(b, "testdata/faults", runInfo{"", "21.16 20.87 19.91", "16.70 19.77 19.59"}, "/tmp/edgebench.bnGS8f/sysfs")

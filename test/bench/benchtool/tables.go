@@ -33,19 +33,22 @@ func (r runInfo) loads() string {
 	return fmt.Sprintf("Load average before: %s; after: %s.", r.loadBefore, r.loadAfter)
 }
 
-// runReport parses a report's command line, the run's flags, those more
-// adds and the one DIR, and writes the report to stdout.
-func runReport(name string, args []string, more func(*flag.FlagSet), write func(w io.Writer, dir string, run runInfo) error) error {
+// option is a report's own flag beside the run's, a string; no name: none.
+type option struct{ name, value, usage string }
+
+// runReport parses a report's command line, the run's flags, its option and
+// the one DIR, and writes the report to stdout.
+func runReport(name string, args []string, opt option, write func(w io.Writer, dir string, run runInfo, opt string) error) error {
 	fs := flag.NewFlagSet(name, flag.ExitOnError)
 	run := addRunFlags(fs)
-	if more != nil {
-		more(fs)
+	if opt.name != "" {
+		fs.StringVar(&opt.value, opt.name, opt.value, opt.usage)
 	}
 	fs.Parse(args)
 	if fs.NArg() != 1 {
 		return fmt.Errorf("want DIR")
 	}
-	return write(os.Stdout, fs.Arg(0), *run)
+	return write(os.Stdout, fs.Arg(0), *run, opt.value)
 }
 
 // kvFile is a "key value" file of a measuring subcommand: a key's first

@@ -19,10 +19,10 @@ import (
 //
 //	benchtool life-report DIR
 func lifeReport(args []string) error {
-	if len(args) != 1 {
-		return fmt.Errorf("want DIR")
+	dir, err := oneArg(args, "DIR")
+	if err != nil {
+		return err
 	}
-	dir := args[0]
 	out := os.Stdout
 	if err := reportIO(out, filepath.Join(dir, "io.csv")); err != nil {
 		fmt.Fprintf(out, "io_error %v\n", err)
@@ -61,10 +61,11 @@ func readCSV(path string) ([][]string, error) {
 
 // dirCSV reads the CSV file name in the directory that is the one argument.
 func dirCSV(args []string, name string) ([][]string, error) {
-	if len(args) != 1 {
-		return nil, fmt.Errorf("want DIR")
+	dir, err := oneArg(args, "DIR")
+	if err != nil {
+		return nil, err
 	}
-	return readCSV(filepath.Join(args[0], name))
+	return readCSV(filepath.Join(dir, name))
 }
 
 func num(s string) float64 { v, _ := strconv.ParseFloat(strings.TrimSpace(s), 64); return v }

@@ -114,10 +114,19 @@ func out(key string, v any) {
 	}
 }
 
+// oneArg is the one argument a command takes, what it is called in errors.
+func oneArg(args []string, what string) (string, error) {
+	if len(args) != 1 {
+		return "", fmt.Errorf("want %s", what)
+	}
+	return args[0], nil
+}
+
 // stats reads one number per line and prints KEY_median, _min and _max.
 func stats(args []string) error {
-	if len(args) != 1 {
-		return fmt.Errorf("want KEY")
+	key, err := oneArg(args, "KEY")
+	if err != nil {
+		return err
 	}
 	var v []float64
 	sc := bufio.NewScanner(os.Stdin)
@@ -140,9 +149,9 @@ func stats(args []string) error {
 	if len(v)%2 == 0 {
 		med = (v[len(v)/2-1] + v[len(v)/2]) / 2
 	}
-	out(args[0]+"_median", med)
-	out(args[0]+"_min", v[0])
-	out(args[0]+"_max", v[len(v)-1])
-	out(args[0]+"_n", len(v))
+	out(key+"_median", med)
+	out(key+"_min", v[0])
+	out(key+"_max", v[len(v)-1])
+	out(key+"_n", len(v))
 	return nil
 }

@@ -13,10 +13,10 @@ import (
 //
 //	benchtool peers-report DIR
 func peersReport(args []string) error {
-	if len(args) != 1 {
-		return fmt.Errorf("want DIR")
+	dir, err := oneArg(args, "DIR")
+	if err != nil {
+		return err
 	}
-	dir := args[0]
 	var kv [4]kvFile
 	for i, f := range []string{"stack.kv", "netdata.kv", "stack.browse.kv", "netdata.browse.kv"} {
 		m, err := loadKV(filepath.Join(dir, f))

@@ -45,10 +45,11 @@ func runReport(name string, args []string, opt option, write func(w io.Writer, d
 		fs.StringVar(&opt.value, opt.name, opt.value, opt.usage)
 	}
 	fs.Parse(args)
-	if fs.NArg() != 1 {
-		return fmt.Errorf("want DIR")
+	dir, err := oneArg(fs.Args(), "DIR")
+	if err != nil {
+		return err
 	}
-	return write(os.Stdout, fs.Arg(0), *run, opt.value)
+	return write(os.Stdout, dir, *run, opt.value)
 }
 
 // kvFile is a "key value" file of a measuring subcommand: a key's first

@@ -16,6 +16,17 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
+// pageTally counts the page's requests and what went wrong with them.
+type pageTally struct {
+	mu                                      sync.Mutex
+	start                                   time.Time
+	log                                     io.Writer
+	pending                                 map[network.RequestID]string // URL and status so far
+	requests, failed, errStatus, exceptions int
+	bytes                                   float64
+	firstProblem                            string
+}
+
 // browse keeps a page open in headless Chromium for a while, as a viewer
 // would, and counts what the page fetched: a dashboard that refreshes itself
 // loads its server for as long as it is open.
@@ -92,17 +103,6 @@ func chromium(bin, dir string) (ctx context.Context, cancel func()) {
 		chromedp.WindowSize(1280, 900), chromedp.UserDataDir(dir))
 	ctx, cancelCtx := chromedp.NewContext(actx)
 	return ctx, func() { cancelCtx(); cancelAlloc() }
-}
-
-// pageTally counts the page's requests and what went wrong with them.
-type pageTally struct {
-	mu                                      sync.Mutex
-	start                                   time.Time
-	log                                     io.Writer
-	pending                                 map[network.RequestID]string // URL and status so far
-	requests, failed, errStatus, exceptions int
-	bytes                                   float64
-	firstProblem                            string
 }
 
 // print prints the counts of a page open since start, which had made

@@ -13,6 +13,20 @@ import (
 	"time"
 )
 
+// queryLoad is the dashboard's panel queries over its longest range, and
+// what the clients running them got.
+type queryLoad struct {
+	base  string
+	exprs []string
+	rng   time.Duration
+	step  int // seconds
+
+	mu    sync.Mutex
+	codes map[int]int
+	lat   []time.Duration // of the 200s
+	bytes int64
+}
+
 // dashboard plays -clients browsers on the built-in dashboard: each fetches
 // /api/dashboard, then runs every panel's query over the longest range at
 // the most points allowed, again and again for -duration, through the
@@ -52,20 +66,6 @@ func dashboard(args []string) error {
 		out("ok_p99_ms", ms(lat[len(lat)*99/100]))
 	}
 	return watch.done(0)
-}
-
-// queryLoad is the dashboard's panel queries over its longest range, and
-// what the clients running them got.
-type queryLoad struct {
-	base  string
-	exprs []string
-	rng   time.Duration
-	step  int // seconds
-
-	mu    sync.Mutex
-	codes map[int]int
-	lat   []time.Duration // of the 200s
-	bytes int64
 }
 
 // panelQueries asks the daemon's /api/dashboard for the panels' queries,

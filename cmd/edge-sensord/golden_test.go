@@ -1,9 +1,7 @@
 package main
 
 import (
-	"flag"
 	"io"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -11,9 +9,8 @@ import (
 	"time"
 
 	"github.com/edgeobs/edge-observability-stack/internal/clocksync"
+	"github.com/edgeobs/edge-observability-stack/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
 
 // volatile drops lines whose values change from run to run (times,
 // durations, process and Go runtime figures, host CPU, build info), so
@@ -61,21 +58,7 @@ func TestGoldenExposition(t *testing.T) {
 			}
 			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			got := stableExposition(string(b))
-			path := filepath.Join("testdata", tc.name+".golden")
-			if *update {
-				os.MkdirAll("testdata", 0o755)
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test ./cmd/edge-sensord -run Golden -update)", err)
-			}
-			if got != string(want) {
-				t.Fatalf("exposition differs from %s (rerun with -update if intended):\n%s", path, diff(string(want), got))
-			}
+			golden.Check(t, tc.name+".golden", stableExposition(string(b)))
 		})
 	}
 }
@@ -131,28 +114,4 @@ func TestStatusClockNotSynchronised(t *testing.T) {
 			}
 		})
 	}
-}
-
-// diff lists lines only in one of a and b.
-func diff(a, b string) string {
-	in := func(s string) map[string]bool {
-		m := map[string]bool{}
-		for _, l := range strings.Split(s, "\n") {
-			m[l] = true
-		}
-		return m
-	}
-	ma, mb := in(a), in(b)
-	var out []string
-	for _, l := range strings.Split(a, "\n") {
-		if !mb[l] {
-			out = append(out, "- "+l)
-		}
-	}
-	for _, l := range strings.Split(b, "\n") {
-		if !ma[l] {
-			out = append(out, "+ "+l)
-		}
-	}
-	return strings.Join(out, "\n")
 }

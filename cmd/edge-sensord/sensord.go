@@ -17,6 +17,7 @@ import (
 	"github.com/edgeobs/edge-observability-stack/internal/clocksync"
 	"github.com/edgeobs/edge-observability-stack/internal/config"
 	"github.com/edgeobs/edge-observability-stack/internal/dashboard"
+	"github.com/edgeobs/edge-observability-stack/internal/events"
 	"github.com/edgeobs/edge-observability-stack/internal/fsread"
 	"github.com/edgeobs/edge-observability-stack/internal/notify"
 	"github.com/edgeobs/edge-observability-stack/internal/pageout"
@@ -34,7 +35,7 @@ type sensord struct {
 	log     *slog.Logger
 	n       notify.Notifier
 	files   *fsread.Handles
-	events  *poller.Events
+	events  *events.Counter
 	poller  *poller.Poller
 	server  *http.Server
 	reloads *reloadRecorder
@@ -48,7 +49,7 @@ type sensord struct {
 
 // newDaemon wires the parts together; nothing runs yet.
 func newDaemon(f *flags, cfg config.Config, queries *webapi.QueryProxy, n notify.Notifier, log *slog.Logger) *sensord {
-	d := &sensord{f: f, log: log, n: n, events: poller.NewEvents(),
+	d := &sensord{f: f, log: log, n: n, events: events.New(),
 		// The files a poll reads stay open from poll to poll (see fsread.Handles).
 		files:   fsread.NewHandles(fsread.DefaultMax),
 		reloads: &reloadRecorder{dir: reload.RuntimeDir(), log: log}, refused: &refusedReload{}}

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/edgeobs/edge-observability-stack/internal/clocksync"
+	"github.com/edgeobs/edge-observability-stack/internal/golden"
 	"github.com/edgeobs/edge-observability-stack/internal/health"
 )
 
@@ -40,7 +41,7 @@ func TestStatusMemoryControllerOff(t *testing.T) {
 			if strings.Contains(out, "0B") || strings.Contains(out, "status: OK") {
 				t.Errorf("memory reported as 0B or the stack as OK:\n%s", out)
 			}
-			golden(t, tc.golden, out)
+			golden.Check(t, tc.golden, out)
 		})
 	}
 }
@@ -92,7 +93,7 @@ func TestStatusCheckCgroup(t *testing.T) {
 	if code != 1 || stderr != "" {
 		t.Errorf("exit %d, want 1; stderr %q", code, stderr)
 	}
-	golden(t, "check_cgroup_pi.txt", out)
+	golden.Check(t, "check_cgroup_pi.txt", out)
 
 	code, out, _ = runEdgectl(append([]string{"status", "--check=cgroup"}, piArgs("v2", "pi-6.12-enabled", "bookworm")...)...)
 	if code != 0 || out != "memory budget enforced: the kernel's memory controller is on (cgroup v2)\n" {

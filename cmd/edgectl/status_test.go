@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -15,10 +14,9 @@ import (
 	"time"
 
 	"github.com/edgeobs/edge-observability-stack/internal/exitcode"
+	"github.com/edgeobs/edge-observability-stack/internal/golden"
 	"github.com/edgeobs/edge-observability-stack/internal/health"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 const fixtures = "../../test/fixtures/cgroup"
 
@@ -104,26 +102,6 @@ func runEdgectl(args ...string) (code int, stdout, stderr string) {
 	return code, out.String(), errb.String()
 }
 
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run `go test ./cmd/edgectl -update` to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s:\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
-}
-
 func TestStatusTable(t *testing.T) {
 	for _, v := range []string{"v1", "v2"} {
 		t.Run(v, func(t *testing.T) {
@@ -135,7 +113,7 @@ func TestStatusTable(t *testing.T) {
 			}
 			host, _ := os.Hostname()
 			out = strings.ReplaceAll(out, url, "http://PROMETHEUS")
-			golden(t, "status_"+v+".txt", strings.ReplaceAll(out, "http://"+host+":", "http://HOST:"))
+			golden.Check(t, "status_"+v+".txt", strings.ReplaceAll(out, "http://"+host+":", "http://HOST:"))
 		})
 	}
 }

@@ -108,8 +108,7 @@ func TestSliceMissingIsEmpty(t *testing.T) {
 }
 
 func TestSliceNestedV2(t *testing.T) {
-	root := t.TempDir()
-	testtree.Write(t, root, map[string]string{
+	got := sliceOf(t, map[string]string{
 		"cgroup.controllers": "cpu memory",
 		"foo.slice/edge-observability.slice/memory.current":                           "100",
 		"foo.slice/edge-observability.slice/memory.max":                               "max",
@@ -119,11 +118,7 @@ func TestSliceNestedV2(t *testing.T) {
 		"foo.slice/edge-observability.slice/inner.slice/c.service/memory.current":     "10",
 		"foo.slice/edge-observability.slice/not-a-unit/memory.current":                "1",
 		"foo.slice/edge-observability.slice/a.service/payload.service/memory.current": "1",
-	})
-	got, err := Reader{Root: root}.Slice("/foo.slice/edge-observability.slice/")
-	if err != nil {
-		t.Fatal(err)
-	}
+	}, "/foo.slice/edge-observability.slice/")
 	assertStats(t, got, []Stats{
 		{Unit: "edge-observability.slice", Version: 2, MemoryBytes: u64(100)},
 		{Unit: "a.service", Version: 2, MemoryBytes: u64(40)},
@@ -133,18 +128,13 @@ func TestSliceNestedV2(t *testing.T) {
 }
 
 func TestSliceNestedV1CPUOnlyUnit(t *testing.T) {
-	root := t.TempDir()
-	testtree.Write(t, root, map[string]string{
+	got := sliceOf(t, map[string]string{
 		"memory/foo.slice/x.slice/memory.usage_in_bytes":           "300",
 		"memory/foo.slice/x.slice/a.service/memory.usage_in_bytes": "200",
 		"cpuacct/foo.slice/x.slice/cpuacct.usage":                  "3000000000",
 		"cpuacct/foo.slice/x.slice/a.service/cpuacct.usage":        "1000000000",
 		"cpuacct/foo.slice/x.slice/b.service/cpuacct.usage":        "2000000000",
-	})
-	got, err := Reader{Root: root}.Slice("foo.slice/x.slice")
-	if err != nil {
-		t.Fatal(err)
-	}
+	}, "foo.slice/x.slice")
 	assertStats(t, got, []Stats{
 		{Unit: "x.slice", Version: 1, MemoryBytes: u64(300), CPUSeconds: 3},
 		{Unit: "a.service", Version: 1, MemoryBytes: u64(200), CPUSeconds: 1},
@@ -164,17 +154,12 @@ func TestV1Limits(t *testing.T) {
 		{"157286400", u64(157286400)},
 	}
 	for _, tc := range tests {
-		root := t.TempDir()
-		testtree.Write(t, root, map[string]string{
+		got := sliceOf(t, map[string]string{
 			"memory/s.slice/memory.usage_in_bytes": "1",
 			"memory/s.slice/memory.limit_in_bytes": tc.limit,
 			// Kernels before 4.13 have no oom_kill line.
 			"memory/s.slice/memory.oom_control": "oom_kill_disable 0\nunder_oom 0",
-		})
-		got, err := Reader{Root: root}.Slice("s.slice")
-		if err != nil {
-			t.Fatal(err)
-		}
+		}, "s.slice")
 		assertStats(t, got, []Stats{{Unit: "s.slice", Version: 1, MemoryBytes: u64(1), MemoryMax: tc.want}})
 	}
 }
@@ -267,8 +252,7 @@ func TestSliceUnitNameFallsBackToLiteralPath(t *testing.T) {
 }
 
 func TestSliceV1HybridUnifiedCPU(t *testing.T) {
-	root := t.TempDir()
-	testtree.Write(t, root, map[string]string{
+	got := sliceOf(t, map[string]string{
 		// CPU accounting off: no cpuacct cgroups below the root.
 		"cpu,cpuacct/cpuacct.usage":                                                        "1",
 		"memory/edge.slice/edge-observability.slice/memory.usage_in_bytes":                 "300",
@@ -285,14 +269,22 @@ func TestSliceV1HybridUnifiedCPU(t *testing.T) {
 		"memory/edge.slice/edge-observability.slice/memory.limit_in_bytes":                 "9223372036854771712",
 		"memory/edge.slice/edge-observability.slice/a.service/memory.kmem.usage_in_bytes":  "5",
 		"memory/edge.slice/edge-observability.slice/a.service/memory.memsw.usage_in_bytes": "6",
-	})
-	got, err := Reader{Root: root}.Slice("edge-observability.slice")
-	if err != nil {
-		t.Fatal(err)
-	}
+	}, "edge-observability.slice")
 	assertStats(t, got, []Stats{
 		{Unit: "edge-observability.slice", Version: 1, MemoryBytes: u64(300), CPUSeconds: 3},
 		{Unit: "a.service", Version: 1, MemoryBytes: u64(200), MemoryMax: u64(1048576), CPUSeconds: 2.5, OOMKills: u64(4)},
 		{Unit: "b.service", Version: 1, CPUSeconds: 0.5},
 	})
+}
+
+// sliceOf is the stats of slice in a cgroup tree of files.
+func sliceOf(t *testing.T, files map[string]string, slice string) []Stats {
+	t.Helper()
+	root := t.TempDir()
+	testtree.Write(t, root, files)
+	got, err := Reader{Root: root}.Slice(slice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
 }

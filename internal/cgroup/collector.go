@@ -8,25 +8,18 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
+// unitDesc describes a family with one series per unit.
+func unitDesc(name, help string) *prometheus.Desc {
+	return prometheus.NewDesc(name, help, []string{"unit"}, nil)
+}
+
 var (
-	memoryDesc = prometheus.NewDesc("edge_unit_memory_bytes",
-		"Memory charged to the unit's cgroup, page cache included (memory.current on cgroup v2, memory.usage_in_bytes on v1).",
-		[]string{"unit"}, nil)
-	memoryMaxDesc = prometheus.NewDesc("edge_unit_memory_max_bytes",
-		"Hard memory limit of the unit's cgroup (MemoryMax); absent when unlimited.",
-		[]string{"unit"}, nil)
-	memoryHighDesc = prometheus.NewDesc("edge_unit_memory_high_bytes",
-		"Memory throttling limit of the unit's cgroup (MemoryHigh, cgroup v2 only); absent when unlimited.",
-		[]string{"unit"}, nil)
-	cpuDesc = prometheus.NewDesc("edge_unit_cpu_seconds_total",
-		"CPU time consumed by the unit's cgroup.",
-		[]string{"unit"}, nil)
-	oomDesc = prometheus.NewDesc("edge_unit_oom_kills_total",
-		"Processes of the unit's cgroup killed by the OOM killer; absent when the kernel does not report it.",
-		[]string{"unit"}, nil)
-	ioWriteDesc = prometheus.NewDesc("edge_unit_io_write_bytes_total",
-		"Bytes the unit's cgroup wrote to block devices, page-cache writeback included (wbytes of io.stat, cgroup v2, summed over devices); absent without IOAccounting.",
-		[]string{"unit"}, nil)
+	memoryDesc     = unitDesc("edge_unit_memory_bytes", "Memory charged to the unit's cgroup, page cache included (memory.current on cgroup v2, memory.usage_in_bytes on v1).")
+	memoryMaxDesc  = unitDesc("edge_unit_memory_max_bytes", "Hard memory limit of the unit's cgroup (MemoryMax); absent when unlimited.")
+	memoryHighDesc = unitDesc("edge_unit_memory_high_bytes", "Memory throttling limit of the unit's cgroup (MemoryHigh, cgroup v2 only); absent when unlimited.")
+	cpuDesc        = unitDesc("edge_unit_cpu_seconds_total", "CPU time consumed by the unit's cgroup.")
+	oomDesc        = unitDesc("edge_unit_oom_kills_total", "Processes of the unit's cgroup killed by the OOM killer; absent when the kernel does not report it.")
+	ioWriteDesc    = unitDesc("edge_unit_io_write_bytes_total", "Bytes the unit's cgroup wrote to block devices, page-cache writeback included (wbytes of io.stat, cgroup v2, summed over devices); absent without IOAccounting.")
 	controllerDesc = prometheus.NewDesc("edge_cgroup_controller_enabled",
 		"1 when the kernel offers the cgroup controller (memory enforces MemoryMax/MemoryHigh, cpu enforces CPUQuota/CPUWeight), 0 when it is off and systemd silently drops those limits.",
 		[]string{"controller"}, nil)

@@ -2,19 +2,17 @@ package cgroup
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/edgeobs/edge-observability-stack/internal/golden"
 	"github.com/edgeobs/edge-observability-stack/internal/testtree"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/common/expfmt"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 func TestCollectorGolden(t *testing.T) {
 	for _, v := range []string{"v1", "v2"} {
@@ -32,29 +30,20 @@ func TestCollectorGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			golden := filepath.Join("testdata", "collector_"+v+".prom")
-			if *update {
-				mfs, err := reg.Gather()
-				if err != nil {
-					t.Fatal(err)
-				}
-				var buf bytes.Buffer
-				enc := expfmt.NewEncoder(&buf, expfmt.NewFormat(expfmt.TypeTextPlain))
-				for _, mf := range mfs {
-					if err := enc.Encode(mf); err != nil {
-						t.Fatal(err)
-					}
-				}
-				if err := os.MkdirAll("testdata", 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
+			mfs, err := reg.Gather()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var buf bytes.Buffer
+			enc := expfmt.NewEncoder(&buf, expfmt.NewFormat(expfmt.TypeTextPlain))
+			for _, mf := range mfs {
+				if err := enc.Encode(mf); err != nil {
 					t.Fatal(err)
 				}
 			}
-			f, err := os.Open(golden)
+			f, err := os.Open(golden.Path(t, "collector_"+v+".prom", buf.String()))
 			if err != nil {
-				t.Fatalf("%v (run `go test ./internal/cgroup -update` to create it)", err)
+				t.Fatalf("%v (go test ./internal/cgroup -update writes it)", err)
 			}
 			defer f.Close()
 			if err := testutil.GatherAndCompare(reg, f); err != nil {

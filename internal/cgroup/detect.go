@@ -26,7 +26,17 @@ type Controller struct {
 	// Reason says in words why a controller is off: the kernel command
 	// line setting that turned it off, or what is missing.
 	Reason string `json:"reason,omitempty"`
+	// Cmdline is the kernel command line's verdict on a controller that is
+	// off: its last argument that turns the controller on or off (see
+	// CmdlineSetting), "" when none does. It is read only to explain a
+	// controller that is off, so it is "" for one that is on.
+	Cmdline string `json:"-"`
 }
+
+// CmdlineEnabled reports whether the kernel command line turns the
+// controller on: when it is off all the same, the kernel lacks it and no
+// boot setting brings it back.
+func (c Controller) CmdlineEnabled() bool { return CmdlineEnables(c.Cmdline, c.Name) }
 
 // Warning is the one-line warning for a controller that is off, e.g.
 // "memory budget NOT enforced (memory controller off: the kernel command
@@ -79,7 +89,8 @@ func (r Reader) Detect() ([]Controller, error) {
 				cmdline, _ = fsread.File(filepath.Join(procfs, "cmdline"))
 				procCgroups, _ = fsread.File(filepath.Join(procfs, "cgroups"))
 			}
-			c.Reason = offReason(name, v, string(cmdline), string(procCgroups))
+			c.Cmdline = CmdlineSetting(string(cmdline), name)
+			c.Reason = offReason(c, v, string(procCgroups))
 		}
 		out = append(out, c)
 	}
@@ -101,9 +112,10 @@ func (r Reader) v2Controllers() (map[string]bool, error) {
 
 // offReason explains a controller that is off: first the kernel command
 // line, then /proc/cgroups, then what the cgroup filesystem lacks.
-func offReason(name string, version int, cmdline, procCgroups string) string {
-	if arg := CmdlineSetting(cmdline, name); arg != "" && !CmdlineEnables(arg, name) {
-		return "the kernel command line has " + arg
+func offReason(c Controller, version int, procCgroups string) string {
+	name := c.Name
+	if c.Cmdline != "" && !c.CmdlineEnabled() {
+		return "the kernel command line has " + c.Cmdline
 	}
 	if enabled, ok := procCgroupsEnabled(procCgroups, name); ok && !enabled {
 		return "/proc/cgroups lists the " + name + " controller as disabled"

@@ -23,7 +23,7 @@ func TestDetectFixtures(t *testing.T) {
 		// Raspberry Pi OS bookworm, 6.12: the firmware's arguments carry
 		// cgroup_disable=memory and /proc/cgroups has no memory row at all.
 		{"pi 6.12 v2", "v2-nomemory", "pi-6.12", []Controller{
-			{Name: Memory, Reason: "the kernel command line has cgroup_disable=memory"},
+			{Name: Memory, Reason: "the kernel command line has cgroup_disable=memory", Cmdline: "cgroup_disable=memory"},
 			{Name: CPU, Enabled: true}}},
 		// Older Pi kernels disable memory in code: the command line is
 		// silent, /proc/cgroups says enabled 0.
@@ -35,7 +35,7 @@ func TestDetectFixtures(t *testing.T) {
 			{Name: Memory, Reason: "the kernel offers no memory controller (it is missing from cgroup.controllers)"},
 			{Name: CPU, Enabled: true}}},
 		{"v1 unexplained", "v1-nomemory", "pi-6.12-enabled", []Controller{
-			{Name: Memory, Reason: "no memory controller hierarchy is mounted (cgroup v1)"},
+			{Name: Memory, Reason: "no memory controller hierarchy is mounted (cgroup v1)", Cmdline: "cgroup_enable=memory"},
 			{Name: CPU, Enabled: true}}},
 	}
 	for _, tc := range tests {
@@ -65,7 +65,7 @@ func TestDetectCPUOff(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Controller{{Name: Memory, Enabled: true}, {Name: CPU, Reason: "the kernel command line has cgroup_disable=cpu,io"}}
+	want := []Controller{{Name: Memory, Enabled: true}, {Name: CPU, Reason: "the kernel command line has cgroup_disable=cpu,io", Cmdline: "cgroup_disable=cpu,io"}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %+v, want %+v", got, want)
 	}

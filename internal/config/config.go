@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/edgeobs/edge-observability-stack/internal/fileerr"
 )
 
 // Config is the reloadable part of the daemon's settings.
@@ -51,19 +53,9 @@ func Default() Config {
 	}
 }
 
-// Error locates a problem in a configuration file.
-type Error struct {
-	File  string
-	Line  int
-	Field string
-	Msg   string
-}
-
-func (e *Error) Error() string {
-	if e.Field == "" {
-		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
-	}
-	return fmt.Sprintf("%s:%d: field %q: %s", e.File, e.Line, e.Field, e.Msg)
+// fieldError is a problem with one field of the file, at a line.
+func fieldError(path string, line int, field, msg string) error {
+	return &fileerr.Error{File: path, Line: line, Setting: fmt.Sprintf("field %q", field), Msg: msg}
 }
 
 // RangeError is a setting outside its range. Field is the setting's key in
@@ -114,7 +106,7 @@ func Parse(path string, data []byte, base Config, knownSources []string) (Config
 	for i := 0; i+1 < len(doc.Content); i += 2 {
 		k, v := doc.Content[i], doc.Content[i+1]
 		if _, dup := lines[k.Value]; dup {
-			return Config{}, &Error{path, k.Line, k.Value, "set twice"}
+			return Config{}, fieldError(path, k.Line, k.Value, "set twice")
 		}
 		lines[k.Value] = v.Line
 		if err := cfg.set(path, k, v, knownSources); err != nil {
@@ -124,7 +116,7 @@ func Parse(path string, data []byte, base Config, knownSources []string) (Config
 	if err := cfg.Validate(); err != nil {
 		var re *RangeError
 		if errors.As(err, &re) && lines[re.Field] > 0 {
-			return Config{}, &Error{path, lines[re.Field], re.Field, re.Msg}
+			return Config{}, fieldError(path, lines[re.Field], re.Field, re.Msg)
 		}
 		return Config{}, fmt.Errorf("%s: %w", path, err)
 	}
@@ -150,14 +142,14 @@ func document(path string, data []byte) (*yaml.Node, error) {
 		if err != nil {
 			return nil, yamlError(path, err)
 		}
-		return nil, &Error{path, extra.Line, "", "more than one YAML document"}
+		return nil, &fileerr.Error{File: path, Line: extra.Line, Msg: "more than one YAML document"}
 	}
 	doc := root.Content[0]
 	if doc.Kind == yaml.ScalarNode && doc.Tag == "!!null" {
 		return nil, nil
 	}
 	if doc.Kind != yaml.MappingNode {
-		return nil, &Error{path, doc.Line, "", "expected a mapping of settings"}
+		return nil, &fileerr.Error{File: path, Line: doc.Line, Msg: "expected a mapping of settings"}
 	}
 	return doc, nil
 }
@@ -165,7 +157,7 @@ func document(path string, data []byte) (*yaml.Node, error) {
 // set decodes one key of the file into c; Validate checks the ranges after.
 func (c *Config) set(path string, k, v *yaml.Node, knownSources []string) error {
 	fail := func(msg string, args ...any) error {
-		return &Error{path, v.Line, k.Value, fmt.Sprintf(msg, args...)}
+		return fieldError(path, v.Line, k.Value, fmt.Sprintf(msg, args...))
 	}
 	switch k.Value {
 	case "poll_interval":
@@ -189,11 +181,11 @@ func (c *Config) set(path string, k, v *yaml.Node, knownSources []string) error 
 		for j := 0; j+1 < len(v.Content); j += 2 {
 			sk, sv := v.Content[j], v.Content[j+1]
 			if !slices.Contains(knownSources, sk.Value) {
-				return &Error{path, sk.Line, "sources." + sk.Value, fmt.Sprintf("unknown source (known: %v)", knownSources)}
+				return fieldError(path, sk.Line, "sources."+sk.Value, fmt.Sprintf("unknown source (known: %v)", knownSources))
 			}
 			var on bool
 			if err := sv.Decode(&on); err != nil || sv.Tag != "!!bool" {
-				return &Error{path, sv.Line, "sources." + sk.Value, fmt.Sprintf("must be true or false, got %q", sv.Value)}
+				return fieldError(path, sv.Line, "sources."+sk.Value, fmt.Sprintf("must be true or false, got %q", sv.Value))
 			}
 			c.Sources[sk.Value] = on
 		}
@@ -205,12 +197,12 @@ func (c *Config) set(path string, k, v *yaml.Node, knownSources []string) error 
 		for _, item := range v.Content {
 			re, err := ignorePattern(item)
 			if err != nil {
-				return &Error{path, item.Line, "ignore", err.Error()}
+				return fieldError(path, item.Line, "ignore", err.Error())
 			}
 			c.Ignore = append(c.Ignore, re)
 		}
 	default:
-		return &Error{path, k.Line, k.Value, "unknown field (known: poll_interval, stale_after, cpu_spike_threshold, sources, ignore)"}
+		return fieldError(path, k.Line, k.Value, "unknown field (known: poll_interval, stale_after, cpu_spike_threshold, sources, ignore)")
 	}
 	return nil
 }
@@ -239,7 +231,7 @@ func yamlError(path string, err error) error {
 	if m := lineRE.FindStringSubmatch(err.Error()); m != nil {
 		var line int
 		fmt.Sscan(m[1], &line)
-		return &Error{File: path, Line: line, Msg: m[2]}
+		return &fileerr.Error{File: path, Line: line, Msg: m[2]}
 	}
 	return fmt.Errorf("%s: %w", path, err)
 }

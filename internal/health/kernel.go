@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/edgeobs/edge-observability-stack/internal/cgroup"
-	"github.com/edgeobs/edge-observability-stack/internal/fsread"
 )
 
 // Enforcement says whether the kernel enforces the memory budget.
@@ -49,7 +48,7 @@ func (r *Report) checkControllers(o Options) {
 		switch {
 		case c.Enabled:
 		case c.Name == cgroup.Memory:
-			fix := memoryFix(o.Rootfs, o.Cgroup.Procfs)
+			fix := memoryFix(o.Rootfs, c)
 			r.MemoryBudget = &Enforcement{Reason: c.Reason, Fix: &fix}
 			r.problem("memory budget NOT enforced: the memory controller is off (%s), so systemd ignores MemoryMax= and MemoryHigh= and no memory is accounted", c.Reason)
 		default:
@@ -58,19 +57,15 @@ func (r *Report) checkControllers(o Options) {
 	}
 }
 
-// memoryFix names the boot file to edit: /boot/firmware/cmdline.txt on
-// Raspberry Pi OS bookworm and later, /boot/cmdline.txt on older images,
-// /etc/default/grub elsewhere.
-func memoryFix(rootfs, procfs string) Fix {
+// memoryFix names the boot file to edit for the memory controller that is
+// off: /boot/firmware/cmdline.txt on Raspberry Pi OS bookworm and later,
+// /boot/cmdline.txt on older images, /etc/default/grub elsewhere.
+func memoryFix(rootfs string, memory cgroup.Controller) Fix {
 	if rootfs == "" {
 		rootfs = "/"
 	}
-	if procfs == "" {
-		procfs = "/proc"
-	}
-	cmdline, _ := fsread.File(filepath.Join(procfs, "cmdline"))
-	if arg := cgroup.CmdlineSetting(string(cmdline), cgroup.Memory); cgroup.CmdlineEnables(arg, cgroup.Memory) {
-		return Fix{Text: "the kernel command line already has " + arg + ": this kernel lacks the memory controller (CONFIG_MEMCG); install a kernel that has it"}
+	if memory.CmdlineEnabled() {
+		return Fix{Text: "the kernel command line already has " + memory.Cmdline + ": this kernel lacks the memory controller (CONFIG_MEMCG); install a kernel that has it"}
 	}
 	for _, f := range []string{"/boot/firmware/cmdline.txt", "/boot/cmdline.txt"} {
 		b, err := os.ReadFile(filepath.Join(rootfs, f))

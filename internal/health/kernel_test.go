@@ -100,6 +100,17 @@ func TestCheckCPUControllerOffWarns(t *testing.T) {
 	}
 }
 
+// memoryOff is the memory controller as Detect reports it on the cgroup v2
+// tree without memory, with the kernel command line under proc.
+func memoryOff(t *testing.T, proc string) cgroup.Controller {
+	t.Helper()
+	ctls, err := cgroup.Reader{Root: filepath.Join(fixtures, "v2-nomemory"), Procfs: proc}.Detect()
+	if err != nil || ctls[0].Name != cgroup.Memory || ctls[0].Enabled {
+		t.Fatalf("Detect: %+v, %v; want the memory controller off first", ctls, err)
+	}
+	return ctls[0]
+}
+
 func TestMemoryFix(t *testing.T) {
 	pi612 := filepath.Join(procFixtures, "pi-6.12")
 	tests := []struct {
@@ -124,7 +135,7 @@ func TestMemoryFix(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := memoryFix(writeTree(t, tc.files), tc.proc)
+			got := memoryFix(writeTree(t, tc.files), memoryOff(t, tc.proc))
 			if got.Text == "" {
 				t.Error("fix without words")
 			}
@@ -134,7 +145,7 @@ func TestMemoryFix(t *testing.T) {
 			}
 		})
 	}
-	if f := memoryFix(writeTree(t, map[string]string{"boot/firmware/cmdline.txt": "root=x"}), pi612); !strings.Contains(f.Text, "single line of /boot/firmware/cmdline.txt, then reboot") ||
+	if f := memoryFix(writeTree(t, map[string]string{"boot/firmware/cmdline.txt": "root=x"}), memoryOff(t, pi612)); !strings.Contains(f.Text, "single line of /boot/firmware/cmdline.txt, then reboot") ||
 		fixCommand(f) != "sudo sed -i '1 s/$/ cgroup_enable=memory/' /boot/firmware/cmdline.txt && sudo reboot" {
 		t.Errorf("fix %+v, command %q", f, fixCommand(f))
 	}

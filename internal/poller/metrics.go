@@ -1,59 +1,14 @@
 package poller
 
 import (
+	"maps"
 	"slices"
-	"sort"
 	"sync"
-	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 
 	"github.com/edgeobs/edge-observability-stack/internal/sensors"
 )
-
-// Events is sensor_failed_events_total. Its name and reasons are kept as the
-// seed service had them so existing dashboards keep working.
-type Events struct {
-	vec     *prometheus.CounterVec
-	changes atomic.Uint64
-}
-
-// NewEvents creates the counter with every reason present at 0, so that
-// rate() works from the first scrape.
-func NewEvents() *Events {
-	e := &Events{vec: prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "sensor_failed_events_total",
-		Help: "Failure events by reason: read_error (a sensor read failed), stale (a sensor went stale), route_error (an HTTP handler failed), cpu_spike (host CPU went over the threshold).",
-	}, []string{"reason"})}
-	for _, r := range []string{EventReadError, EventStale, EventRouteError, EventCPUSpike} {
-		e.vec.WithLabelValues(r)
-	}
-	return e
-}
-
-// Inc counts one event.
-func (e *Events) Inc(reason string) {
-	e.vec.WithLabelValues(reason).Inc()
-	e.changes.Add(1)
-}
-
-// Changes counts Inc calls, so a cache of the exposition knows when the
-// counters moved.
-func (e *Events) Changes() uint64 { return e.changes.Load() }
-
-// Value reads a count back (for status lines and tests).
-func (e *Events) Value(reason string) float64 {
-	var m dto.Metric
-	_ = e.vec.WithLabelValues(reason).Write(&m)
-	return m.GetCounter().GetValue()
-}
-
-// Describe implements prometheus.Collector.
-func (e *Events) Describe(ch chan<- *prometheus.Desc) { e.vec.Describe(ch) }
-
-// Collect implements prometheus.Collector.
-func (e *Events) Collect(ch chan<- prometheus.Metric) { e.vec.Collect(ch) }
 
 type errorKey struct{ source, reason string }
 
@@ -174,12 +129,7 @@ func (p *Poller) buildMetrics(v *View) []prometheus.Metric {
 			add(descLastUpdate, prometheus.GaugeValue, float64(s.Time.UnixNano())/1e9, s.Name)
 		}
 	}
-	srcs := make([]string, 0, len(v.PerSource))
-	for k := range v.PerSource {
-		srcs = append(srcs, k)
-	}
-	sort.Strings(srcs)
-	for _, k := range srcs {
+	for _, k := range slices.Sorted(maps.Keys(v.PerSource)) {
 		st := v.PerSource[k]
 		ok := 0.0
 		if st.ok {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/edgeobs/edge-observability-stack/internal/config"
+	"github.com/edgeobs/edge-observability-stack/internal/events"
 	"github.com/edgeobs/edge-observability-stack/internal/fsread"
 	"github.com/edgeobs/edge-observability-stack/internal/hostcpu"
 	"github.com/edgeobs/edge-observability-stack/internal/sensors"
@@ -23,15 +24,6 @@ const (
 	StatusOK    = "ok"    // last read succeeded
 	StatusError = "error" // last read failed; the previous good value, if any, is kept until stale
 	StatusStale = "stale" // no good read for StaleAfter intervals; no value is published
-)
-
-// Failure reasons of sensor_failed_events_total, kept from the metric's
-// original users' dashboards.
-const (
-	EventReadError  = "read_error"
-	EventStale      = "stale"
-	EventRouteError = "route_error"
-	EventCPUSpike   = "cpu_spike"
 )
 
 // Sensor is the cached state of one sensor, as served by /sensor.
@@ -92,7 +84,7 @@ type Poller struct {
 	updaterErr []string
 	cpuErr     string
 	warners    []Warner
-	events     *Events
+	events     *events.Counter
 	errs       *errorCounts
 	limitErrs  *errorCounts // failed reads of sensors' limits
 	// limitSamples are last poll's limit samples by sensor (buildMetrics);
@@ -125,13 +117,13 @@ type sourceStat struct {
 }
 
 // New makes a poller. Call Reconfigure before the first poll.
-func New(log *slog.Logger, procfs string, events *Events, updaters ...Updater) *Poller {
+func New(log *slog.Logger, procfs string, ev *events.Counter, updaters ...Updater) *Poller {
 	p := &Poller{
 		log:              log,
 		cpu:              hostcpu.NewMeter(procfs),
 		updaters:         updaters,
 		updaterErr:       make([]string, len(updaters)),
-		events:           events,
+		events:           ev,
 		errs:             newErrorCounts(),
 		limitErrs:        newErrorCounts(),
 		limitSamples:     map[string]limitSamples{},
@@ -283,7 +275,7 @@ func (p *Poller) merge(r sourceResult, now time.Time) {
 		}
 		st.count++
 		p.errs.inc(r.src, e.Reason)
-		p.events.Inc(EventReadError)
+		p.events.Inc(events.ReadError)
 		s := p.sensor(e.Name)
 		if s.Source == "" {
 			s.Source = r.src
@@ -321,7 +313,7 @@ func (p *Poller) ageSensors(now time.Time) {
 		if s.Status != StatusStale && !s.Time.IsZero() && now.Sub(s.Time) > staleAfter {
 			s.Status = StatusStale
 			s.Value = nil
-			p.events.Inc(EventStale)
+			p.events.Inc(events.Stale)
 		}
 		if now.Sub(s.seen) > 10*staleAfter {
 			delete(p.sensors, name)
@@ -339,7 +331,7 @@ func (p *Poller) sampleCPU() (cpu float64, spike bool) {
 		cpu = ratio
 		spike = ratio > p.cfg.CPUSpikeThreshold
 		if spike && !p.spike {
-			p.events.Inc(EventCPUSpike)
+			p.events.Inc(events.CPUSpike)
 			// Counted and exported (sensor_failed_events_total, sensor_cpu_spike) and in
 			// the status line; a journal entry per spike costs the SD card about 12 KB
 			// (docs/RELIABILITY.md), so it is not logged at the default level.

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/edgeobs/edge-observability-stack/internal/config"
+	"github.com/edgeobs/edge-observability-stack/internal/events"
 	"github.com/edgeobs/edge-observability-stack/internal/fsread"
 	"github.com/edgeobs/edge-observability-stack/internal/sensors"
 	"github.com/edgeobs/edge-observability-stack/internal/sensors/sensorstest"
@@ -32,7 +33,7 @@ func benchPollerOf(b *testing.B, n int, files *fsread.Handles, write func(string
 	if err := write(dir, n); err != nil {
 		b.Fatal(err)
 	}
-	p := New(slog.New(slog.NewTextHandler(io.Discard, nil)), b.TempDir(), NewEvents())
+	p := New(slog.New(slog.NewTextHandler(io.Discard, nil)), b.TempDir(), events.New())
 	if files != nil {
 		p.KeepFilesOpen(files)
 		b.Cleanup(files.Sweep) // every file was last read before the last poll's Sweep

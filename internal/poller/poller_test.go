@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/edgeobs/edge-observability-stack/internal/config"
+	"github.com/edgeobs/edge-observability-stack/internal/events"
 	"github.com/edgeobs/edge-observability-stack/internal/fsread"
 	"github.com/edgeobs/edge-observability-stack/internal/sensors"
 )
@@ -68,9 +69,9 @@ func temp(name string, v float64) sensors.Reading {
 	return sensors.Reading{Name: name, Kind: sensors.Temperature, Value: v, Source: "fake", Chip: "chip0", Label: "cpu"}
 }
 
-func newTestPoller(t *testing.T, src *fakeSource, cfg config.Config) (*Poller, *Events, string) {
+func newTestPoller(t *testing.T, src *fakeSource, cfg config.Config) (*Poller, *events.Counter, string) {
 	proc := procWithStat(t, 100, 900)
-	ev := NewEvents()
+	ev := events.New()
 	p := New(quiet(), proc, ev)
 	p.Reconfigure(cfg, []sensors.Source{src})
 	return p, ev, proc
@@ -97,7 +98,7 @@ func TestCacheStatusAndStaleness(t *testing.T) {
 	if s := v.Sensors[0]; s.Status != StatusError || s.Value == nil || *s.Value != 40.5 || !strings.Contains(s.Error, "parse") {
 		t.Fatalf("after error: %+v", s)
 	}
-	if got := ev.Value(EventReadError); got != 1 {
+	if got := ev.Value(events.ReadError); got != 1 {
 		t.Fatalf("read_error events = %v", got)
 	}
 
@@ -110,10 +111,10 @@ func TestCacheStatusAndStaleness(t *testing.T) {
 		t.Fatalf("t2: %+v", s)
 	}
 	p.PollOnce(context.Background())
-	if got := ev.Value(EventStale); got != 1 {
+	if got := ev.Value(events.Stale); got != 1 {
 		t.Fatalf("stale must be counted once per transition, got %v", got)
 	}
-	if got := ev.Value(EventReadError); got != 3 {
+	if got := ev.Value(events.ReadError); got != 3 {
 		t.Fatalf("read_error events = %v, want 3", got)
 	}
 
@@ -227,12 +228,12 @@ func TestCPUSpikeDetection(t *testing.T) {
 	p.PollOnce(context.Background()) // baseline sample
 	writeStat(t, proc, 190, 910)     // 90 of 100 ticks busy
 	v := p.PollOnce(context.Background())
-	if !v.CPUSpike || v.CPU != 0.9 || ev.Value(EventCPUSpike) != 1 {
-		t.Fatalf("spike not detected: %+v events=%v", v.CPU, ev.Value(EventCPUSpike))
+	if !v.CPUSpike || v.CPU != 0.9 || ev.Value(events.CPUSpike) != 1 {
+		t.Fatalf("spike not detected: %+v events=%v", v.CPU, ev.Value(events.CPUSpike))
 	}
 	writeStat(t, proc, 280, 1010) // still 90 busy / 190 total: 0.47
 	v = p.PollOnce(context.Background())
-	if v.CPUSpike || ev.Value(EventCPUSpike) != 1 {
+	if v.CPUSpike || ev.Value(events.CPUSpike) != 1 {
 		t.Fatalf("spike must clear: cpu=%v", v.CPU)
 	}
 }
@@ -380,7 +381,7 @@ func TestPolledSignal(t *testing.T) {
 // poll stopped reading (a source switched off by a reload).
 func TestKeepFilesOpen(t *testing.T) {
 	files := fsread.NewHandles(1024)
-	p := New(quiet(), "/proc", NewEvents())
+	p := New(quiet(), "/proc", events.New())
 	p.KeepFilesOpen(files)
 	sources := func(c config.Config) []sensors.Source {
 		return sensors.NewSources(sensors.Options{SysfsPath: "../../test/fixtures/sysfs", Files: files, Enabled: c.SourceEnabled})
@@ -412,7 +413,7 @@ func (w *warner) Warnings() []string { return w.w }
 
 func TestStatusLineCarriesWarnings(t *testing.T) {
 	w := &warner{}
-	p := New(quiet(), procWithStat(t, 100, 900), NewEvents(), w)
+	p := New(quiet(), procWithStat(t, 100, 900), events.New(), w)
 	p.Reconfigure(config.Default(), []sensors.Source{&fakeSource{name: "fake"}})
 	v := p.PollOnce(context.Background())
 	if line := v.StatusLine(v.Time); strings.Contains(line, ";") {
@@ -441,7 +442,7 @@ func (u *flakyUpdater) Update() error { return u.err }
 func TestUpdaterFailureNamesUpdater(t *testing.T) {
 	var logs strings.Builder
 	u := &flakyUpdater{err: errors.New("no cgroup tree")}
-	p := New(slog.New(slog.NewTextHandler(&logs, nil)), "/proc", NewEvents(), u)
+	p := New(slog.New(slog.NewTextHandler(&logs, nil)), "/proc", events.New(), u)
 	p.Reconfigure(config.Default(), nil)
 	p.PollOnce(context.Background())
 	p.PollOnce(context.Background())
@@ -463,7 +464,7 @@ func TestUpdaterFailureNamesUpdater(t *testing.T) {
 func TestHostCPUFailureNamesFile(t *testing.T) {
 	var logs strings.Builder
 	proc := t.TempDir()
-	p := New(slog.New(slog.NewTextHandler(&logs, nil)), proc, NewEvents())
+	p := New(slog.New(slog.NewTextHandler(&logs, nil)), proc, events.New())
 	p.Reconfigure(config.Default(), nil)
 	p.PollOnce(context.Background())
 	p.PollOnce(context.Background())
@@ -516,7 +517,7 @@ func TestLimitsExposition(t *testing.T) {
 		LimitErrors: []sensors.ReadError{{Name: "t2", Source: "fake", Reason: sensors.ReasonRange, Err: errors.New("-274 celsius")}},
 	}, nil)
 	other := &fakeSource{name: "other"}
-	p := New(quiet(), procWithStat(t, 100, 900), NewEvents())
+	p := New(quiet(), procWithStat(t, 100, 900), events.New())
 	p.Reconfigure(config.Default(), []sensors.Source{src, other})
 	v := p.PollOnce(context.Background())
 	reg := prometheus.NewPedanticRegistry()
@@ -534,8 +535,8 @@ edge_sensor_limit_read_errors_total{reason="range",source="fake"} 1
 		"edge_sensor_temperature_limit_celsius", "edge_sensor_limit_read_errors_total"); err != nil {
 		t.Fatal(err)
 	}
-	if v.Errors != 0 || p.events.Value(EventReadError) != 0 {
-		t.Errorf("a failed limit made %d sensors fail and %g read_error events", v.Errors, p.events.Value(EventReadError))
+	if v.Errors != 0 || p.events.Value(events.ReadError) != 0 {
+		t.Errorf("a failed limit made %d sensors fail and %g read_error events", v.Errors, p.events.Value(events.ReadError))
 	}
 	b, _ := v.SensorJSON("t1")
 	if !strings.Contains(string(b), `"limits":{"crit":90,"max":80}`) {

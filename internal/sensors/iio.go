@@ -3,6 +3,7 @@ package sensors
 import (
 	"context"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -110,46 +111,18 @@ func (s *iioSource) readDevice(ctx context.Context, c *resultBuilder, dir, chip 
 		present[f] = true
 	}
 	chans := iioChannels(dir, files)
-	ids := make([]string, 0, len(chans))
-	for id := range chans {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
+	for _, id := range slices.Sorted(maps.Keys(chans)) {
 		if ctx.Err() != nil {
 			return
 		}
 		ch := chans[id]
-		name, kind := "iio_"+chip+"_"+id, iioTypes[ch.typ].kind
-		raw, err := s.readAttr(ctx, ch.path)
+		name := "iio_" + chip + "_" + id
+		v, label, err := s.readChannel(ctx, dir, present, ch)
 		if err != nil {
-			c.fail(name, kind, chip, err)
+			c.fail(name, iioTypes[ch.typ].kind, chip, err)
 			continue
 		}
-		var offset, scale string
-		if !ch.processed {
-			if offset, err = s.shared(ctx, dir, present, ch, "offset"); err != nil {
-				c.fail(name, kind, chip, err)
-				continue
-			}
-			if scale, err = s.shared(ctx, dir, present, ch, "scale"); err != nil {
-				c.fail(name, kind, chip, err)
-				continue
-			}
-		}
-		v, err := parseIIO(ch.typ, raw, offset, scale)
-		if err != nil {
-			c.fail(name, kind, chip, fmt.Errorf("%s (offset %q, scale %q): %w", ch.path, offset, scale, err))
-			continue
-		}
-		label := ""
-		if lf := "in_" + id + "_label"; present[lf] {
-			if label, err = s.readAttr(ctx, filepath.Join(dir, lf)); err != nil && reasonOf(err) != ReasonEmpty {
-				c.fail(name, kind, chip, err)
-				continue
-			}
-		}
-		c.add(name, kind, v, chip, label)
+		c.add(name, iioTypes[ch.typ].kind, v, chip, label)
 	}
 }
 
@@ -174,6 +147,33 @@ func iioChannels(dir string, files []string) map[string]iioChannel {
 		chans[ch.id] = ch
 	}
 	return chans
+}
+
+// readChannel reads a channel's value, from its raw value, offset and scale
+// unless the driver gives it processed, and its label.
+func (s *iioSource) readChannel(ctx context.Context, dir string, present map[string]bool, ch iioChannel) (v float64, label string, err error) {
+	raw, err := s.readAttr(ctx, ch.path)
+	if err != nil {
+		return 0, "", err
+	}
+	var offset, scale string
+	if !ch.processed {
+		if offset, err = s.shared(ctx, dir, present, ch, "offset"); err != nil {
+			return 0, "", err
+		}
+		if scale, err = s.shared(ctx, dir, present, ch, "scale"); err != nil {
+			return 0, "", err
+		}
+	}
+	if v, err = parseIIO(ch.typ, raw, offset, scale); err != nil {
+		return 0, "", fmt.Errorf("%s (offset %q, scale %q): %w", ch.path, offset, scale, err)
+	}
+	if lf := "in_" + ch.id + "_label"; present[lf] {
+		if label, err = s.readAttr(ctx, filepath.Join(dir, lf)); err != nil && reasonOf(err) != ReasonEmpty {
+			return 0, "", err
+		}
+	}
+	return v, label, nil
 }
 
 // shared reads the most specific existing <attr> for ch: per channel, then

@@ -19,6 +19,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/edgeobs/edge-observability-stack/internal/fileerr"
 )
 
 // Keys accepted in the settings file.
@@ -63,21 +65,6 @@ type Settings struct {
 // KV is one key=value pair of a list setting, in file order.
 type KV struct{ Key, Value string }
 
-// ParseError locates a problem in the settings file.
-type ParseError struct {
-	File string
-	Line int
-	Key  string
-	Msg  string
-}
-
-func (e *ParseError) Error() string {
-	if e.Key == "" {
-		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
-	}
-	return fmt.Sprintf("%s:%d: %s: %s", e.File, e.Line, e.Key, e.Msg)
-}
-
 var (
 	keyRe       = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	labelNameRe = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
@@ -121,18 +108,18 @@ func splitAssignments(name string, data []byte) ([]line, error) {
 		text = strings.TrimPrefix(text, "export ")
 		key, raw, ok := strings.Cut(text, "=")
 		if !ok {
-			return nil, &ParseError{File: name, Line: n, Msg: fmt.Sprintf("expected KEY=value, got %q", text)}
+			return nil, &fileerr.Error{File: name, Line: n, Msg: fmt.Sprintf("expected KEY=value, got %q", text)}
 		}
 		key = strings.TrimSpace(key)
 		if !keyRe.MatchString(key) {
-			return nil, &ParseError{File: name, Line: n, Msg: fmt.Sprintf("invalid key %q", key)}
+			return nil, &fileerr.Error{File: name, Line: n, Msg: fmt.Sprintf("invalid key %q", key)}
 		}
 		val, err := unquote(raw)
 		if err != nil {
-			return nil, &ParseError{File: name, Line: n, Key: key, Msg: err.Error()}
+			return nil, &fileerr.Error{File: name, Line: n, Setting: key, Msg: err.Error()}
 		}
 		if !utf8.ValidString(val) || strings.ContainsFunc(val, unicode.IsControl) {
-			return nil, &ParseError{File: name, Line: n, Key: key, Msg: "value is not valid UTF-8 text"}
+			return nil, &fileerr.Error{File: name, Line: n, Setting: key, Msg: "value is not valid UTF-8 text"}
 		}
 		out = append(out, line{num: n, key: key, value: val})
 	}
@@ -181,7 +168,7 @@ func Parse(name string, data []byte) (*Settings, error) {
 	s := Defaults()
 	seen := map[string]int{} // line of each key
 	for _, l := range lines {
-		perr := func(msg string) error { return &ParseError{File: name, Line: l.num, Key: l.key, Msg: msg} }
+		perr := func(msg string) error { return &fileerr.Error{File: name, Line: l.num, Setting: l.key, Msg: msg} }
 		set, known := setters[l.key]
 		if !known {
 			return nil, perr("unknown key")
@@ -195,7 +182,7 @@ func Parse(name string, data []byte) (*Settings, error) {
 		}
 	}
 	if key, msg := s.conflict(); key != "" {
-		return nil, &ParseError{File: name, Line: seen[key], Key: key, Msg: msg}
+		return nil, &fileerr.Error{File: name, Line: seen[key], Setting: key, Msg: msg}
 	}
 	return s, nil
 }

@@ -47,10 +47,7 @@ func QuarantineDir(dataDir string) string {
 // Prometheus would refuse, or could not read, into QuarantineDir(dataDir).
 // A missing dataDir is not an error (first start).
 func Repair(dataDir string, now time.Time) ([]Moved, error) {
-	entries, err := os.ReadDir(dataDir)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
+	entries, err := dirEntries(dataDir)
 	if err != nil {
 		return nil, err
 	}
@@ -75,6 +72,15 @@ func Repair(dataDir string, now time.Time) ([]Moved, error) {
 	return moved, nil
 }
 
+// dirEntries is os.ReadDir with a directory that does not exist empty.
+func dirEntries(dir string) ([]os.DirEntry, error) {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	return entries, err
+}
+
 func quarantine(dir, qdir, reason string, now time.Time) (Moved, error) {
 	name := filepath.Base(dir)
 	if err := os.MkdirAll(qdir, 0o750); err != nil {
@@ -96,10 +102,7 @@ func quarantine(dir, qdir, reason string, now time.Time) (Moved, error) {
 
 // List returns the blocks in a quarantine directory, oldest move first.
 func List(qdir string) ([]Moved, error) {
-	entries, err := os.ReadDir(qdir)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
+	entries, err := dirEntries(qdir)
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/edgeobs/edge-observability-stack/internal/dashboard"
+	"github.com/edgeobs/edge-observability-stack/internal/events"
 	"github.com/edgeobs/edge-observability-stack/internal/poller"
 	"github.com/edgeobs/edge-observability-stack/internal/ui"
 )
@@ -20,7 +21,7 @@ import (
 // Options configure the handler.
 type Options struct {
 	Poller   *poller.Poller
-	Events   *poller.Events
+	Events   *events.Counter
 	Gatherer prometheus.Gatherer
 	Log      *slog.Logger
 	// MaxRequests caps requests in flight; more get 503 at once instead of
@@ -146,14 +147,14 @@ func (h *handlers) dashboard(w http.ResponseWriter, r *http.Request) {
 
 // recoverer turns a handler panic into a 500 and counts it, so a bug in one
 // route never takes the daemon down.
-func recoverer(ev *poller.Events, log *slog.Logger, next http.Handler) http.Handler {
+func recoverer(ev *events.Counter, log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
 					panic(p)
 				}
-				ev.Inc(poller.EventRouteError)
+				ev.Inc(events.RouteError)
 				log.Error("handler panic", "path", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
 				http.Error(w, "internal server error", http.StatusInternalServerError)
 			}

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/edgeobs/edge-observability-stack/internal/config"
+	"github.com/edgeobs/edge-observability-stack/internal/events"
 	"github.com/edgeobs/edge-observability-stack/internal/poller"
 	"github.com/edgeobs/edge-observability-stack/internal/selfstat"
 	"github.com/edgeobs/edge-observability-stack/internal/sensors"
@@ -35,7 +36,7 @@ func benchHandlerWith(b *testing.B, n int, goColl, procColl bool, gen func() uin
 		b.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ev := poller.NewEvents()
+	ev := events.New()
 	// As in the daemon: the Go and process collectors are gathered once
 	// per poll and served from that.
 	var runtimeGs prometheus.Gatherers

@@ -15,6 +15,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/edgeobs/edge-observability-stack/internal/config"
+	"github.com/edgeobs/edge-observability-stack/internal/events"
 	"github.com/edgeobs/edge-observability-stack/internal/poller"
 	"github.com/edgeobs/edge-observability-stack/internal/sensors"
 )
@@ -31,14 +32,14 @@ func (src) Read(context.Context) (sensors.Result, error) {
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-func setup(t *testing.T, poll bool) (http.Handler, *poller.Events) {
+func setup(t *testing.T, poll bool) (http.Handler, *events.Counter) {
 	return setupWith(t, poll, Options{MaxRequests: 4})
 }
 
 // setupWith fills o's poller, events, gatherer and log with a fake source's.
-func setupWith(t *testing.T, poll bool, o Options) (http.Handler, *poller.Events) {
+func setupWith(t *testing.T, poll bool, o Options) (http.Handler, *events.Counter) {
 	t.Helper()
-	ev := poller.NewEvents()
+	ev := events.New()
 	p := poller.New(quiet(), t.TempDir(), ev)
 	p.Reconfigure(config.Default(), []sensors.Source{src{}})
 	if poll {
@@ -138,12 +139,12 @@ func TestHealthz(t *testing.T) {
 }
 
 func TestPanicIsRecoveredAndCounted(t *testing.T) {
-	ev := poller.NewEvents()
+	ev := events.New()
 	h := recoverer(ev, quiet(), http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("bug") }))
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, httptest.NewRequest("GET", "/x", nil))
-	if w.Code != 500 || ev.Value(poller.EventRouteError) != 1 {
-		t.Fatalf("%d events=%v", w.Code, ev.Value(poller.EventRouteError))
+	if w.Code != 500 || ev.Value(events.RouteError) != 1 {
+		t.Fatalf("%d events=%v", w.Code, ev.Value(events.RouteError))
 	}
 }
 
@@ -173,7 +174,7 @@ func (b blockingGatherer) Gather() ([]*dto.MetricFamily, error) {
 }
 
 func TestHealthzBypassesRequestLimit(t *testing.T) {
-	ev := poller.NewEvents()
+	ev := events.New()
 	p := poller.New(quiet(), t.TempDir(), ev)
 	p.Reconfigure(config.Default(), []sensors.Source{src{}})
 	p.PollOnce(context.Background())
@@ -199,7 +200,7 @@ func FuzzHandler(f *testing.F) {
 	f.Add("GET", "/api/dashboard", "gzip")
 	f.Add("GET", "/api/v1/query?query=up&time=1e9&timeout=0.0001", "gzip")
 	f.Add("POST", "/api/v1/query_range?query=up&start=0&end=3600&step=15s", "")
-	ev := poller.NewEvents()
+	ev := events.New()
 	p := poller.New(quiet(), f.TempDir(), ev)
 	p.Reconfigure(config.Default(), []sensors.Source{src{}})
 	p.PollOnce(context.Background())
@@ -241,7 +242,7 @@ func FuzzHandler(f *testing.F) {
 		if w.Code >= 500 && !(w.Code == 503 && strings.HasPrefix(r.URL.Path, "/healthz")) {
 			t.Fatalf("%s %q accept %q: %d", method, path, accept, w.Code)
 		}
-		if ev.Value(poller.EventRouteError) != 0 {
+		if ev.Value(events.RouteError) != 0 {
 			t.Fatal("handler panicked")
 		}
 		if w.Header().Get("Content-Type") == "application/json" && method != "HEAD" && !json.Valid(w.Body.Bytes()) {

@@ -40,8 +40,8 @@ set -Eeuo pipefail
 
 # shellcheck source=test/lib/harness.sh
 . "$(dirname "$0")/../lib/harness.sh"
-# shellcheck source=test/lib/stack.sh
-. "$REPO/test/lib/stack.sh"
+# shellcheck source=test/lib/guest-stack.sh
+. "$REPO/test/lib/guest-stack.sh"
 
 PARTS=${LIFE_PARTS:-compaction powercut}
 SOAK=${LIFE_SOAK:-1680}
@@ -67,9 +67,10 @@ if want thp && [ "$STACK_GUEST" != vm ]; then die "the thp part reads cgroup v2 
 if want powercut && [ "$STACK_GUEST" = vm ]; then die "power cuts of the VM: test/bench/vmcut.sh"; fi
 
 # ------------------------------------------------------------------ helpers
-metric() { # URL NAME-REGEX: "name value" lines of Prometheus's own /metrics
-	gnet curl -sf --max-time 5 "$1/metrics" | awk -v r="^($2)$" '$1 ~ r { print $1, $2 }' || true
+metric() { # URL NAME-REGEX: "series value" lines of Prometheus's own /metrics
+	gnet curl -sf --max-time 5 "$1/metrics" | samples -series "$2" || true
 }
+metric_value() { gnet curl -sf --max-time 5 "$1/metrics" | samples "$2" || true; } # URL NAME
 TSDB_METRICS='prometheus_tsdb_(compactions_total|compactions_triggered_total|compactions_failed_total|blocks_loaded|head_truncations_total|head_truncations_failed_total|wal_truncations_total|wal_truncations_failed_total|checkpoint_creations_total|size_retentions_total|time_retentions_total|reloads_total|wal_corruptions_total|head_series|head_min_time|head_max_time|storage_blocks_bytes|lowest_timestamp_seconds|wal_writes_failed_total)|prometheus_target_scrapes_(sample_out_of_order_total|sample_duplicate_timestamp_total|sample_out_of_bounds_total|exceeded_sample_limit_total)'
 gnow() { gexec date +%s; } # the guest's clock, which Prometheus's timestamps come from
 
@@ -318,9 +319,9 @@ powercut() {
 		[ $((i % 3)) = 0 ] && mode=compaction
 		wait_s=$((RANDOM % 25 + 5))
 		if [ "$mode" = compaction ]; then
-			cnt=$(metric "$PROM" prometheus_tsdb_compactions_triggered_total | awk '{print $2}')
+			cnt=$(metric_value "$PROM" prometheus_tsdb_compactions_triggered_total)
 			local end=$((SECONDS + 150))
-			until [ "$(metric "$PROM" prometheus_tsdb_compactions_triggered_total | awk '{print $2}')" != "$cnt" ] || [ $SECONDS -gt $end ]; do sleep 0.05; done
+			until [ "$(metric_value "$PROM" prometheus_tsdb_compactions_triggered_total)" != "$cnt" ] || [ $SECONDS -gt $end ]; do sleep 0.05; done
 			wait_s=0
 		else
 			sleep "$wait_s"

@@ -20,8 +20,8 @@ set -Eeuo pipefail
 
 # shellcheck source=test/lib/harness.sh
 . "$(dirname "$0")/../lib/harness.sh"
-# shellcheck source=test/lib/stack.sh
-. "$REPO/test/lib/stack.sh"
+# shellcheck source=test/lib/guest-stack.sh
+. "$REPO/test/lib/guest-stack.sh"
 
 SOAK=${PEERS_SOAK:-600}
 SAMPLE=${PEERS_SAMPLE:-30}

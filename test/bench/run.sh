@@ -55,7 +55,7 @@ fi
 for p in "${parts[@]}"; do
 	case "$p" in
 	footprint | shipped | scaling | abuse | dashboard | page | faults | fuzz) ;;
-	stack) [ ${#parts[@]} -eq 1 ] || { echo "$0: stack runs alone" >&2; exit 2; }; exec "$ROOT/test/bench/stack.sh" ;;
+	stack) [ ${#parts[@]} -eq 1 ] || { echo "$0: stack runs alone" >&2; exit 2; }; exec "$ROOT/test/bench/container.sh" ;;
 	life) [ ${#parts[@]} -eq 1 ] || { echo "$0: life runs alone" >&2; exit 2; }; exec "$ROOT/test/bench/life.sh" ;;
 	lifevm) [ ${#parts[@]} -eq 1 ] || { echo "$0: lifevm runs alone" >&2; exit 2; }
 		STACK_GUEST=vm LIFE_NAME=lifevm LIFE_PARTS=compaction LIFE_IO_INSTANCES='' LIFE_RETENTION_TIME=${LIFE_RETENTION_TIME:-6m} exec "$ROOT/test/bench/life.sh" ;;
@@ -137,9 +137,8 @@ machine_md() {
 }
 
 # ---------------------------------------------------------------- footprint
-footprint() {
-
-	# Start-up, interleaved so both see the same background load.
+# Start-up, interleaved so both see the same background load.
+footprint_ready() {
 	local i pe pn
 	for i in $(seq "$RUNS"); do
 		pe=$(free_port)
@@ -149,130 +148,76 @@ footprint() {
 		"$BT" ready -url "http://127.0.0.1:$pn/metrics" -runs 1 -log "$d/ne-ready.log" -- \
 			"$NODE_EXPORTER" --web.listen-address=127.0.0.1:"$pn" >>"$d/ne-ready.kv"
 	done
-	awk '$1 == "ready_ms_run1" { print $2 }' "$d/edge-ready.kv" | "$BT" stats edge_ready_ms >"$d/ready-stats.kv"
-	awk '$1 == "first200_ms_run1" { print $2 }' "$d/edge-ready.kv" | "$BT" stats edge_first200_ms >>"$d/ready-stats.kv"
-	awk '$1 == "first200_ms_run1" { print $2 }' "$d/ne-ready.kv" | "$BT" stats ne_first200_ms >>"$d/ready-stats.kv"
+}
 
-	# Both exporters up at once; each is measured the same way in turn.
+# Both exporters up at once; each is measured the same way in turn.
+footprint_side_by_side() {
+	local pe pn edge ne i
 	pe=$(free_port)
 	start "$d/edge.log" "$EDGE" $(edge_args "$pe")
-	local edge=$STARTED
+	edge=$STARTED
 	pn=$(free_port)
 	start "$d/ne.log" "$NODE_EXPORTER" --web.listen-address=127.0.0.1:"$pn"
-	local ne=$STARTED
+	ne=$STARTED
 	wait_http "http://127.0.0.1:$pe/metrics"
 	wait_http "http://127.0.0.1:$pn/metrics"
 	"$BT" footprint -pid "$edge" -url "http://127.0.0.1:$pe/metrics" -scrapes "$SCRAPES" >"$d/edge.kv"
 	"$BT" footprint -pid "$ne" -url "http://127.0.0.1:$pn/metrics" -scrapes "$SCRAPES" >"$d/ne.kv"
 	"$BT" footprint -pid "$edge" -url "http://127.0.0.1:$pe/metrics" -scrapes "$PLAIN_SCRAPES" -gzip=false -idle 0s >"$d/edge-plain.kv"
 	"$BT" footprint -pid "$ne" -url "http://127.0.0.1:$pn/metrics" -scrapes "$PLAIN_SCRAPES" -gzip=false -idle 0s >"$d/ne-plain.kv"
-	# Where edge-sensord's memory goes, in its own words.
-	curl -s "http://127.0.0.1:$pe/metrics" | grep -E '^(go_memstats_(heap_(alloc|inuse|idle|released|sys)|stack_inuse|sys|next_gc|mspan_inuse|gc_sys|other_sys)_bytes|go_gc_gomemlimit_bytes|go_gc_gogc_percent|go_goroutines|go_threads) ' >"$d/edge-memstats.txt" || true
-
+	# Where edge-sensord's memory goes, in its own words (the report picks the lines).
+	curl -s "http://127.0.0.1:$pe/metrics" >"$d/edge-metrics.txt"
 	for i in $(seq "$WRK_RUNS"); do
 		wrk_run "http://127.0.0.1:$pe/metrics" "$d/edge-wrk-$i.txt" >>"$d/edge-wrk.tsv"
 		wrk_run "http://127.0.0.1:$pn/metrics" "$d/ne-wrk-$i.txt" >>"$d/ne-wrk.tsv"
 	done
-	local who col
-	for who in edge ne; do
-		for col in 1:p50 2:p99 3:rps; do
-			awk -v c="${col%%:*}" '{ print $c }' "$d/$who-wrk.tsv" | "$BT" stats "${who}_wrk_${col#*:}" >>"$d/wrk-stats.kv"
-		done
-	done
 	stop "$edge"
 	stop "$ne"
+}
 
-	# Variants of the daemon, each alone: a second instance running at once
-	# would share the executable's pages (halving PSS, and page-out leaves
-	# shared pages alone).
-	alone() { # NAME ENV-ASSIGNMENT EXTRA-FLAG...
-		local name=$1 env=$2 port pid
-		shift 2
-		port=$(free_port)
-		start "$d/$name.log" env "$env" "$EDGE" $(edge_args "$port") "$@"
-		pid=$STARTED
-		wait_http "http://127.0.0.1:$port/metrics"
-		"$BT" footprint -pid "$pid" -url "http://127.0.0.1:$port/metrics" -scrapes "$SCRAPES" >"$d/$name.kv"
-		stop "$pid"
-	}
-	alone edge-limit GOMEMLIMIT=10MiB
-	# Go's defaults instead of the daemon's: GOGC=100 and no page-out.
-	alone edge-godefaults GOGC=100 --no-runtime.pageout
-	# Every scrape after a new poll, as at the shipped 5 s poll and 15 s
-	# scrape interval, where no scrape finds a body already encoded: poll
-	# and scrape every $FRESH_INTERVAL, paced. The idle phase gives the
-	# polls' own CPU rate, to tell the scrapes' share.
-	local pf fresh
-	pf=$(free_port)
-	start "$d/edge-fresh.log" "$EDGE" $(EDGE_POLL=$FRESH_INTERVAL edge_args "$pf")
-	fresh=$STARTED
-	wait_http "http://127.0.0.1:$pf/metrics"
-	"$BT" footprint -pid "$fresh" -url "http://127.0.0.1:$pf/metrics" -scrapes "$FRESH_SCRAPES" \
+# edge_alone NAME ENV-ASSIGNMENT EXTRA-FLAG...: a variant of the daemon, alone: a second
+# instance running at once would share the executable's pages (halving PSS, and page-out
+# leaves shared pages alone).
+edge_alone() {
+	local name=$1 env=$2 port pid
+	shift 2
+	port=$(free_port)
+	start "$d/$name.log" env "$env" "$EDGE" $(edge_args "$port") "$@"
+	pid=$STARTED
+	wait_http "http://127.0.0.1:$port/metrics"
+	"$BT" footprint -pid "$pid" -url "http://127.0.0.1:$port/metrics" -scrapes "$SCRAPES" >"$d/$name.kv"
+	stop "$pid"
+}
+
+# Every scrape after a new poll, as at the shipped 5 s poll and 15 s scrape interval, where
+# no scrape finds a body already encoded: poll and scrape every $FRESH_INTERVAL, paced. The
+# idle phase gives the polls' own CPU rate, to tell the scrapes' share.
+footprint_fresh() {
+	local p pid
+	p=$(free_port)
+	start "$d/edge-fresh.log" "$EDGE" $(EDGE_POLL=$FRESH_INTERVAL edge_args "$p")
+	pid=$STARTED
+	wait_http "http://127.0.0.1:$p/metrics"
+	"$BT" footprint -pid "$pid" -url "http://127.0.0.1:$p/metrics" -scrapes "$FRESH_SCRAPES" \
 		-interval "$FRESH_INTERVAL" -idle 20s >"$d/edge-fresh.kv"
-	stop "$fresh"
-	pn=$(free_port)
-	start "$d/ne-fresh.log" "$NODE_EXPORTER" --web.listen-address=127.0.0.1:"$pn"
-	ne=$STARTED
-	wait_http "http://127.0.0.1:$pn/metrics"
-	"$BT" footprint -pid "$ne" -url "http://127.0.0.1:$pn/metrics" -scrapes "$FRESH_SCRAPES" \
+	stop "$pid"
+	p=$(free_port)
+	start "$d/ne-fresh.log" "$NODE_EXPORTER" --web.listen-address=127.0.0.1:"$p"
+	pid=$STARTED
+	wait_http "http://127.0.0.1:$p/metrics"
+	"$BT" footprint -pid "$pid" -url "http://127.0.0.1:$p/metrics" -scrapes "$FRESH_SCRAPES" \
 		-interval "$FRESH_INTERVAL" -idle 20s >"$d/ne-fresh.kv"
-	stop "$ne"
-	local la
-	la=$(load)
+	stop "$pid"
+}
 
-	local s=$d/ready-stats.kv w=$d/wrk-stats.kv e=$d/edge.kv n=$d/ne.kv
-	row() { # label edge-value ne-value
-		printf '| %s | %s | %s | %s |\n' "$1" "$2" "$3" "$(ratio "$2" "$3")"
-	}
-	spread() { printf '%s (%s–%s)' "$(kv "$1" "$2_median")" "$(kv "$1" "$2_min")" "$(kv "$1" "$2_max")"; }
-	{
-		echo "### Footprint: edge-sensord vs prometheus-node-exporter"
-		echo
-		machine_md
-		echo "Load average before: $lb; after: $la."
-		echo "edge-sensord: test/fixtures/sysfs + --sensors.simulate, poll every 5s; node_exporter: its default collectors on this host. Scrapes are sequential on one keep-alive connection with Prometheus's Accept header and gzip."
-		echo
-		echo "| Measure | edge-sensord | node_exporter | ratio |"
-		echo "|---|---|---|---|"
-		row "RSS idle (MiB)" "$(kib_mib "$(kv "$e" idle_rss_kib)")" "$(kib_mib "$(kv "$n" idle_rss_kib)")"
-		row "PSS idle (MiB)" "$(kib_mib "$(kv "$e" idle_pss_kib)")" "$(kib_mib "$(kv "$n" idle_pss_kib)")"
-		row "RSS after $SCRAPES scrapes (MiB)" "$(kib_mib "$(kv "$e" after_rss_kib)")" "$(kib_mib "$(kv "$n" after_rss_kib)")"
-		row "PSS after $SCRAPES scrapes (MiB)" "$(kib_mib "$(kv "$e" after_pss_kib)")" "$(kib_mib "$(kv "$n" after_pss_kib)")"
-		row "RssAnon after (MiB)" "$(kib_mib "$(kv "$e" after_rss_anon_kib)")" "$(kib_mib "$(kv "$n" after_rss_anon_kib)")"
-		row "RssFile after (MiB)" "$(kib_mib "$(kv "$e" after_rss_file_kib)")" "$(kib_mib "$(kv "$n" after_rss_file_kib)")"
-		row "CPU ms per 1000 scrapes, gzip (median of $((SCRAPES / 1000)) blocks)" "$(kv "$e" cpu_ms_per_1000_median)" "$(kv "$n" cpu_ms_per_1000_median)"
-		echo "|   min / max per block | $(kv "$e" cpu_ms_per_1000_min) / $(kv "$e" cpu_ms_per_1000_max) | $(kv "$n" cpu_ms_per_1000_min) / $(kv "$n" cpu_ms_per_1000_max) | – |"
-		row "CPU ms per 1000 scrapes, no gzip ($PLAIN_SCRAPES scrapes)" "$(kv "$d/edge-plain.kv" cpu_ms_per_1000_median)" "$(kv "$d/ne-plain.kv" cpu_ms_per_1000_median)"
-		row "CPU ms per 1000 scrapes, gzip, each after a new poll ($FRESH_SCRAPES paced at $FRESH_INTERVAL)" "$(kv "$d/edge-fresh.kv" cpu_ms_per_1000_mean)" "$(kv "$d/ne-fresh.kv" cpu_ms_per_1000_mean)"
-		row "  of which idle work (polls), ms per 1000 × $FRESH_INTERVAL" "$(awk -v r="$(kv "$d/edge-fresh.kv" idle_cpu_ms_per_s)" -v i="${FRESH_INTERVAL%ms}" 'BEGIN { printf "%.0f", r * i }')" "$(awk -v r="$(kv "$d/ne-fresh.kv" idle_cpu_ms_per_s)" -v i="${FRESH_INTERVAL%ms}" 'BEGIN { printf "%.0f", r * i }')"
-		row "Response bytes (uncompressed)" "$(kv "$e" response_bytes)" "$(kv "$n" response_bytes)"
-		row "Response bytes (gzip)" "$(kv "$e" response_gzip_bytes)" "$(kv "$n" response_gzip_bytes)"
-		row "wrk p50 ms, median (min–max) of $WRK_RUNS" "$(spread "$w" edge_wrk_p50)" "$(spread "$w" ne_wrk_p50)"
-		row "wrk p99 ms" "$(spread "$w" edge_wrk_p99)" "$(spread "$w" ne_wrk_p99)"
-		row "wrk requests/s" "$(spread "$w" edge_wrk_rps)" "$(spread "$w" ne_wrk_rps)"
-		row "start → first 200 on /metrics, ms, median (min–max) of $RUNS" "$(spread "$s" edge_first200_ms)" "$(spread "$s" ne_first200_ms)"
-		echo "| start → READY=1, ms (edge-sensord only) | $(spread "$s" edge_ready_ms) | – | – |"
-		echo
-		echo "Ratios use the medians (first number of each cell). Content types: edge-sensord $(kv "$e" content_type), node_exporter $(kv "$n" content_type)."
-		echo "Threads after: edge-sensord $(kv "$e" after_threads), node_exporter $(kv "$n" after_threads)."
-		echo
-		echo "The same daemon alone, same $SCRAPES scrapes:"
-		echo
-		echo "| Variant | RSS idle | RSS after | RssAnon after | RssFile after | PSS after | CPU ms per 1000 scrapes |"
-		echo "|---|---|---|---|---|---|---|"
-		local v
-		for v in "edge-limit:GOMEMLIMIT=10MiB" "edge-godefaults:Go's defaults (GOGC=100, --no-runtime.pageout)"; do
-			local f=$d/${v%%:*}.kv
-			printf '| %s | %s | %s | %s | %s | %s | %s |\n' "${v#*:}" "$(kib_mib "$(kv "$f" idle_rss_kib)")" "$(kib_mib "$(kv "$f" after_rss_kib)")" \
-				"$(kib_mib "$(kv "$f" after_rss_anon_kib)")" "$(kib_mib "$(kv "$f" after_rss_file_kib)")" "$(kib_mib "$(kv "$f" after_pss_kib)")" "$(kv "$f" cpu_ms_per_1000_median)"
-		done
-		echo
-		echo "edge-sensord Go memory after the scrapes (from its /metrics):"
-		echo
-		echo '```'
-		cat "$d/edge-memstats.txt"
-		echo '```'
-	}
+footprint() {
+	footprint_ready
+	footprint_side_by_side
+	edge_alone edge-limit GOMEMLIMIT=10MiB
+	# Go's defaults instead of the daemon's: GOGC=100 and no page-out.
+	edge_alone edge-godefaults GOGC=100 --no-runtime.pageout
+	footprint_fresh
+	"$BT" footprint-report -machine "$(machine_md)" -load-before "$lb" -load-after "$(load)" -fresh-interval "$FRESH_INTERVAL" "$d"
 }
 
 # ---------------------------------------------------------------- shipped
@@ -296,22 +241,7 @@ shipped() {
 	done
 	for pid in "${bgs[@]}"; do wait "$pid"; done
 	for pid in "${pids[@]}"; do stop "$pid"; done
-	per() { awk -v c="$(kv "$d/$1.kv" sched_cpu_ms_total)" -v k="$SHIPPED_SCRAPES" 'BEGIN { printf "%.1f", c / k }'; }
-	{
-		echo "### As shipped: a scrape every 15 s"
-		echo
-		machine_md
-		echo "Load average before: $lb; after: $(load). The three ran at once; each got $SHIPPED_SCRAPES scrapes 15 s apart (Prometheus's Accept header, gzip), over $(kv "$d/ne.kv" scrape_wall_s) s. CPU: run time summed over /proc/PID/task/*/schedstat."
-		echo
-		echo "| Measure | edge-sensord, 5 s polls (shipped) | edge-sensord, 15 s polls | node_exporter | ratio 5 s / node | ratio 15 s / node |"
-		echo "|---|---|---|---|---|---|"
-		printf '| CPU ms per 15 s scrape interval | %s | %s | %s | %s | %s |\n' "$(per edge5)" "$(per edge15)" "$(per ne)" "$(ratio "$(per edge5)" "$(per ne)")" "$(ratio "$(per edge15)" "$(per ne)")"
-		printf '| CPU ms per 15 s, from utime+stime (10 ms ticks) | %s | %s | %s | | |\n' \
-			"$(awk -v c="$(kv "$d/edge5.kv" cpu_ms_total)" -v k="$SHIPPED_SCRAPES" 'BEGIN { printf "%.1f", c / k }')" \
-			"$(awk -v c="$(kv "$d/edge15.kv" cpu_ms_total)" -v k="$SHIPPED_SCRAPES" 'BEGIN { printf "%.1f", c / k }')" \
-			"$(awk -v c="$(kv "$d/ne.kv" cpu_ms_total)" -v k="$SHIPPED_SCRAPES" 'BEGIN { printf "%.1f", c / k }')"
-		printf '| RSS after (MiB) | %s | %s | %s | | |\n' "$(kib_mib "$(kv "$d/edge5.kv" after_rss_kib)")" "$(kib_mib "$(kv "$d/edge15.kv" after_rss_kib)")" "$(kib_mib "$(kv "$d/ne.kv" after_rss_kib)")"
-	}
+	"$BT" shipped-report -machine "$(machine_md)" -load-before "$lb" -load-after "$(load)" "$d"
 }
 
 # ---------------------------------------------------------------- scaling
@@ -327,7 +257,7 @@ scaling() {
 		wait_http "http://127.0.0.1:$p/metrics"
 		"$BT" footprint -pid "$pid" -url "http://127.0.0.1:$p/metrics" -scrapes "$SCALING_SCRAPES" >"$d/edge-$n.kv"
 		wrk_run "http://127.0.0.1:$p/metrics" "$d/edge-$n-wrk.txt" >"$d/edge-$n-wrk.tsv"
-		curl -s "http://127.0.0.1:$p/metrics" | grep -E '^(edge_sensor_poll_duration_seconds|edge_sensor_sensors|edge_sensor_read_errors_total)' >"$d/edge-$n-metrics.txt" || true
+		curl -s "http://127.0.0.1:$p/metrics" >"$d/edge-$n-metrics.txt"
 		stop "$pid"
 	done
 	go test -run '^$' -bench 'BenchmarkPollOnce|BenchmarkGather' -count "$BENCH_COUNT" ./internal/poller >"$d/gobench.txt" 2>&1
@@ -348,7 +278,7 @@ scaling() {
 			printf '| %s | %s | %s | %s | %s (%s) | %s | %s | %s | %s |\n' "$n" \
 				"$(kib_mib "$(kv "$f" idle_rss_kib)")" "$(kib_mib "$(kv "$f" after_rss_kib)")" "$(kv "$f" cpu_ms_per_1000_median)" \
 				"$(kv "$f" response_bytes)" "$(kv "$f" response_gzip_bytes)" \
-				"$(kv "$d/edge-$n-metrics.txt" edge_sensor_poll_duration_seconds)" "$p50" "$p99" "$rps"
+				"$(samples edge_sensor_poll_duration_seconds <"$d/edge-$n-metrics.txt")" "$p50" "$p99" "$rps"
 		done
 		echo
 		echo "Go benchmarks (\`go test -bench -count $BENCH_COUNT\`; raw, benchstat-friendly: results/scaling/gobench.txt), median per benchmark:"
@@ -483,128 +413,27 @@ page() {
 }
 
 # ---------------------------------------------------------------- faults
+# Files of one hwmon chip vanish, hold garbage and turn into a FIFO under a running daemon
+# (benchtool faults, snapshots in $d), then SIGKILL and restart.
 faults() {
-	local sys=$TMP/sysfs p pid base
+	local sys=$TMP/sysfs p pid
 	rm -rf "$sys"
 	cp -a "$FIXTURE_SYSFS" "$sys"
-	local hw=$sys/devices/platform/coretemp.0/hwmon/hwmon0
-	local s1=hwmon_coretemp_platform_coretemp_0_temp1 s2=hwmon_coretemp_platform_coretemp_0_temp2 s3=hwmon_coretemp_platform_coretemp_0_temp3
 	p=$(free_port)
-	base=http://127.0.0.1:$p
 	# Short interval so staleness (3 intervals) shows within seconds.
 	start "$d/edge.log" "$EDGE" --path.sysfs="$sys" --path.cgroupfs="$FIXTURE_CGROUP" \
 		--web.listen-address=127.0.0.1:"$p" --poll.interval=1s --sensors.stale-after=3
 	pid=$STARTED
-	wait_http "$base/metrics"
-
-	# snap NAME SENSOR: what each endpoint says now.
-	snap() {
-		local f=$d/$1.txt
-		{
-			echo "## /sensor/$2"
-			curl -s "$base/sensor/$2"
-			echo "## /healthz ($(curl -s -o /dev/null -w '%{http_code}' "$base/healthz"))"
-			curl -s "$base/healthz"
-			echo "## /metrics (selected)"
-			curl -s "$base/metrics" | grep -E "^(edge_sensor_read_errors_total\{.*source=\"hwmon\"|sensor_failed_events_total|edge_sensor_stale\{sensor=\"$2\"|edge_sensor_temperature_celsius\{.*sensor=\"$2\"|edge_sensor_scrape_collector_(success|duration_seconds)\{collector=\"hwmon\"|edge_sensor_poll_duration_seconds)" || true
-			echo "## process: threads $(awk '/^Threads:/ { print $2 }' /proc/"$pid"/status), RSS $(awk '/^VmRSS:/ { print $2 }' /proc/"$pid"/status) kB"
-		} >"$f"
-	}
-	# sensor_row LABEL FILE SENSOR: a table row from a snapshot.
-	sensor_row() {
-		local f=$d/$2.txt
-		local status err val health stale rerr events
-		status=$(sed -n "2p" "$f" | jq -r '.status' 2>/dev/null || echo '?')
-		err=$(sed -n "2p" "$f" | jq -r '.error // ""' 2>/dev/null | sed "s|$sys/||g; s|$TMP/||g" | cut -c1-110)
-		val=$(sed -n "2p" "$f" | jq -r '.value' 2>/dev/null || echo '?')
-		health=$(grep -o '^## /healthz ([0-9]*)' "$f" | grep -o '[0-9]\{3\}')
-		stale=$(awk -v s="edge_sensor_stale{sensor=\"$3\"}" '$1 == s { print $2 }' "$f")
-		rerr=$(awk '/^edge_sensor_read_errors_total/ { sub(/edge_sensor_read_errors_total/, ""); printf "%s%s=%s", sep, $1, $2; sep = " " }' "$f" | sed 's/{reason="\([a-z]*\)",source="hwmon"}/\1/g')
-		events=$(awk '/^sensor_failed_events_total/ { sub(/sensor_failed_events_total/, ""); printf "%s%s=%s", sep, $1, $2; sep = " " }' "$f" | sed 's/{reason="\([a-z_]*\)"}/\1/g')
-		printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$1" "$status" "$val" "${err:-–}" "${stale:-absent}" "$rerr" "$events" "$health"
-	}
-
-	sleep 2
-	snap 0-baseline "$s1"
-	cp -a "$hw" "$TMP/hwmon0.orig"
-	# restore FILE: put the original back atomically (rename over the path).
-	restore() {
-		cp -a "$TMP/hwmon0.orig/$1" "$TMP/$1.new"
-		mv -f "$TMP/$1.new" "$hw/$1"
-	}
-
-	# 1. The attribute file vanishes (driver unbound, device unplugged).
-	rm "$hw/temp1_input"
-	sleep 1.5
-	snap 1a-vanished "$s1"
-	sleep 3
-	snap 1b-vanished-later "$s1"
-	restore temp1_input
-	sleep 2.5
-	snap 1c-restored "$s1"
-
-	# 2. Garbage instead of a number.
-	printf 'garbage\n' >"$hw/temp2_input"
-	sleep 1.5
-	snap 2a-garbage "$s2"
-	sleep 3
-	snap 2b-garbage-later "$s2"
-	restore temp2_input
-	sleep 2.5
-	snap 2c-restored "$s2"
-
-	# 3. A FIFO: open(2) blocks until a writer appears, like a hung driver.
-	rm "$hw/temp3_input"
-	mkfifo "$hw/temp3_input"
-	sleep 2.5
-	snap 3a-fifo "$s3"
-	local t_before t_after
-	t_before=$(curl -s "$base/sensor/$s1" | jq -r '.time')
-	sleep 6
-	snap 3b-fifo-later "$s3"
-	# Another sensor of the same chip kept updating?
-	t_after=$(curl -s "$base/sensor/$s1" | jq -r '.time')
-	# Release: a regular file takes the path first, then a writer opens the
-	# old FIFO through a second link, which ends the blocked read.
-	ln "$hw/temp3_input" "$TMP/fifo-link"
-	restore temp3_input
-	timeout 2 sh -c "printf '41000\n' >'$TMP/fifo-link'" || true
-	sleep 2.5
-	snap 3c-released "$s3"
-	local alive=no
-	if kill -0 "$pid" 2>/dev/null; then alive=yes; fi
+	wait_http "http://127.0.0.1:$p/metrics"
+	"$BT" faults -url "http://127.0.0.1:$p" -pid "$pid" -sysfs "$sys" -chip "$sys/devices/platform/coretemp.0/hwmon/hwmon0" \
+		-sensor hwmon_coretemp_platform_coretemp_0_temp -out "$d" >"$d/faults.kv"
 	stop "$pid"
 
-	# 5. SIGKILL, then restart: time from the new start to READY=1 and to a 200.
+	# SIGKILL, then restart: time from the new start to READY=1 and to a 200.
 	p=$(free_port)
 	"$BT" ready -after-sigkill -notify -url "http://127.0.0.1:$p/metrics" -runs "$RUNS" -log "$d/restart.log" -- \
 		"$EDGE" $(edge_args "$p") >"$d/restart.kv"
-	local la
-	la=$(load)
-	{
-		echo "### Faults"
-		echo
-		echo "Load average before: $lb; after: $la. A copy of test/fixtures/sysfs, --poll.interval=1s, --sensors.stale-after=3; files of hwmon0 (coretemp) changed while running. Snapshots: results/faults/*.txt."
-		echo
-		echo "| Moment | /sensor status | value | error | edge_sensor_stale | read_errors_total{source=hwmon} | sensor_failed_events_total | /healthz |"
-		echo "|---|---|---|---|---|---|---|---|"
-		sensor_row "baseline (temp1)" 0-baseline "$s1"
-		sensor_row "temp1_input deleted, +1.5 s" 1a-vanished "$s1"
-		sensor_row "temp1_input deleted, +4.5 s" 1b-vanished-later "$s1"
-		sensor_row "temp1_input restored, +2.5 s" 1c-restored "$s1"
-		sensor_row "temp2_input = garbage, +1.5 s (temp2)" 2a-garbage "$s2"
-		sensor_row "temp2_input = garbage, +4.5 s (temp2)" 2b-garbage-later "$s2"
-		sensor_row "temp2_input restored, +2.5 s (temp2)" 2c-restored "$s2"
-		sensor_row "temp3_input = FIFO, +2.5 s (temp3)" 3a-fifo "$s3"
-		sensor_row "temp3_input = FIFO, +8.5 s (temp3)" 3b-fifo-later "$s3"
-		sensor_row "FIFO replaced by the file and released, +2.5 s (temp3)" 3c-released "$s3"
-		echo
-		echo "While temp3_input was a FIFO, temp1 (same chip) kept being read: its last good read moved from $t_before to $t_after."
-		echo "Poll duration and threads at +2.5 s / +8.5 s with the FIFO: $(grep -h -E '^edge_sensor_poll_duration_seconds|^## process' "$d/3a-fifo.txt" | tr '\n' ' ') / $(grep -h -E '^edge_sensor_poll_duration_seconds|^## process' "$d/3b-fifo-later.txt" | tr '\n' ' ')"
-		echo "Daemon alive throughout: $alive."
-		echo
-		echo "SIGKILL then restart ($RUNS runs; a scrape connection was open at the kill): start → READY=1 $(kv "$d/restart.kv" ready_ms_median) ms (min $(kv "$d/restart.kv" ready_ms_min), max $(kv "$d/restart.kv" ready_ms_max)); start → first 200 on /metrics $(kv "$d/restart.kv" first200_ms_median) ms (min $(kv "$d/restart.kv" first200_ms_min), max $(kv "$d/restart.kv" first200_ms_max))."
-	}
+	"$BT" faults-report -load-before "$lb" -load-after "$(load)" -sysfs "$sys" "$d"
 }
 
 # ---------------------------------------------------------------- fuzz

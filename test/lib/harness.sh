@@ -163,6 +163,10 @@ need_tools() {
 mib() { awk -v b="$1" 'BEGIN { printf "%.1fMiB", b / 1048576 }'; }  # bytes -> "12.3MiB"
 kib_mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }     # KiB -> "12.3" (report tables)
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "n/a"; else printf "%.2f", a / b }'; } # A B -> A/B
+# samples [-sum] [-series] NAME-REGEXP...: the samples of the Prometheus text on stdin, read with
+# its parser (benchtool samples; the caller builds benchtool as $BT): their values one a line,
+# "SERIES VALUE" lines, or their sum (nothing when none matched).
+samples() { "${BT:?benchtool is not built}" samples "$@"; }
 
 usec() { # systemd time span ("200ms", "1.500000s", "1min 30s") -> microseconds
 	awk -v s="$1" 'BEGIN {
@@ -274,7 +278,7 @@ prom_try() { LOG_FILE='' prom_query "$@" 2>/dev/null || true; }
 prom_ready() { gnet curl -sf --max-time 5 "${1:-$PROM}/-/ready" >/dev/null; } # [URL]
 
 # sensord_metric NAME: the value of the daemon's metric NAME without labels, from $SENSORD/metrics.
-sensord_metric() { gnet curl -sf --max-time 5 "$SENSORD/metrics" | awk -v n="$1" '$1 == n { print $2 }'; }
+sensord_metric() { gnet curl -sf --max-time 5 "$SENSORD/metrics" | samples "$1"; } # NAME: its value
 
 target_up() { # JOB: Prometheus reports the job's targets healthy
 	gnet curl -sf --max-time 5 "$PROM/api/v1/targets?state=active" |

@@ -6,12 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -102,36 +102,11 @@ func hold(args []string) error {
 	if err != nil {
 		return err
 	}
-
 	start := time.Now()
-	conns := make([]net.Conn, 0, *n)
-	for i := 0; i < *n; i++ {
-		c, err := net.DialTimeout("tcp", *addr, 5*time.Second)
-		if err != nil {
-			out("dial_failed_at", i)
-			out("dial_error", fmt.Sprintf("%q", err.Error()))
-			break
-		}
-		conns = append(conns, c)
-	}
+	conns := dialIdle(*addr, *n)
 	out("opened", len(conns))
 	out("open_ms", ms(time.Since(start)))
-	// closedAt records when the server hung up on each connection.
-	var closed atomic.Int64
-	closedAt := make([]time.Duration, len(conns))
-	var wg sync.WaitGroup
-	for i, c := range conns {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c.SetReadDeadline(start.Add(*holdFor))
-			// EOF, a reset or any answer (e.g. a 408) means the server gave up on it.
-			if _, err := c.Read(make([]byte, 1)); !isTimeout(err) {
-				closedAt[i] = time.Since(start)
-				closed.Add(1)
-			}
-		}()
-	}
+	closedAt := awaitServerClose(conns, start, start.Add(*holdFor))
 	time.Sleep(time.Second)
 	during, err := sampleProc(*pid)
 	if err != nil {
@@ -149,14 +124,8 @@ func hold(args []string) error {
 		time.Sleep(500 * time.Millisecond)
 	}
 	out("healthz_during", strings.Join(probes, ","))
-	wg.Wait()
-	out("closed_by_server", closed.Load())
-	var times []time.Duration
-	for _, d := range closedAt {
-		if d > 0 {
-			times = append(times, d)
-		}
-	}
+	times := closedAt()
+	out("closed_by_server", len(times))
 	printStats("closed_after_ms", times)
 	for _, c := range conns {
 		c.Close()
@@ -167,6 +136,51 @@ func hold(args []string) error {
 	code, _, err := healthProbe(*addr)
 	out("healthz_after", code)
 	return err
+}
+
+// dialIdle opens up to n connections to addr, stopping at the first that
+// fails (which it prints).
+func dialIdle(addr string, n int) []net.Conn {
+	conns := make([]net.Conn, 0, n)
+	for i := 0; i < n; i++ {
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			out("dial_failed_at", i)
+			out("dial_error", fmt.Sprintf("%q", err.Error()))
+			break
+		}
+		conns = append(conns, c)
+	}
+	return conns
+}
+
+// awaitServerClose reads each connection until deadline; the function it
+// returns waits for that and gives how long after start the server hung up
+// on each it closed.
+func awaitServerClose(conns []net.Conn, start, deadline time.Time) func() []time.Duration {
+	closedAt := make([]time.Duration, len(conns))
+	var wg sync.WaitGroup
+	for i, c := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.SetReadDeadline(deadline)
+			// EOF, a reset or any answer (e.g. a 408) means the server gave up on it.
+			if _, err := c.Read(make([]byte, 1)); !isTimeout(err) {
+				closedAt[i] = time.Since(start)
+			}
+		}()
+	}
+	return func() []time.Duration {
+		wg.Wait()
+		var times []time.Duration
+		for _, d := range closedAt {
+			if d > 0 {
+				times = append(times, d)
+			}
+		}
+		return times
+	}
 }
 
 func isTimeout(err error) bool {
@@ -188,7 +202,6 @@ func burst(args []string) error {
 	if err != nil {
 		return err
 	}
-
 	conns := make([]net.Conn, 0, *n)
 	for i := 0; i < *n; i++ {
 		c, err := net.DialTimeout("tcp", *addr, 5*time.Second)
@@ -197,11 +210,25 @@ func burst(args []string) error {
 		}
 		conns = append(conns, c)
 	}
+	start := time.Now()
+	answers := requestAll(conns, *path)
+	probe := probeText(*addr) // while the burst is served
+	codes := answers()
+	out("burst_ms", ms(time.Since(start)))
+	for _, k := range slices.Sorted(maps.Keys(codes)) {
+		out("status_"+k, codes[k])
+	}
+	out("healthz_during", probe)
+	return watch.done(2 * time.Second)
+}
+
+// requestAll sends GET path on every connection at once; the function it
+// returns waits for the answers and counts them by status ("error" for none).
+func requestAll(conns []net.Conn, path string) func() map[string]int {
 	var mu sync.Mutex
 	codes := map[string]int{}
 	var wg sync.WaitGroup
 	gate := make(chan struct{})
-	start := time.Now()
 	for _, c := range conns {
 		wg.Add(1)
 		go func() {
@@ -209,7 +236,7 @@ func burst(args []string) error {
 			defer c.Close()
 			<-gate
 			c.SetDeadline(time.Now().Add(30 * time.Second))
-			fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: bench\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n", *path)
+			fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: bench\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n", path)
 			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 			key := "error"
 			if err == nil {
@@ -223,23 +250,19 @@ func burst(args []string) error {
 		}()
 	}
 	close(gate)
-	code, d, perr := healthProbe(*addr)
-	wg.Wait()
-	out("burst_ms", ms(time.Since(start)))
-	keys := make([]string, 0, len(codes))
-	for k := range codes {
-		keys = append(keys, k)
+	return func() map[string]int {
+		wg.Wait()
+		return codes
 	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		out("status_"+k, codes[k])
+}
+
+// probeText is one /healthz probe as "STATUS/MILLISms", or its quoted error.
+func probeText(addr string) string {
+	code, d, err := healthProbe(addr)
+	if err != nil {
+		return fmt.Sprintf("%q", err.Error())
 	}
-	if perr != nil {
-		out("healthz_during", fmt.Sprintf("%q", perr.Error()))
-	} else {
-		out("healthz_during", fmt.Sprintf("%d/%.1fms", code, ms(d)))
-	}
-	return watch.done(2 * time.Second)
+	return fmt.Sprintf("%d/%.1fms", code, ms(d))
 }
 
 // rawCase sends raw bytes on a fresh connection and returns the status
@@ -277,36 +300,8 @@ func abuse(args []string) error {
 	if err != nil {
 		return err
 	}
-
-	hdr := func(size int) string {
-		return "GET /metrics HTTP/1.1\r\nHost: bench\r\nX-Big: " + strings.Repeat("a", size) + "\r\n\r\n"
-	}
-	cases := []struct {
-		name, req string
-		want      int
-	}{
-		{"header_8KiB", hdr(8 << 10), 200},
-		{"header_17KiB", hdr(17 << 10), 431},
-		{"header_21KiB", hdr(21 << 10), 431},
-		{"header_64KiB", hdr(64 << 10), 431},
-		{"header_1MiB", hdr(1 << 20), 431},
-		{"malformed_garbage", "GARBAGE\r\n\r\n", 400},
-		{"malformed_bad_version", "GET /metrics HTTP/9.9\r\nHost: bench\r\n\r\n", 505},
-		{"malformed_no_host", "GET /metrics HTTP/1.1\r\n\r\n", 400},
-		{"malformed_header_line", "GET /metrics HTTP/1.1\r\nHost: bench\r\nno colon here\r\n\r\n", 400},
-		{"malformed_binary", "\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03\r\n\r\n", 400},
-		{"unknown_path", "GET /nope HTTP/1.1\r\nHost: bench\r\n\r\n", 404},
-		{"unknown_path_under_metrics", "GET /metrics/x HTTP/1.1\r\nHost: bench\r\n\r\n", 404},
-		// The router redirects to the cleaned path with a 301; nothing
-		// outside the routes is served.
-		{"traversal", "GET /../../etc/passwd HTTP/1.1\r\nHost: bench\r\n\r\n", 301},
-		{"method_POST_metrics", "POST /metrics HTTP/1.1\r\nHost: bench\r\nContent-Length: 0\r\n\r\n", 405},
-		{"method_DELETE_healthz", "DELETE /healthz HTTP/1.1\r\nHost: bench\r\n\r\n", 405},
-		{"method_PUT_sensor", "PUT /sensor HTTP/1.1\r\nHost: bench\r\nContent-Length: 0\r\n\r\n", 405},
-		{"method_BREW", "BREW /metrics HTTP/1.1\r\nHost: bench\r\n\r\n", 405},
-	}
 	failed := 0
-	for _, tc := range cases {
+	for _, tc := range badRequests {
 		code, err := rawCase(*addr, tc.req)
 		res := "ok"
 		if err != nil || code != tc.want {
@@ -319,52 +314,66 @@ func abuse(args []string) error {
 		}
 		fmt.Printf("case %s got %d want %d %s%s\n", tc.name, code, tc.want, res, detail)
 	}
+	if err := slowloris(*addr, *slow); err != nil {
+		return err
+	}
+	if err := watch.done(0); err != nil {
+		return err
+	}
+	out("unexpected_cases", failed)
+	return nil
+}
 
-	// Slowloris: a request line, then one header byte per second. The server's
-	// ReadHeaderTimeout (5s) must hang up on every one of them.
+func bigHeader(size int) string {
+	return "GET /metrics HTTP/1.1\r\nHost: bench\r\nX-Big: " + strings.Repeat("a", size) + "\r\n\r\n"
+}
+
+// badRequests are the bad clients' requests and the answers they must get.
+var badRequests = []struct {
+	name, req string
+	want      int
+}{
+	{"header_8KiB", bigHeader(8 << 10), 200},
+	{"header_17KiB", bigHeader(17 << 10), 431},
+	{"header_21KiB", bigHeader(21 << 10), 431},
+	{"header_64KiB", bigHeader(64 << 10), 431},
+	{"header_1MiB", bigHeader(1 << 20), 431},
+	{"malformed_garbage", "GARBAGE\r\n\r\n", 400},
+	{"malformed_bad_version", "GET /metrics HTTP/9.9\r\nHost: bench\r\n\r\n", 505},
+	{"malformed_no_host", "GET /metrics HTTP/1.1\r\n\r\n", 400},
+	{"malformed_header_line", "GET /metrics HTTP/1.1\r\nHost: bench\r\nno colon here\r\n\r\n", 400},
+	{"malformed_binary", "\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03\r\n\r\n", 400},
+	{"unknown_path", "GET /nope HTTP/1.1\r\nHost: bench\r\n\r\n", 404},
+	{"unknown_path_under_metrics", "GET /metrics/x HTTP/1.1\r\nHost: bench\r\n\r\n", 404},
+	// The router redirects to the cleaned path with a 301; nothing
+	// outside the routes is served.
+	{"traversal", "GET /../../etc/passwd HTTP/1.1\r\nHost: bench\r\n\r\n", 301},
+	{"method_POST_metrics", "POST /metrics HTTP/1.1\r\nHost: bench\r\nContent-Length: 0\r\n\r\n", 405},
+	{"method_DELETE_healthz", "DELETE /healthz HTTP/1.1\r\nHost: bench\r\n\r\n", 405},
+	{"method_PUT_sensor", "PUT /sensor HTTP/1.1\r\nHost: bench\r\nContent-Length: 0\r\n\r\n", 405},
+	{"method_BREW", "BREW /metrics HTTP/1.1\r\nHost: bench\r\n\r\n", 405},
+}
+
+// slowloris opens n connections that send a request line, then one header
+// byte per second: the server's ReadHeaderTimeout (5s) must hang up on every
+// one of them.
+func slowloris(addr string, n int) error {
 	start := time.Now()
-	closedAt := make([]time.Duration, *slow)
+	closedAt := make([]time.Duration, n)
 	var wg sync.WaitGroup
-	for i := 0; i < *slow; i++ {
-		c, err := net.DialTimeout("tcp", *addr, 5*time.Second)
+	for i := 0; i < n; i++ {
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
 		if err != nil {
 			return err
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer c.Close()
-			io.WriteString(c, "GET /metrics HTTP/1.1\r\nHost: bench\r\nX-Slow: ")
-			gone := make(chan struct{})
-			go func() {
-				// The server closing the connection ends this read.
-				c.SetReadDeadline(start.Add(30 * time.Second))
-				io.Copy(io.Discard, c)
-				close(gone)
-			}()
-			t := time.NewTicker(time.Second)
-			defer t.Stop()
-			for {
-				select {
-				case <-gone:
-					closedAt[i] = time.Since(start)
-					return
-				case <-t.C:
-					if _, err := io.WriteString(c, "a"); err != nil {
-						closedAt[i] = time.Since(start)
-						return
-					}
-				}
-			}
+			closedAt[i] = trickle(c, start)
 		}()
 	}
 	time.Sleep(2 * time.Second)
-	code, d, err := healthProbe(*addr)
-	if err != nil {
-		out("slowloris_healthz_during", fmt.Sprintf("%q", err.Error()))
-	} else {
-		out("slowloris_healthz_during", fmt.Sprintf("%d/%.1fms", code, ms(d)))
-	}
+	out("slowloris_healthz_during", probeText(addr))
 	wg.Wait()
 	var closed []time.Duration
 	for _, d := range closedAt {
@@ -372,12 +381,34 @@ func abuse(args []string) error {
 			closed = append(closed, d)
 		}
 	}
-	out("slowloris_conns", *slow)
+	out("slowloris_conns", n)
 	out("slowloris_closed", len(closed))
 	printStats("slowloris_closed_after_ms", closed)
-	if err := watch.done(0); err != nil {
-		return err
-	}
-	out("unexpected_cases", failed)
 	return nil
+}
+
+// trickle writes a header byte a second on c until the server hangs up, and
+// returns when that was after start (0 when it had not 30 s after start).
+func trickle(c net.Conn, start time.Time) time.Duration {
+	defer c.Close()
+	io.WriteString(c, "GET /metrics HTTP/1.1\r\nHost: bench\r\nX-Slow: ")
+	gone := make(chan struct{})
+	go func() {
+		// The server closing the connection ends this read.
+		c.SetReadDeadline(start.Add(30 * time.Second))
+		io.Copy(io.Discard, c)
+		close(gone)
+	}()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-gone:
+			return time.Since(start)
+		case <-t.C:
+			if _, err := io.WriteString(c, "a"); err != nil {
+				return time.Since(start)
+			}
+		}
+	}
 }

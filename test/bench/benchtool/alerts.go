@@ -21,9 +21,9 @@ func alertsReport(args []string) error {
 }
 
 func writeAlertsReport(w io.Writer, dir string) error {
-	var kv [4]map[string]string
+	var kv [4]kvFile
 	for i, f := range []string{"off.kv", "idle.kv", "flapping.kv", "counts.kv"} {
-		m, err := readKVFile(filepath.Join(dir, f))
+		m, err := loadKV(filepath.Join(dir, f))
 		if err != nil {
 			return err
 		}

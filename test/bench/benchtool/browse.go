@@ -16,6 +16,17 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
+// pageTally counts the page's requests and what went wrong with them.
+type pageTally struct {
+	mu                                      sync.Mutex
+	start                                   time.Time
+	log                                     io.Writer
+	pending                                 map[network.RequestID]string // URL and status so far
+	requests, failed, errStatus, exceptions int
+	bytes                                   float64
+	firstProblem                            string
+}
+
 // browse keeps a page open in headless Chromium for a while, as a viewer
 // would, and counts what the page fetched: a dashboard that refreshes itself
 // loads its server for as long as it is open.
@@ -37,19 +48,7 @@ func browse(args []string) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(*bin), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		// Only 127.0.0.1 resolves: what a page fetches from the internet fails
-		// here, as on a device that is offline, and sends nothing.
-		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"),
-		// A page in a background tab may stop refreshing; this one must not.
-		chromedp.Flag("disable-background-timer-throttling", true),
-		chromedp.Flag("disable-renderer-backgrounding", true),
-		chromedp.WindowSize(1280, 900), chromedp.UserDataDir(dir))
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(actx)
+	ctx, cancel := chromium(*bin, dir)
 	defer cancel()
 	tally := pageTally{start: time.Now(), pending: map[network.RequestID]string{}}
 	if *logPath != "" {
@@ -85,30 +84,42 @@ func browse(args []string) error {
 			return err
 		}
 	}
-	tally.mu.Lock()
-	defer tally.mu.Unlock()
-	out("open_s", time.Since(start).Seconds())
-	out("requests_first_load", loaded)
-	out("requests", tally.requests)
-	out("requests_failed", tally.failed)
-	out("responses_4xx_5xx", tally.errStatus)
-	out("transfer_bytes", int64(tally.bytes))
-	out("exceptions", tally.exceptions)
-	if tally.firstProblem != "" {
-		out("first_problem", strings.ReplaceAll(tally.firstProblem, "\n", " "))
-	}
+	tally.print(start, loaded)
 	return nil
 }
 
-// pageTally counts the page's requests and what went wrong with them.
-type pageTally struct {
-	mu                                      sync.Mutex
-	start                                   time.Time
-	log                                     io.Writer
-	pending                                 map[network.RequestID]string // URL and status so far
-	requests, failed, errStatus, exceptions int
-	bytes                                   float64
-	firstProblem                            string
+// chromium starts a headless Chromium with a profile in dir; cancel stops it.
+func chromium(bin, dir string) (ctx context.Context, cancel func()) {
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(bin), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		// Only 127.0.0.1 resolves: what a page fetches from the internet fails
+		// here, as on a device that is offline, and sends nothing.
+		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"),
+		// A page in a background tab may stop refreshing; this one must not.
+		chromedp.Flag("disable-background-timer-throttling", true),
+		chromedp.Flag("disable-renderer-backgrounding", true),
+		chromedp.WindowSize(1280, 900), chromedp.UserDataDir(dir))
+	ctx, cancelCtx := chromedp.NewContext(actx)
+	return ctx, func() { cancelCtx(); cancelAlloc() }
+}
+
+// print prints the counts of a page open since start, which had made
+// loaded requests once its navigation finished.
+func (p *pageTally) print(start time.Time, loaded int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out("open_s", time.Since(start).Seconds())
+	out("requests_first_load", loaded)
+	out("requests", p.requests)
+	out("requests_failed", p.failed)
+	out("responses_4xx_5xx", p.errStatus)
+	out("transfer_bytes", int64(p.bytes))
+	out("exceptions", p.exceptions)
+	if p.firstProblem != "" {
+		out("first_problem", strings.ReplaceAll(p.firstProblem, "\n", " "))
+	}
 }
 
 func (p *pageTally) listen(ev any) {

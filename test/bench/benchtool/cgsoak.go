@@ -34,7 +34,7 @@ func cgsoak(args []string) error {
 	if fl.NArg() == 0 || *dir == "" {
 		return fmt.Errorf("want -out DIR and NAME=CGROUP arguments")
 	}
-	var groups []cgroup
+	s := &soak{first: map[string]map[int]procCPU{}, last: map[string]map[int]procCPU{}, cpu0: map[string]int64{}}
 	for _, a := range fl.Args() {
 		name, path, ok := strings.Cut(a, "=")
 		if !ok {
@@ -44,44 +44,20 @@ func cgsoak(args []string) error {
 		if err != nil {
 			return err
 		}
-		groups = append(groups, g)
+		s.groups = append(s.groups, g)
 	}
 	gw, pw, closeAll, err := soakWriters(*dir)
 	if err != nil {
 		return err
 	}
 	defer closeAll()
-	for _, g := range groups {
+	for _, g := range s.groups {
 		g.resetPeak()
 	}
 	start := time.Now()
-	first := map[string]map[int]procCPU{}
-	last := map[string]map[int]procCPU{}
-	var end []groupSample
-	cpu0 := map[string]int64{}
 	for t := start; ; t = t.Add(*every) {
 		time.Sleep(time.Until(t))
-		el := int(time.Since(start).Seconds())
-		end = end[:0]
-		for _, g := range groups {
-			s := g.sample()
-			end = append(end, s)
-			if el == 0 {
-				cpu0[g.name] = s.cpuUsec
-			}
-			gw.Write([]string{strconv.Itoa(el), g.name, i64(s.usage), i64(s.peak), i64(s.anon), i64(s.file), i64(s.pssKiB), strconv.Itoa(len(s.procs)), i64(s.cpuUsec)})
-			if first[g.name] == nil {
-				first[g.name] = map[int]procCPU{}
-				last[g.name] = map[int]procCPU{}
-			}
-			for _, p := range s.procs {
-				if el == 0 {
-					first[g.name][p.pid] = p
-				}
-				last[g.name][p.pid] = p
-				pw.Write([]string{strconv.Itoa(el), g.name, strconv.Itoa(p.pid), p.comm, i64(p.pssKiB), i64(p.ticks)})
-			}
-		}
+		s.sample(int(time.Since(start).Seconds()), gw, pw)
 		gw.Flush()
 		pw.Flush()
 		if t.Add(*every).After(start.Add(*dur)) {
@@ -90,47 +66,93 @@ func cgsoak(args []string) error {
 	}
 	mins := time.Since(start).Minutes()
 	out("duration_s", int(time.Since(start).Seconds()))
-	for i, g := range groups {
-		s := end[i]
-		out(g.name+".usage_bytes", s.usage)
-		out(g.name+".peak_bytes", s.peak)
-		out(g.name+".anon_bytes", s.anon)
-		out(g.name+".file_bytes", s.file)
-		out(g.name+".pss_kib", s.pssKiB)
-		out(g.name+".processes", len(s.procs))
-		byComm := map[string]*commTotal{}
-		var ticks int64
-		for pid, p := range last[g.name] {
-			d := p.ticks - first[g.name][pid].ticks // a process started during the soak counts whole
-			ticks += d
-			c := byComm[p.comm]
-			if c == nil {
-				c = &commTotal{}
-				byComm[p.comm] = c
-			}
-			c.ticks += d
-		}
-		for _, p := range s.procs {
-			c := byComm[p.comm]
-			c.pssKiB += p.pssKiB
-			c.n++
-		}
-		out(g.name+".cpu_s", float64(ticks)/clkTck)
-		out(g.name+".cpu_s_per_min", float64(ticks)/clkTck/mins)
-		if s.cpuUsec >= 0 && cpu0[g.name] >= 0 {
-			out(g.name+".cgroup_cpu_s_per_min", float64(s.cpuUsec-cpu0[g.name])/1e6/mins)
-		}
-		for _, comm := range slices.Sorted(maps.Keys(byComm)) {
-			c := byComm[comm]
-			if c.n == 0 {
-				continue // exited before the end; its CPU is in the group's
-			}
-			out(fmt.Sprintf("%s.proc.%s.count", g.name, comm), c.n)
-			out(fmt.Sprintf("%s.proc.%s.pss_kib", g.name, comm), c.pssKiB)
-			out(fmt.Sprintf("%s.proc.%s.cpu_s_per_min", g.name, comm), float64(c.ticks)/clkTck/mins)
-		}
+	for i := range s.groups {
+		s.print(i, mins)
 	}
 	return nil
+}
+
+// soak is the groups sampled and what the figures at the end need: each
+// process's CPU at its first and last sample, and each group's last sample
+// and CPU at the start.
+type soak struct {
+	groups      []cgroup
+	first, last map[string]map[int]procCPU // by group, by pid
+	end         []groupSample
+	cpu0        map[string]int64
+}
+
+// sample samples every group el seconds into the soak, into the CSV files.
+func (s *soak) sample(el int, gw, pw *csv.Writer) {
+	s.end = s.end[:0]
+	for _, g := range s.groups {
+		gs := g.sample()
+		s.end = append(s.end, gs)
+		if el == 0 {
+			s.cpu0[g.name] = gs.cpuUsec
+		}
+		gw.Write([]string{strconv.Itoa(el), g.name, i64(gs.usage), i64(gs.peak), i64(gs.anon), i64(gs.file), i64(gs.pssKiB), strconv.Itoa(len(gs.procs)), i64(gs.cpuUsec)})
+		if s.first[g.name] == nil {
+			s.first[g.name] = map[int]procCPU{}
+			s.last[g.name] = map[int]procCPU{}
+		}
+		for _, p := range gs.procs {
+			if el == 0 {
+				s.first[g.name][p.pid] = p
+			}
+			s.last[g.name][p.pid] = p
+			pw.Write([]string{strconv.Itoa(el), g.name, strconv.Itoa(p.pid), p.comm, i64(p.pssKiB), i64(p.ticks)})
+		}
+	}
+}
+
+// print prints the figures of the i-th group over a soak of mins minutes.
+func (s *soak) print(i int, mins float64) {
+	g, end := s.groups[i], s.end[i]
+	out(g.name+".usage_bytes", end.usage)
+	out(g.name+".peak_bytes", end.peak)
+	out(g.name+".anon_bytes", end.anon)
+	out(g.name+".file_bytes", end.file)
+	out(g.name+".pss_kib", end.pssKiB)
+	out(g.name+".processes", len(end.procs))
+	byComm, ticks := s.byComm(g.name, end)
+	out(g.name+".cpu_s", float64(ticks)/clkTck)
+	out(g.name+".cpu_s_per_min", float64(ticks)/clkTck/mins)
+	if end.cpuUsec >= 0 && s.cpu0[g.name] >= 0 {
+		out(g.name+".cgroup_cpu_s_per_min", float64(end.cpuUsec-s.cpu0[g.name])/1e6/mins)
+	}
+	for _, comm := range slices.Sorted(maps.Keys(byComm)) {
+		c := byComm[comm]
+		if c.n == 0 {
+			continue // exited before the end; its CPU is in the group's
+		}
+		out(fmt.Sprintf("%s.proc.%s.count", g.name, comm), c.n)
+		out(fmt.Sprintf("%s.proc.%s.pss_kib", g.name, comm), c.pssKiB)
+		out(fmt.Sprintf("%s.proc.%s.cpu_s_per_min", g.name, comm), float64(c.ticks)/clkTck/mins)
+	}
+}
+
+// byComm sums the group's processes by command: the CPU ticks each spent
+// during the soak (a process started during it counts whole), and the PSS
+// and count of those alive at the end; ticks is the group's total.
+func (s *soak) byComm(group string, end groupSample) (byComm map[string]*commTotal, ticks int64) {
+	byComm = map[string]*commTotal{}
+	for pid, p := range s.last[group] {
+		d := p.ticks - s.first[group][pid].ticks
+		ticks += d
+		c := byComm[p.comm]
+		if c == nil {
+			c = &commTotal{}
+			byComm[p.comm] = c
+		}
+		c.ticks += d
+	}
+	for _, p := range end.procs {
+		c := byComm[p.comm]
+		c.pssKiB += p.pssKiB
+		c.n++
+	}
+	return byComm, ticks
 }
 
 type commTotal struct {

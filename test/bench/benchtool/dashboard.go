@@ -13,6 +13,20 @@ import (
 	"time"
 )
 
+// queryLoad is the dashboard's panel queries over its longest range, and
+// what the clients running them got.
+type queryLoad struct {
+	base  string
+	exprs []string
+	rng   time.Duration
+	step  int // seconds
+
+	mu    sync.Mutex
+	codes map[int]int
+	lat   []time.Duration // of the 200s
+	bytes int64
+}
+
 // dashboard plays -clients browsers on the built-in dashboard: each fetches
 // /api/dashboard, then runs every panel's query over the longest range at
 // the most points allowed, again and again for -duration, through the
@@ -26,6 +40,37 @@ func dashboard(args []string) error {
 	duration := fs.Duration("duration", 60*time.Second, "how long")
 	fs.Parse(args)
 
+	load, err := panelQueries(*base)
+	if err != nil {
+		return err
+	}
+	watch, err := watchRSS(*pid)
+	if err != nil {
+		return err
+	}
+	load.run(*clients, time.Now().Add(*duration))
+	out("clients", *clients)
+	out("queries", len(load.exprs))
+	out("range_s", int(load.rng.Seconds()))
+	out("step_s", load.step)
+	total := 0
+	for code, n := range load.codes {
+		out(fmt.Sprintf("status_%d", code), n)
+		total += n
+	}
+	out("requests", total)
+	out("response_kib", load.bytes>>10)
+	if lat := load.lat; len(lat) > 0 {
+		slices.Sort(lat)
+		out("ok_p50_ms", ms(lat[len(lat)/2]))
+		out("ok_p99_ms", ms(lat[len(lat)*99/100]))
+	}
+	return watch.done(0)
+}
+
+// panelQueries asks the daemon's /api/dashboard for the panels' queries,
+// the longest range and the most points.
+func panelQueries(base string) (*queryLoad, error) {
 	var doc struct {
 		History   bool     `json:"history"`
 		Ranges    []string `json:"ranges"`
@@ -34,81 +79,63 @@ func dashboard(args []string) error {
 			Queries []struct{ Expr string } `json:"queries"`
 		} `json:"panels"`
 	}
-	resp, err := http.Get(*base + "/api/dashboard")
+	resp, err := http.Get(base + "/api/dashboard")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	err = json.NewDecoder(resp.Body).Decode(&doc)
 	resp.Body.Close()
 	if err != nil || !doc.History || len(doc.Ranges) == 0 {
-		return fmt.Errorf("/api/dashboard: history %v, ranges %v, err %v", doc.History, doc.Ranges, err)
+		return nil, fmt.Errorf("/api/dashboard: history %v, ranges %v, err %v", doc.History, doc.Ranges, err)
 	}
-	var exprs []string
+	l := &queryLoad{base: base, codes: map[int]int{}}
 	for _, p := range doc.Panels {
 		for _, q := range p.Queries {
-			exprs = append(exprs, q.Expr)
+			l.exprs = append(l.exprs, q.Expr)
 		}
 	}
-	rng, err := time.ParseDuration(doc.Ranges[len(doc.Ranges)-1])
-	if err != nil {
-		return err
+	if l.rng, err = time.ParseDuration(doc.Ranges[len(doc.Ranges)-1]); err != nil {
+		return nil, err
 	}
 	// Whole seconds, so that (end-start)/step+1 stays within max_points.
-	step := int(rng.Seconds())/(doc.MaxPoints-1) + 1
+	l.step = int(l.rng.Seconds())/(doc.MaxPoints-1) + 1
+	return l, nil
+}
 
-	watch, err := watchRSS(*pid)
-	if err != nil {
-		return err
-	}
-	var mu sync.Mutex
-	codes := map[int]int{}
-	var lat []time.Duration
-	var bytes int64
-	deadline := time.Now().Add(*duration)
+// run has clients clients run the queries in turn until deadline.
+func (l *queryLoad) run(clients int, deadline time.Time) {
 	var wg sync.WaitGroup
-	for c := 0; c < *clients; c++ {
+	for c := 0; c < clients; c++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			client := &http.Client{Timeout: 30 * time.Second}
 			for i := c; time.Now().Before(deadline); i++ {
-				end := time.Now().Unix()
-				form := url.Values{"query": {exprs[i%len(exprs)]}, "start": {strconv.FormatInt(end-int64(rng.Seconds()), 10)},
-					"end": {strconv.FormatInt(end, 10)}, "step": {strconv.Itoa(step)}}
-				t := time.Now()
-				code, n := 0, int64(0)
-				if resp, err := client.PostForm(*base+"/api/v1/query_range", form); err == nil {
-					n, _ = io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					code = resp.StatusCode
-				}
-				d := time.Since(t)
-				mu.Lock()
-				codes[code]++
-				bytes += n
-				if code == http.StatusOK {
-					lat = append(lat, d)
-				}
-				mu.Unlock()
+				l.query(client, l.exprs[i%len(l.exprs)])
 			}
 		}()
 	}
 	wg.Wait()
-	out("clients", *clients)
-	out("queries", len(exprs))
-	out("range_s", int(rng.Seconds()))
-	out("step_s", step)
-	total := 0
-	for code, n := range codes {
-		out(fmt.Sprintf("status_%d", code), n)
-		total += n
+}
+
+// query runs one range query through the daemon's proxy and counts its answer.
+func (l *queryLoad) query(client *http.Client, expr string) {
+	end := time.Now().Unix()
+	form := url.Values{"query": {expr}, "start": {strconv.FormatInt(end-int64(l.rng.Seconds()), 10)},
+		"end": {strconv.FormatInt(end, 10)}, "step": {strconv.Itoa(l.step)}}
+	t := time.Now()
+	code, n := 0, int64(0)
+	if resp, err := client.PostForm(l.base+"/api/v1/query_range", form); err == nil {
+		n, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		code = resp.StatusCode
 	}
-	out("requests", total)
-	out("response_kib", bytes>>10)
-	if len(lat) > 0 {
-		slices.Sort(lat)
-		out("ok_p50_ms", ms(lat[len(lat)/2]))
-		out("ok_p99_ms", ms(lat[len(lat)*99/100]))
+	d := time.Since(t)
+	l.mu.Lock()
+	l.codes[code]++
+	l.bytes += n
+	if code == http.StatusOK {
+		l.lat = append(l.lat, d)
 	}
-	return watch.done(0)
+	l.mu.Unlock()
 }

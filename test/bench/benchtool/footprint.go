@@ -29,23 +29,10 @@ func footprint(args []string) error {
 	interval := fs.Duration("interval", 0, "pace scrapes this far apart (0: back to back)")
 	fs.Parse(args)
 
-	// CPU spent while idle (polling only), so paced runs can tell the
-	// scrapes' share from the background work.
-	before, err := sampleProc(*pid)
+	s0, err := sampleIdle(*pid, *idle, *prefix)
 	if err != nil {
 		return err
 	}
-	idleStart := time.Now()
-	time.Sleep(*idle)
-	s0, err := sampleProc(*pid)
-	if err != nil {
-		return err
-	}
-	s0.print(*prefix + "idle_")
-	if *idle > 0 {
-		out(*prefix+"idle_cpu_ms_per_s", fmt.Sprintf("%.3f", ms(s0.cpu-before.cpu)/time.Since(idleStart).Seconds()))
-	}
-
 	// Response sizes, uncompressed and gzipped, in the negotiated format.
 	tr := &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: 1}
 	c := &http.Client{Transport: tr, Timeout: 30 * time.Second}
@@ -61,24 +48,10 @@ func footprint(args []string) error {
 	out(*prefix+"response_bytes", plain)
 	out(*prefix+"response_gzip_bytes", gz)
 
-	var perK []time.Duration
-	last := s0.cpu
 	start := time.Now()
-	for i := 1; i <= *scrapes; i++ {
-		if *interval > 0 {
-			time.Sleep(time.Until(start.Add(time.Duration(i-1) * *interval)))
-		}
-		if _, _, err := get(c, *url, *useGzip); err != nil {
-			return fmt.Errorf("scrape %d: %w", i, err)
-		}
-		if i%1000 == 0 {
-			s, err := sampleProc(*pid)
-			if err != nil {
-				return err
-			}
-			perK = append(perK, s.cpu-last)
-			last = s.cpu
-		}
+	perK, err := scrapeBlocks(c, *url, *useGzip, *scrapes, *interval, *pid, s0.cpu)
+	if err != nil {
+		return err
 	}
 	wall := time.Since(start)
 	s1, err := sampleProc(*pid)
@@ -99,6 +72,53 @@ func footprint(args []string) error {
 		out(*prefix+"cpu_ms_per_1000_mean", ms((s1.cpu-s0.cpu)/time.Duration(len(sorted))))
 	}
 	return nil
+}
+
+// sampleIdle waits idle and samples the process, printing the sample and
+// the CPU it spent meanwhile (polling only), so that paced runs can tell the
+// scrapes' share from the background work.
+func sampleIdle(pid int, idle time.Duration, prefix string) (procSample, error) {
+	before, err := sampleProc(pid)
+	if err != nil {
+		return procSample{}, err
+	}
+	idleStart := time.Now()
+	time.Sleep(idle)
+	s0, err := sampleProc(pid)
+	if err != nil {
+		return procSample{}, err
+	}
+	s0.print(prefix + "idle_")
+	if idle > 0 {
+		out(prefix+"idle_cpu_ms_per_s", fmt.Sprintf("%.3f", ms(s0.cpu-before.cpu)/time.Since(idleStart).Seconds()))
+	}
+	return s0, nil
+}
+
+// scrapeBlocks scrapes url n times, paced interval apart from the first
+// (0: back to back), and returns the process's CPU in each block of 1000
+// scrapes, counted from cpu0.
+func scrapeBlocks(c *http.Client, url string, gzipOK bool, n int, interval time.Duration, pid int, cpu0 time.Duration) ([]time.Duration, error) {
+	var perK []time.Duration
+	last := cpu0
+	start := time.Now()
+	for i := 1; i <= n; i++ {
+		if interval > 0 {
+			time.Sleep(time.Until(start.Add(time.Duration(i-1) * interval)))
+		}
+		if _, _, err := get(c, url, gzipOK); err != nil {
+			return nil, fmt.Errorf("scrape %d: %w", i, err)
+		}
+		if i%1000 == 0 {
+			s, err := sampleProc(pid)
+			if err != nil {
+				return nil, err
+			}
+			perK = append(perK, s.cpu-last)
+			last = s.cpu
+		}
+	}
+	return perK, nil
 }
 
 // get fetches url like a Prometheus scrape and returns the body size on the

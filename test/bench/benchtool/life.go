@@ -19,10 +19,10 @@ import (
 //
 //	benchtool life-report DIR
 func lifeReport(args []string) error {
-	if len(args) != 1 {
-		return fmt.Errorf("want DIR")
+	dir, err := oneArg(args, "DIR")
+	if err != nil {
+		return err
 	}
-	dir := args[0]
 	out := os.Stdout
 	if err := reportIO(out, filepath.Join(dir, "io.csv")); err != nil {
 		fmt.Fprintf(out, "io_error %v\n", err)
@@ -61,10 +61,11 @@ func readCSV(path string) ([][]string, error) {
 
 // dirCSV reads the CSV file name in the directory that is the one argument.
 func dirCSV(args []string, name string) ([][]string, error) {
-	if len(args) != 1 {
-		return nil, fmt.Errorf("want DIR")
+	dir, err := oneArg(args, "DIR")
+	if err != nil {
+		return nil, err
 	}
-	return readCSV(filepath.Join(args[0], name))
+	return readCSV(filepath.Join(dir, name))
 }
 
 func num(s string) float64 { v, _ := strconv.ParseFloat(strings.TrimSpace(s), 64); return v }
@@ -141,62 +142,80 @@ func reportMemory(w io.Writer, dir string) error {
 	if err != nil {
 		return err
 	}
-	var peak, maxRSS float64
-	var atMax []string              // the sample with the highest usage
-	var highFirst, highLast float64 // cgroup v2's memory.events "high"
-	haveHigh := false
-	for _, r := range rows {
-		if len(r) < 5 {
-			continue
-		}
-		peak = max(peak, num(r[2]))
-		maxRSS = max(maxRSS, num(r[3]))
-		if atMax == nil || num(r[1]) > num(atMax[1]) {
-			atMax = r
-		}
-		if len(r) > 5 && strings.TrimSpace(r[5]) != "" {
-			if !haveHigh {
-				highFirst, haveHigh = num(r[5]), true
-			}
-			highLast = num(r[5])
-		}
-	}
-	if atMax == nil {
+	m := scanMemory(rows)
+	if m.atMax == nil {
 		return fmt.Errorf("no samples")
 	}
 	fmt.Fprintf(w, "mem_cgroup_max_usage_bytes %.0f\nmem_sampled_max_usage_bytes %s\nmem_sampled_max_rss_bytes %.0f\nmem_samples %d\n",
-		peak, atMax[1], maxRSS, len(rows))
+		m.peak, m.atMax[1], m.maxRSS, len(rows))
 	// anon, file, kernel (v2 only), reclaimable slab (v2 only) at the highest sample.
-	fmt.Fprintf(w, "mem_at_sampled_max anon=%s file=%s", atMax[3], atMax[4])
-	if len(atMax) > 7 {
-		fmt.Fprintf(w, " kernel=%s slab_reclaimable=%s", atMax[6], atMax[7])
+	fmt.Fprintf(w, "mem_at_sampled_max anon=%s file=%s", m.atMax[3], m.atMax[4])
+	if len(m.atMax) > 7 {
+		fmt.Fprintf(w, " kernel=%s slab_reclaimable=%s", m.atMax[6], m.atMax[7])
 	}
 	fmt.Fprintln(w)
 	if b, err := os.ReadFile(filepath.Join(dir, "memory-high.txt")); err == nil {
 		h := strings.TrimSpace(string(b))
 		if v, err := strconv.ParseFloat(h, 64); err == nil && v > 0 {
-			fmt.Fprintf(w, "mem_memoryhigh_bytes %.0f\nmem_cgroup_max_usage_vs_memoryhigh %.2f\n", v, peak/v)
+			fmt.Fprintf(w, "mem_memoryhigh_bytes %.0f\nmem_cgroup_max_usage_vs_memoryhigh %.2f\n", v, m.peak/v)
 		} else {
 			fmt.Fprintf(w, "mem_memoryhigh %s\n", h)
 		}
 	}
-	if haveHigh {
-		fmt.Fprintf(w, "mem_high_events %.0f -> %.0f\n", highFirst, highLast)
+	if m.haveHigh {
+		fmt.Fprintf(w, "mem_high_events %.0f -> %.0f\n", m.highFirst, m.highLast)
 	}
-	maxAt := num(atMax[0])
-	s, err := counterSeries(filepath.Join(dir, "tsdb-metrics.txt"))
+	near, err := nearCompaction(filepath.Join(dir, "tsdb-metrics.txt"), num(m.atMax[0]))
 	if err != nil {
 		return err
 	}
-	near := 0.0
-	c := s["main prometheus_tsdb_compactions_total"]
-	for i := 1; i < len(c); i++ {
-		if c[i][1] > c[i-1][1] && maxAt >= c[i-1][0]-10 && maxAt <= c[i][0]+10 {
-			near = 1
-		}
-	}
 	fmt.Fprintf(w, "mem_sampled_max_within_10s_of_compaction %.0f\n", near)
 	return nil
+}
+
+// memoryScan is what reportMemory reads from the samples of prom-memory.csv.
+type memoryScan struct {
+	peak, maxRSS        float64
+	atMax               []string // the sample with the highest usage
+	highFirst, highLast float64  // cgroup v2's memory.events "high"
+	haveHigh            bool
+}
+
+func scanMemory(rows [][]string) memoryScan {
+	var m memoryScan
+	for _, r := range rows {
+		if len(r) < 5 {
+			continue
+		}
+		m.peak = max(m.peak, num(r[2]))
+		m.maxRSS = max(m.maxRSS, num(r[3]))
+		if m.atMax == nil || num(r[1]) > num(m.atMax[1]) {
+			m.atMax = r
+		}
+		if len(r) > 5 && strings.TrimSpace(r[5]) != "" {
+			if !m.haveHigh {
+				m.highFirst, m.haveHigh = num(r[5]), true
+			}
+			m.highLast = num(r[5])
+		}
+	}
+	return m
+}
+
+// nearCompaction is 1 when the main instance's compactions counter rose
+// within 10 s of time at, else 0.
+func nearCompaction(path string, at float64) (float64, error) {
+	s, err := counterSeries(path)
+	if err != nil {
+		return 0, err
+	}
+	c := s["main prometheus_tsdb_compactions_total"]
+	for i := 1; i < len(c); i++ {
+		if c[i][1] > c[i-1][1] && at >= c[i-1][0]-10 && at <= c[i][0]+10 {
+			return 1, nil
+		}
+	}
+	return 0, nil
 }
 
 // reportCounters: first and last value of every counter per instance.

@@ -1,8 +1,9 @@
 // Command benchtool is the measuring side of test/bench/run.sh: it starts
 // daemons and times their readiness, drives scrapes while sampling
-// /proc/PID, generates scaling fixtures, and plays abusive HTTP clients.
-// Every subcommand prints "key value" lines (one figure per line) so the
-// shell can collect them without parsing prose.
+// /proc/PID, generates scaling fixtures, plays abusive HTTP clients and
+// faulty sensors. The measuring subcommands print "key value" lines (one
+// figure per line) that the shell collects in files without parsing them;
+// the -report subcommands turn those files into a bench's markdown tables.
 //
 //	benchtool gen-hwmon DIR N
 //	benchtool gen-fill [-series N] [-every DUR] [-span DUR] -end EPOCH FILE
@@ -21,6 +22,9 @@
 //	benchtool cgsoak -duration DUR -interval DUR -out DIR NAME=CGROUP...
 //	benchtool peers-report DIR
 //	benchtool alerts-report DIR
+//	benchtool samples [-sum] [-series] NAME-REGEXP... < exposition
+//	benchtool faults -url URL -pid PID -sysfs DIR -chip DIR -sensor PREFIX -out DIR
+//	benchtool footprint-report|shipped-report|faults-report [-machine LINE] -load-before L -load-after L ... DIR
 //	benchtool timex-sync
 //	benchtool wrk FILE | gobench FILE | fuzz-table FILE | sdwrites-report DIR
 package main
@@ -40,28 +44,33 @@ import (
 
 // commands are the subcommands; each prints "key value" lines.
 var commands = map[string]func(args []string) error{
-	"gen-hwmon":       genHwmon,
-	"gen-fill":        genFill,
-	"ready":           ready,
-	"footprint":       footprint,
-	"procstat":        procstat,
-	"hold":            hold,
-	"burst":           burst,
-	"abuse":           abuse,
-	"dashboard":       dashboard,
-	"iosample":        ioSample,
-	"stats":           stats,
-	"life-report":     lifeReport,
-	"cuts-report":     cutsReport,
-	"browse":          browse,
-	"cgsoak":          cgsoak,
-	"peers-report":    peersReport,
-	"wrk":             wrkLine,
-	"gobench":         gobenchTable,
-	"fuzz-table":      fuzzTable,
-	"sdwrites-report": sdwritesReport,
-	"timex-sync":      timexSync,
-	"alerts-report":   alertsReport,
+	"gen-hwmon":        genHwmon,
+	"gen-fill":         genFill,
+	"ready":            ready,
+	"footprint":        footprint,
+	"procstat":         procstat,
+	"hold":             hold,
+	"burst":            burst,
+	"abuse":            abuse,
+	"dashboard":        dashboard,
+	"iosample":         ioSample,
+	"stats":            stats,
+	"life-report":      lifeReport,
+	"cuts-report":      cutsReport,
+	"browse":           browse,
+	"cgsoak":           cgsoak,
+	"peers-report":     peersReport,
+	"faults":           faults,
+	"samples":          samplesCmd,
+	"footprint-report": footprintReport,
+	"shipped-report":   shippedReport,
+	"faults-report":    faultsReport,
+	"wrk":              wrkLine,
+	"gobench":          gobenchTable,
+	"fuzz-table":       fuzzTable,
+	"sdwrites-report":  sdwritesReport,
+	"timex-sync":       timexSync,
+	"alerts-report":    alertsReport,
 }
 
 func main() {
@@ -107,10 +116,19 @@ func out(key string, v any) {
 	}
 }
 
+// oneArg is the one argument a command takes, what it is called in errors.
+func oneArg(args []string, what string) (string, error) {
+	if len(args) != 1 {
+		return "", fmt.Errorf("want %s", what)
+	}
+	return args[0], nil
+}
+
 // stats reads one number per line and prints KEY_median, _min and _max.
 func stats(args []string) error {
-	if len(args) != 1 {
-		return fmt.Errorf("want KEY")
+	key, err := oneArg(args, "KEY")
+	if err != nil {
+		return err
 	}
 	var v []float64
 	sc := bufio.NewScanner(os.Stdin)
@@ -133,9 +151,9 @@ func stats(args []string) error {
 	if len(v)%2 == 0 {
 		med = (v[len(v)/2-1] + v[len(v)/2]) / 2
 	}
-	out(args[0]+"_median", med)
-	out(args[0]+"_min", v[0])
-	out(args[0]+"_max", v[len(v)-1])
-	out(args[0]+"_n", len(v))
+	out(key+"_median", med)
+	out(key+"_min", v[0])
+	out(key+"_max", v[len(v)-1])
+	out(key+"_n", len(v))
 	return nil
 }

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 )
 
@@ -16,13 +13,13 @@ import (
 //
 //	benchtool peers-report DIR
 func peersReport(args []string) error {
-	if len(args) != 1 {
-		return fmt.Errorf("want DIR")
+	dir, err := oneArg(args, "DIR")
+	if err != nil {
+		return err
 	}
-	dir := args[0]
-	var kv [4]map[string]string
+	var kv [4]kvFile
 	for i, f := range []string{"stack.kv", "netdata.kv", "stack.browse.kv", "netdata.browse.kv"} {
-		m, err := readKVFile(filepath.Join(dir, f))
+		m, err := loadKV(filepath.Join(dir, f))
 		if err != nil {
 			return err
 		}
@@ -70,58 +67,4 @@ func peersReport(args []string) error {
 		fmt.Printf("| netdata: `%s` × %s | | | %s | %s |\n", c, nd[p+"count"], kibToMiB(nd[p+"pss_kib"]), twoDec(nd[p+"cpu_s_per_min"]))
 	}
 	return nil
-}
-
-func readKVFile(path string) (map[string]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	m := map[string]string{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(sc.Text(), " "); ok {
-			m[k] = v
-		}
-	}
-	return m, sc.Err()
-}
-
-func parseNum(s string) (float64, bool) {
-	v, err := strconv.ParseFloat(s, 64)
-	return v, err == nil
-}
-
-func mibOf(bytes string) string {
-	v, ok := parseNum(bytes)
-	if !ok {
-		return "–"
-	}
-	return fmt.Sprintf("%.1f", v/(1<<20))
-}
-
-func kibToMiB(kib string) string {
-	v, ok := parseNum(kib)
-	if !ok {
-		return "–"
-	}
-	return fmt.Sprintf("%.1f", v/1024)
-}
-
-func twoDec(s string) string {
-	v, ok := parseNum(s)
-	if !ok {
-		return "–"
-	}
-	return fmt.Sprintf("%.2f", v)
-}
-
-func ratioOf(a, b string) string {
-	x, ok1 := parseNum(a)
-	y, ok2 := parseNum(b)
-	if !ok1 || !ok2 || y == 0 {
-		return "–"
-	}
-	return fmt.Sprintf("%.2f", x/y)
 }

@@ -76,6 +76,8 @@ func printStats(key string, ds []time.Duration) {
 	out(key+"_max", ms(s[len(s)-1]))
 }
 
+// readyOnce starts argv once and times READY=1 (notify) and the first 200
+// on url (when not ""), then stops it.
 func readyOnce(argv []string, notify bool, url, logPath string, timeout time.Duration) (readyAt, firstAt time.Duration, err error) {
 	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
@@ -85,94 +87,118 @@ func readyOnce(argv []string, notify bool, url, logPath string, timeout time.Dur
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Env = os.Environ()
-
-	readyCh := make(chan time.Duration, 1)
-	var start time.Time
+	var readyCh, firstCh <-chan time.Time // nil: not timed
 	if notify {
-		dir, err := os.MkdirTemp("", "benchnotify")
+		sock, ch, closeSock, err := listenNotify()
 		if err != nil {
 			return 0, 0, err
 		}
-		defer os.RemoveAll(dir)
-		sock := filepath.Join(dir, "notify.sock")
-		conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
-		if err != nil {
-			return 0, 0, err
-		}
-		defer conn.Close()
+		defer closeSock()
 		cmd.Env = append(cmd.Env, "NOTIFY_SOCKET="+sock)
-		go func() {
-			buf := make([]byte, 4096)
-			for {
-				n, _, err := conn.ReadFromUnix(buf)
-				if err != nil {
-					return
-				}
-				for _, line := range strings.Split(string(buf[:n]), "\n") {
-					if line == "READY=1" {
-						readyCh <- time.Since(start)
-						return
-					}
-				}
-			}
-		}()
+		readyCh = ch
 	}
-
-	firstCh := make(chan time.Duration, 1)
 	stop := make(chan struct{})
 	defer close(stop)
-	start = time.Now()
+	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return 0, 0, err
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	defer func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(15 * time.Second):
-			cmd.Process.Kill()
-			<-exited
+	defer terminate(cmd, exited)
+	if url != "" {
+		firstCh = firstOK(url, stop)
+	}
+	return awaitReady(start, readyCh, firstCh, exited, timeout, logPath)
+}
+
+// listenNotify listens on a NOTIFY_SOCKET of its own; the channel gets the
+// time READY=1 arrived.
+func listenNotify() (sock string, ready <-chan time.Time, closeSock func(), err error) {
+	dir, err := os.MkdirTemp("", "benchnotify")
+	if err != nil {
+		return "", nil, nil, err
+	}
+	sock = filepath.Join(dir, "notify.sock")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", nil, nil, err
+	}
+	ch := make(chan time.Time, 1)
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, _, err := conn.ReadFromUnix(buf)
+			if err != nil {
+				return
+			}
+			for _, line := range strings.Split(string(buf[:n]), "\n") {
+				if line == "READY=1" {
+					ch <- time.Now()
+					return
+				}
+			}
 		}
 	}()
-	if url != "" {
-		go func() {
-			c := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				if resp, err := c.Get(url); err == nil {
-					resp.Body.Close()
-					if resp.StatusCode == http.StatusOK {
-						firstCh <- time.Since(start)
-						return
-					}
-				}
-				time.Sleep(time.Millisecond)
-			}
-		}()
-	}
+	return sock, ch, func() { conn.Close(); os.RemoveAll(dir) }, nil
+}
 
+// firstOK asks url every millisecond until stop; the channel gets the time
+// of the first 200.
+func firstOK(url string, stop <-chan struct{}) <-chan time.Time {
+	ch := make(chan time.Time, 1)
+	go func() {
+		c := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if resp, err := c.Get(url); err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					ch <- time.Now()
+					return
+				}
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	return ch
+}
+
+// awaitReady waits for both times that are timed (a nil channel is not),
+// failing when the process exits or timeout passes first.
+func awaitReady(start time.Time, readyCh, firstCh <-chan time.Time, exited chan error, timeout time.Duration, logPath string) (readyAt, firstAt time.Duration, err error) {
 	deadline := time.After(timeout)
-	gotReady, gotFirst := !notify, url == ""
+	gotReady, gotFirst := readyCh == nil, firstCh == nil
 	for !gotReady || !gotFirst {
 		select {
-		case readyAt = <-readyCh:
-			gotReady = true
-		case firstAt = <-firstCh:
-			gotFirst = true
+		case t := <-readyCh:
+			readyAt, gotReady = t.Sub(start), true
+		case t := <-firstCh:
+			firstAt, gotFirst = t.Sub(start), true
 		case err := <-exited:
-			exited <- err // for the deferred stop
+			exited <- err // for terminate
 			return 0, 0, fmt.Errorf("process exited early: %v (see %s)", err, logPath)
 		case <-deadline:
 			return 0, 0, fmt.Errorf("not ready after %s (ready=%v first200=%v)", timeout, gotReady, gotFirst)
 		}
 	}
 	return readyAt, firstAt, nil
+}
+
+// terminate stops the process with SIGTERM, and SIGKILL after 15 s.
+func terminate(cmd *exec.Cmd, exited chan error) {
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-exited:
+	case <-time.After(15 * time.Second):
+		cmd.Process.Kill()
+		<-exited
+	}
 }
 
 // startAndKill starts argv, waits for a 200 on url with a scrape

@@ -33,16 +33,17 @@ func wrkLine(args []string) error {
 
 // withFile runs fn on the file named by the one argument.
 func withFile(args []string, fn func(io.Reader) error) error {
-	if len(args) != 1 {
-		return fmt.Errorf("want FILE")
+	path, err := oneArg(args, "FILE")
+	if err != nil {
+		return err
 	}
-	f, err := os.Open(args[0])
+	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
 	if err := fn(f); err != nil {
-		return fmt.Errorf("%s: %w", args[0], err)
+		return fmt.Errorf("%s: %w", path, err)
 	}
 	return nil
 }

@@ -10,7 +10,7 @@ check_budget() {
 	requires check_units
 	wait_for 30 "edge-sensord and prometheus active" all_active edge-sensord.service prometheus.service
 	wait_for 60 "target edge-sensord up" target_up edge-sensord
-	local rc=0 js u0 u1 used max mc u cgmem jmem info=""
+	local rc=0 js u0 u1 used max info=""
 	u0=$(mem_current "$SLICE")
 	# --window 1m: scrape health now, not the scrape run of the scrapes check (judged there).
 	js=$(gexec edgectl status --json --window 1m 2>"$WORK/logs/edgectl.err") || rc=$?
@@ -30,6 +30,20 @@ check_budget() {
 	within "$used" "$(((u0 + u1) / 2))" $((4 << 20)) 10 ||
 		fail "edgectl slice memory $used vs the cgroup's $u0..$u1"
 	info+="slice=$(mib "$used")/$(mib "$max") "
+	check_budget_units
+	gexec edgectl status >"$WORK/logs/edgectl-status.txt" 2>&1 || true
+	check_budget_daemon
+	local io_info
+	check_io_written
+	info+="$io_info "
+	check_budget_unhealthy
+	detail "${info}edgectl=0 over_budget_exit=1 stopped_unit_exit=1"
+}
+
+# check_budget_units: edgectl's memory of each unit agrees with its cgroup, and
+# the unit is active. Reads js (edgectl status --json); adds to info.
+check_budget_units() {
+	local u cgmem jmem mc
 	for u in edge-sensord.service prometheus.service; do
 		jmem=$(echo "$js" | jq -r --arg u "$u" '.units[] | select(.unit==$u) | .memory_bytes')
 		[ -n "$jmem" ] || fail "edgectl status --json has no unit $u: $(echo "$js" | jq -c '[.units[].unit]')"
@@ -40,10 +54,13 @@ check_budget() {
 		mc=$(prop "$u" MemoryCurrent)
 		info+="$u=$(mib "$jmem")(cgroup $(mib "$cgmem"),systemd $(mib "$mc")) "
 	done
-	gexec edgectl status >"$WORK/logs/edgectl-status.txt" 2>&1 || true
-	# The daemon exports the same accounting (read at its last poll, so only
-	# the limit is compared exactly).
-	local dmax dmem
+}
+
+# check_budget_daemon: the daemon exports the same accounting (read at its last
+# poll, so only the limit is compared exactly). Reads max and used (edgectl's);
+# adds to info.
+check_budget_daemon() {
+	local dmax dmem u
 	dmax=$(prom_query "edge_unit_memory_max_bytes{job=\"edge-sensord\",unit=\"$SLICE\"}")
 	[ "$dmax" = "$((max / 4096 * 4096))" ] || fail "edge_unit_memory_max_bytes{unit=\"$SLICE\"} is '${dmax}', want $((max / 4096 * 4096))"
 	dmem=$(prom_query "edge_unit_memory_bytes{job=\"edge-sensord\",unit=\"$SLICE\"}")
@@ -52,15 +69,15 @@ check_budget() {
 		[ -n "$(prom_query "edge_unit_memory_bytes{job=\"edge-sensord\",unit=\"$u\"}")" ] || fail "the daemon exports no edge_unit_memory_bytes for $u"
 	done
 	info+="daemon_slice_metrics=ok "
-	local io_info
-	check_io_written
-	info+="$io_info "
-	# A budget below the use is reported as such.
-	rc=0
+}
+
+# check_budget_unhealthy: a budget below the use is reported as such, and a
+# stopped unit makes the stack unhealthy.
+check_budget_unhealthy() {
+	local rc=0 js
 	js=$(gexec edgectl status --json --budget 1M 2>/dev/null) || rc=$?
 	[ "$rc" = 1 ] || fail "edgectl status --budget 1M exited $rc, want 1 (over budget)"
 	[ "$(echo "$js" | jq -r .total.over_budget)" = true ] || fail "edgectl --budget 1M: over_budget is not true"
-	# A stopped unit makes the stack unhealthy.
 	gexec systemctl stop edge-sensord.service
 	rc=0
 	js=$(gexec edgectl status --json 2>/dev/null) || rc=$?
@@ -69,7 +86,6 @@ check_budget() {
 	echo "$js" | jq -r '.problems[]' | grep -q edge-sensord || fail "edgectl problems do not name edge-sensord: $(echo "$js" | jq -c .problems)"
 	wait_for 60 "edge-sensord active again" is_active edge-sensord.service
 	wait_for 60 "target edge-sensord up again" target_up edge-sensord
-	detail "${info}edgectl=0 over_budget_exit=1 stopped_unit_exit=1"
 }
 
 # check_io_written: with IO accounting (the units set IOAccounting=yes; the io

@@ -13,7 +13,7 @@ check_clock() {
 	requires check_units
 	wait_for 30 "target edge-sensord up" target_up edge-sensord
 	local m ntp want warned edgectl_warned
-	m=$(gnet curl -sf --max-time 5 "$SENSORD/metrics" | sed -n 's/^edge_clock_synchronized //p')
+	m=$(sensord_metric edge_clock_synchronized)
 	[ -n "$m" ] || fail "edge-sensord exports no edge_clock_synchronized: $(gexec journalctl -u edge-sensord -o cat | grep -m1 'clock status' || true)"
 	ntp=$(gexec timedatectl show -p NTPSynchronized --value) || fail "timedatectl show -p NTPSynchronized failed"
 	want=0
@@ -48,8 +48,8 @@ check_clock_steps() {
 	note "guest clock stepped back ${back}s"
 	wait_for 60 "a poll stamped by the stepped clock" polled_since_step
 	line=$(prop $u StatusText)
-	stale=$(gnet curl -sf --max-time 5 "$SENSORD/metrics" | awk '/^edge_sensor_stale[{ ]/ { s += $NF } END { print s + 0 }')
-	[ "$stale" = 0 ] || fail "$stale sensors stale after the clock went back ${back}s (status: $line)"
+	stale=$(gnet curl -sf --max-time 5 "$SENSORD/metrics" | samples -sum edge_sensor_stale)
+	[ "${stale:-0}" = 0 ] || fail "$stale sensors stale after the clock went back ${back}s (status: $line)"
 	[[ $line =~ last\ poll\ [0-9.]+m?s\ ago ]] || fail "status line after the step back: $line"
 	wait_for 90 "Prometheus rejecting samples stamped behind its newest" rejected_above "$ooo0"
 	ooo1=$(rejected)
@@ -74,7 +74,8 @@ check_clock_steps() {
 # the guest's stepped clock (a poll before the step is stamped ahead of it).
 polled_since_step() {
 	local t now
-	t=$(gnet curl -sf --max-time 5 "$SENSORD/metrics" | awk '$1 == "edge_sensor_poll_last_success_timestamp_seconds" { printf "%d", $2 }')
+	t=$(gnet curl -sf --max-time 5 "$SENSORD/metrics" | samples edge_sensor_poll_last_success_timestamp_seconds)
+	t=${t%.*}
 	now=$(gexec date +%s)
 	[ -n "$t" ] && [ "$t" -le $((now + 1)) ]
 }
@@ -83,8 +84,7 @@ polled_since_step() {
 # of the last one before the step: rejected as out of order, or as duplicate
 # timestamps where that scrape had been stamped with the same time.
 rejected() {
-	gnet curl -sf --max-time 5 "$PROM/metrics" |
-		awk '$1 ~ /^prometheus_target_scrapes_sample_(out_of_order|duplicate_timestamp|out_of_bounds)_total$/ { s += $2; n++ } END { if (n) printf "%d\n", s }'
+	gnet curl -sf --max-time 5 "$PROM/metrics" | samples -sum 'prometheus_target_scrapes_sample_(out_of_order|duplicate_timestamp|out_of_bounds)_total'
 }
 rejected_above() { local n; n=$(rejected) && [ -n "$n" ] && [ "$n" -gt "$1" ]; } # N
 sensord_metric_is() { [ "$(sensord_metric "$1")" = "$2" ]; } # NAME VALUE

@@ -8,7 +8,7 @@
 #   3. faults: SIGKILL of the daemon, SIGKILL of Prometheus, full disk
 #      under Prometheus's data dir (filled by another file, then by the
 #      TSDB's own data against the derived retention size).
-# Usage: test/bench/stack.sh   (or test/bench/run.sh stack); needs root.
+# Usage: test/bench/container.sh   (or test/bench/run.sh stack); needs root.
 # Knobs (seconds unless noted):
 #   STACK_SOAK=600       memory soak with the shipped tuning (its last
 #                        STACK_STRESS seconds are the no-stress baseline)
@@ -29,8 +29,8 @@ set -Eeuo pipefail
 
 # shellcheck source=test/lib/harness.sh
 . "$(dirname "$0")/../lib/harness.sh"
-# shellcheck source=test/lib/stack.sh
-. "$REPO/test/lib/stack.sh"
+# shellcheck source=test/lib/guest-stack.sh
+. "$REPO/test/lib/guest-stack.sh"
 
 SOAK=${STACK_SOAK:-600}
 UNTUNED=${STACK_UNTUNED:-300}
@@ -291,7 +291,7 @@ want disk-full && {
 		echo "+$((i * 20))s: prometheus $(gexec systemctl is-active $u) NRestarts=$(prop $u NRestarts) ready=$(prom_ready && echo yes || echo no)" \
 			"up_now=$(prom_try 'up{job="edge-sensord"}') age_of_last_stored_up=$(prom_try 'time() - timestamp(up{job="edge-sensord"})')s" \
 			"samples_before_fill=$(prom_try 'count_over_time(up{job="edge-sensord"}[50s])' "$tf") stored_scrapes_last20s=$(prom_try 'count_over_time(up{job="edge-sensord"}[20s])')" \
-			"live:$(gnet curl -sf --max-time 5 "$PROM/metrics" | awk '/^prometheus_tsdb_wal_writes_failed_total|^prometheus_tsdb_head_samples_appended_total|^prometheus_target_scrapes_exceeded|^prometheus_tsdb_compactions_failed_total/ {printf " %s=%s", $1, $2}')"
+			"live: $(gnet curl -sf --max-time 5 "$PROM/metrics" | samples -series 'prometheus_tsdb_wal_writes_failed_total|prometheus_tsdb_head_samples_appended_total|prometheus_target_scrapes_exceeded.*|prometheus_tsdb_compactions_failed_total' | tr ' \n' '= ')"
 	done
 	echo "--- edgectl status (disk full):"
 	gexec edgectl status --window 1m 2>&1 || echo "(exit $?)"

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # The installed stack in a booted guest, for the benches that measure it there
-# (test/bench/stack.sh, test/bench/life.sh, test/bench/peers.sh). Sourced after
+# (test/bench/container.sh, test/bench/life.sh, test/bench/peers.sh). Sourced after
 # harness.sh; brings the guest backend of STACK_GUEST: nspawn (the container,
 # default) or vm (the Debian 13 VM of test/lib/qemu.sh, cgroup v2, a clock of its own).
 # Callers add the PIDs of their own background work to BG_PIDS (stopped on exit).

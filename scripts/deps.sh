@@ -12,7 +12,7 @@ case "$mode" in
 	run) pkgs=(prometheus) ;;
 	test) pkgs=(prometheus systemd systemd-container debootstrap rpm dpkg-dev curl ca-certificates jq
 		lintian rpmlint man-db apt-utils gnupg qemu-user-static chromium fonts-dejavu-core
-		qemu-system-x86 qemu-utils e2fsprogs openssh-client) ;;
+		qemu-system-x86 qemu-utils e2fsprogs openssh-client prometheus-node-exporter) ;;
 	bench) pkgs=(prometheus systemd systemd-container debootstrap rpm dpkg-dev curl ca-certificates jq
 		lintian rpmlint man-db apt-utils gnupg qemu-user-static chromium fonts-dejavu-core
 		wrk stress-ng prometheus-node-exporter) ;;

@@ -18,6 +18,7 @@ import (
 	"github.com/edgeobs/edge-observability-stack/internal/clocksync"
 	"github.com/edgeobs/edge-observability-stack/internal/config"
 	"github.com/edgeobs/edge-observability-stack/internal/fsread"
+	"github.com/edgeobs/edge-observability-stack/internal/host"
 	"github.com/edgeobs/edge-observability-stack/internal/notify"
 	"github.com/edgeobs/edge-observability-stack/internal/pageout"
 	"github.com/edgeobs/edge-observability-stack/internal/poller"
@@ -43,7 +44,7 @@ type sensord struct {
 }
 
 // newDaemon wires the parts together; nothing runs yet.
-func newDaemon(f *flags, cfg config.Config, queries *webapi.QueryProxy, n notify.Notifier, log *slog.Logger) *sensord {
+func newDaemon(f *flags, cfg config.Config, hostCollectors *host.Host, queries *webapi.QueryProxy, n notify.Notifier, log *slog.Logger) *sensord {
 	d := &sensord{f: f, log: log, n: n, events: poller.NewEvents(),
 		// The files a poll reads stay open from poll to poll (see fsread.Handles).
 		files:   fsread.NewHandles(fsread.DefaultMax),
@@ -53,13 +54,14 @@ func newDaemon(f *flags, cfg config.Config, queries *webapi.QueryProxy, n notify
 	runtimeReg.MustRegister(collectors.NewGoCollector(), selfstat.New(f.procfs))
 	runtimeMetrics := &poller.CachedGatherer{G: runtimeReg}
 	clock := clocksync.New(f.clockKernel())
-	d.poller = poller.New(log, f.procfs, d.events, cg, clock, runtimeMetrics)
+	// The runtime metrics last, so that they see the memory of the poll.
+	d.poller = poller.New(log, f.procfs, d.events, cg, clock, hostCollectors, runtimeMetrics)
 	d.poller.KeepFilesOpen(d.files)
 	d.poller.Reconfigure(cfg, f.sources(cfg, d.files))
 
 	reg := prometheus.NewRegistry()
 	promversion.Version, promversion.Revision = version.Version, version.Revision
-	reg.MustRegister(versioncollector.NewCollector("edge_sensor"), d.events, poller.Collector{P: d.poller}, cg, clock)
+	reg.MustRegister(versioncollector.NewCollector("edge_sensor"), d.events, poller.Collector{P: d.poller}, cg, clock, hostCollectors)
 	d.server = webapi.NewServer(webapi.NewHandler(webapi.Options{
 		Poller: d.poller, Events: d.events, Gatherer: prometheus.Gatherers{reg, runtimeMetrics}, Log: log,
 		MaxRequests: f.maxRequests, Health: d.serverHealth, Version: version.Version,

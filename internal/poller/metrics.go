@@ -1,7 +1,8 @@
 package poller
 
 import (
-	"sort"
+	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -63,18 +64,28 @@ type errorCounts struct {
 
 func newErrorCounts() *errorCounts { return &errorCounts{m: map[errorKey]uint64{}} }
 
-// reset keeps the counts of the given sources, forgets others, and starts
-// every reason of every source at zero so that rate() sees the first error.
-func (c *errorCounts) reset(srcs []sensors.Source) {
+// CollectorReasons are the read errors a collector of a CollectorSet can
+// count: it reads attributes once, without the sources' timeouts, CRC and
+// range checks.
+var CollectorReasons = []string{sensors.ReasonIO, sensors.ReasonVanished, sensors.ReasonEmpty, sensors.ReasonParse}
+
+// reset keeps the counts of the given sources and collectors, forgets
+// others, and starts every reason each can count at zero so that rate()
+// sees the first error.
+func (c *errorCounts) reset(sources, collectors []string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	m := map[errorKey]uint64{}
-	for _, s := range srcs {
-		for _, r := range sensors.Reasons {
-			k := errorKey{s.Name(), r}
-			m[k] = c.m[k]
+	zero := func(names, reasons []string) {
+		for _, s := range names {
+			for _, r := range reasons {
+				k := errorKey{s, r}
+				m[k] = c.m[k]
+			}
 		}
 	}
+	zero(sources, sensors.Reasons)
+	zero(collectors, CollectorReasons)
 	c.m = m
 }
 
@@ -96,9 +107,9 @@ var (
 	descCount = prometheus.NewDesc("edge_sensor_sensors",
 		"Sensors found by each source in the last poll, failing ones included.", []string{"source"}, nil)
 	descSuccess = prometheus.NewDesc("edge_sensor_scrape_collector_success",
-		"1 when the source's last read succeeded as a whole.", []string{"collector"}, nil)
+		"1 when the source's or host collector's last read succeeded as a whole (finding nothing to read is a success).", []string{"collector"}, nil)
 	descDuration = prometheus.NewDesc("edge_sensor_scrape_collector_duration_seconds",
-		"How long the source's last read took.", []string{"collector"}, nil)
+		"How long the source's or host collector's last read took.", []string{"collector"}, nil)
 	descLastPoll = prometheus.NewDesc("edge_sensor_poll_last_success_timestamp_seconds",
 		"Time the last poll of all sources completed.", nil, nil)
 	descPollDuration = prometheus.NewDesc("edge_sensor_poll_duration_seconds",
@@ -143,20 +154,13 @@ func (p *Poller) buildMetrics(v *View) []prometheus.Metric {
 			add(descLastUpdate, prometheus.GaugeValue, float64(s.Time.UnixNano())/1e9, s.Name)
 		}
 	}
-	srcs := make([]string, 0, len(v.PerSource))
-	for k := range v.PerSource {
-		srcs = append(srcs, k)
-	}
-	sort.Strings(srcs)
-	for _, k := range srcs {
+	for _, k := range slices.Sorted(maps.Keys(v.PerSource)) {
 		st := v.PerSource[k]
-		ok := 0.0
-		if st.ok {
-			ok = 1
-		}
-		add(descSuccess, prometheus.GaugeValue, ok, k)
-		add(descDuration, prometheus.GaugeValue, st.duration.Seconds(), k)
+		addOutcome(add, k, st)
 		add(descCount, prometheus.GaugeValue, float64(st.count), k)
+	}
+	for _, k := range slices.Sorted(maps.Keys(v.PerCollector)) {
+		addOutcome(add, k, v.PerCollector[k])
 	}
 	p.errs.mu.Lock()
 	for k, n := range p.errs.m {
@@ -174,6 +178,16 @@ func (p *Poller) buildMetrics(v *View) []prometheus.Metric {
 		add(descCPU, prometheus.GaugeValue, v.CPU)
 	}
 	return out
+}
+
+// addOutcome adds the success and duration of one source or collector.
+func addOutcome(add func(*prometheus.Desc, prometheus.ValueType, float64, ...string), name string, st sourceStat) {
+	ok := 0.0
+	if st.ok {
+		ok = 1
+	}
+	add(descSuccess, prometheus.GaugeValue, ok, name)
+	add(descDuration, prometheus.GaugeValue, st.duration.Seconds(), name)
 }
 
 // Collector exposes the latest View; it does no I/O.

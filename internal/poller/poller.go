@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"sort"
 	"strings"
 	"sync"
@@ -66,6 +67,32 @@ type Warner interface {
 	Warnings() []string
 }
 
+// CollectorOutcome is how one collector of a CollectorSet fared in a poll.
+type CollectorOutcome struct {
+	Name     string
+	Duration time.Duration
+	// Err is the collector's failure as a whole; nil when it succeeded or
+	// found nothing to read (a subsystem the machine does not have).
+	Err error
+	// ReadErrors are attributes that could not be read or held garbage:
+	// counted as the sources' are, never published as values.
+	ReadErrors []sensors.ReadError
+}
+
+// CollectorSet is an Updater made of named collectors (the host's), whose
+// success, duration and read errors are exported as the sources' are:
+// edge_sensor_scrape_collector_success{collector}, ..._duration_seconds and
+// edge_sensor_read_errors_total{source}. Their names must differ from the
+// sources'.
+type CollectorSet interface {
+	Updater
+	// Outcomes is valid after Update, until the next Update.
+	Outcomes() []CollectorOutcome
+	// ErrorSources names the collectors that count read errors, so that
+	// their counters start at zero; their reasons are CollectorReasons.
+	ErrorSources() []string
+}
+
 // Poller owns the sources and the cache.
 type Poller struct {
 	log      *slog.Logger
@@ -74,15 +101,20 @@ type Poller struct {
 	updaters []Updater
 	// updaterErr is the last error of each updater, to log changes only.
 	updaterErr []string
-	events     *Events
-	errs       *errorCounts
+	// collectorErr is the last error of each collector of a CollectorSet,
+	// to log changes only; errorSources are those that count read errors.
+	collectorErr map[string]string
+	errorSources []string
+	events       *Events
+	errs         *errorCounts
 
-	pollMu  sync.Mutex // one poll at a time
-	sources []sensors.Source
-	cfg     config.Config
-	sensors map[string]*Sensor
-	stats   map[string]sourceStat
-	spike   bool
+	pollMu     sync.Mutex // one poll at a time
+	sources    []sensors.Source
+	cfg        config.Config
+	sensors    map[string]*Sensor
+	stats      map[string]sourceStat
+	collectors map[string]sourceStat
+	spike      bool
 
 	view atomic.Pointer[View]
 	// lastPoll keeps time.Now()'s monotonic reading, so that a wall-clock
@@ -116,22 +148,31 @@ type View struct {
 	CPUSpike  bool                //
 	Warnings  []string            // from updaters that are Warners
 	PerSource map[string]sourceStat
-	interval  time.Duration
+	// PerCollector is the outcome of each collector of the CollectorSets.
+	PerCollector map[string]sourceStat
+	interval     time.Duration
 }
 
 // New makes a poller. Call Reconfigure before the first poll.
 func New(log *slog.Logger, procfs string, events *Events, updaters ...Updater) *Poller {
 	p := &Poller{
-		log:        log,
-		cpu:        hostcpu.NewMeter(procfs),
-		updaters:   updaters,
-		updaterErr: make([]string, len(updaters)),
-		events:     events,
-		errs:       newErrorCounts(),
-		sensors:    map[string]*Sensor{},
-		stats:      map[string]sourceStat{},
-		kick:       make(chan struct{}, 1),
-		polled:     make(chan struct{}, 1),
+		log:          log,
+		cpu:          hostcpu.NewMeter(procfs),
+		updaters:     updaters,
+		updaterErr:   make([]string, len(updaters)),
+		collectorErr: map[string]string{},
+		events:       events,
+		errs:         newErrorCounts(),
+		sensors:      map[string]*Sensor{},
+		stats:        map[string]sourceStat{},
+		collectors:   map[string]sourceStat{},
+		kick:         make(chan struct{}, 1),
+		polled:       make(chan struct{}, 1),
+	}
+	for _, u := range updaters {
+		if cs, ok := u.(CollectorSet); ok {
+			p.errorSources = append(p.errorSources, cs.ErrorSources()...)
+		}
 	}
 	p.view.Store(&View{CPU: -1, byName: map[string][]byte{}, all: []byte("[]"), interval: config.Default().PollInterval})
 	return p
@@ -158,7 +199,11 @@ func (p *Poller) Reconfigure(cfg config.Config, srcs []sensors.Source) {
 			delete(p.stats, name)
 		}
 	}
-	p.errs.reset(srcs)
+	names := make([]string, len(srcs))
+	for i, s := range srcs {
+		names[i] = s.Name()
+	}
+	p.errs.reset(names, p.errorSources)
 	select {
 	case p.kick <- struct{}{}:
 	default:
@@ -337,6 +382,9 @@ func (p *Poller) runUpdaters() {
 		if err := u.Update(); err != nil {
 			msg = err.Error()
 		}
+		if cs, ok := u.(CollectorSet); ok {
+			p.recordOutcomes(cs.Outcomes())
+		}
 		if msg == p.updaterErr[i] {
 			continue
 		}
@@ -346,6 +394,31 @@ func (p *Poller) runUpdaters() {
 			p.log.Info("update recovered", "updater", updaterName(u), "previous_err", p.updaterErr[i])
 		}
 		p.updaterErr[i] = msg
+	}
+}
+
+// recordOutcomes keeps each collector's success and duration for the
+// view, counts its read errors as the sources' are, and logs a collector's
+// failure and recovery once each.
+func (p *Poller) recordOutcomes(outcomes []CollectorOutcome) {
+	for _, o := range outcomes {
+		p.collectors[o.Name] = sourceStat{ok: o.Err == nil, duration: o.Duration}
+		for _, e := range o.ReadErrors {
+			p.errs.inc(o.Name, e.Reason)
+			p.events.Inc(EventReadError)
+		}
+		msg := ""
+		if o.Err != nil {
+			msg = o.Err.Error()
+		}
+		if prev := p.collectorErr[o.Name]; msg != prev {
+			if msg != "" {
+				p.log.Warn("collector failed", "collector", o.Name, "err", msg)
+			} else {
+				p.log.Info("collector recovered", "collector", o.Name, "previous_err", prev)
+			}
+			p.collectorErr[o.Name] = msg
+		}
 	}
 }
 
@@ -390,11 +463,8 @@ func (p *Poller) Polled() <-chan struct{} { return p.polled }
 
 func (p *Poller) buildView(now time.Time, dur time.Duration, cpu float64, spike bool) *View {
 	v := &View{Time: now, Duration: dur, CPU: cpu, CPUSpike: spike,
-		byName: make(map[string][]byte, len(p.sensors)), PerSource: map[string]sourceStat{},
-		interval: p.cfg.PollInterval}
-	for k, s := range p.stats {
-		v.PerSource[k] = s
-	}
+		byName: make(map[string][]byte, len(p.sensors)), PerSource: maps.Clone(p.stats),
+		PerCollector: maps.Clone(p.collectors), interval: p.cfg.PollInterval}
 	for _, s := range p.sensors {
 		c := *s
 		if s.Value != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/alecthomas/kingpin/v2"
 
+	"github.com/edgeobs/edge-observability-stack/internal/fsread"
 	"github.com/edgeobs/edge-observability-stack/internal/host"
 )
 
@@ -64,8 +65,8 @@ func (h *hostFlags) collectorEnabled(name string) bool {
 
 // newHost makes the host collectors the flags enable; it fails when a
 // --path flag does not name a directory.
-func (f *flags) newHost(log *slog.Logger) (*host.Host, error) {
-	return host.New(host.Options{Log: log,
+func (f *flags) newHost(log *slog.Logger, files *fsread.Handles) (*host.Host, error) {
+	return host.New(host.Options{Log: log, Files: files,
 		Procfs: f.procfs, Sysfs: f.sysfs, Rootfs: f.host.rootfs,
 		Enabled:      f.host.collectorEnabled,
 		MountTimeout: f.host.mountTimeout, MountPointsExclude: f.host.mountsExclude, FSTypesExclude: f.host.fsTypesExclude,

@@ -18,7 +18,6 @@ import (
 	"github.com/edgeobs/edge-observability-stack/internal/clocksync"
 	"github.com/edgeobs/edge-observability-stack/internal/config"
 	"github.com/edgeobs/edge-observability-stack/internal/fsread"
-	"github.com/edgeobs/edge-observability-stack/internal/host"
 	"github.com/edgeobs/edge-observability-stack/internal/notify"
 	"github.com/edgeobs/edge-observability-stack/internal/pageout"
 	"github.com/edgeobs/edge-observability-stack/internal/poller"
@@ -43,13 +42,18 @@ type sensord struct {
 	serveErr atomic.Pointer[error]
 }
 
-// newDaemon wires the parts together; nothing runs yet.
-func newDaemon(f *flags, cfg config.Config, hostCollectors *host.Host, queries *webapi.QueryProxy, n notify.Notifier, log *slog.Logger) *sensord {
+// newDaemon wires the parts together; nothing runs yet. It fails when a
+// --path flag of the host collectors does not name a directory.
+func newDaemon(f *flags, cfg config.Config, queries *webapi.QueryProxy, n notify.Notifier, log *slog.Logger) (*sensord, error) {
 	d := &sensord{f: f, log: log, n: n, events: poller.NewEvents(),
 		// The files a poll reads stay open from poll to poll (see fsread.Handles).
 		files:   fsread.NewHandles(fsread.DefaultMax),
 		reloads: &reloadRecorder{dir: reload.RuntimeDir(), log: log}}
 	cg := cgroup.NewCollector(cgroup.Reader{Root: f.cgroupfs, Procfs: f.procfs, Files: d.files}, f.slice)
+	hostCollectors, err := f.newHost(log, d.files)
+	if err != nil {
+		return nil, err
+	}
 	runtimeReg := prometheus.NewRegistry()
 	runtimeReg.MustRegister(collectors.NewGoCollector(), selfstat.New(f.procfs))
 	runtimeMetrics := &poller.CachedGatherer{G: runtimeReg}
@@ -69,7 +73,7 @@ func newDaemon(f *flags, cfg config.Config, hostCollectors *host.Host, queries *
 		// The updaters' warnings (cgroup limits not enforced, clock not synchronised) as of the last poll.
 		Queries: queries, Warnings: func() []string { return d.poller.View().Warnings },
 	}), log)
-	return d
+	return d, nil
 }
 
 func (d *sensord) serverHealth() error {

@@ -27,6 +27,7 @@ import (
 	"github.com/prometheus/procfs/blockdevice"
 	"github.com/prometheus/procfs/sysfs"
 
+	"github.com/edgeobs/edge-observability-stack/internal/fsread"
 	"github.com/edgeobs/edge-observability-stack/internal/poller"
 	"github.com/edgeobs/edge-observability-stack/internal/sensors"
 )
@@ -41,7 +42,11 @@ type Options struct {
 	// MountPointsExclude and FSTypesExclude leave mounts out of the
 	// filesystem collector; nil means node_exporter's defaults.
 	MountPointsExclude, FSTypesExclude *regexp.Regexp
-	Log                                *slog.Logger
+	// Files keeps the sysfs attributes read every poll open from poll to
+	// poll (its owner sweeps it after each poll); nil opens, reads and
+	// closes each one.
+	Files *fsread.Handles
+	Log   *slog.Logger
 }
 
 // errNoData is what a collector returns when its subsystem is absent (no
@@ -65,6 +70,8 @@ type env struct {
 	sysfs  string
 	rootfs string
 	opts   Options
+	// once reads a sysfs attribute with one read, through Files if any.
+	once func(string) (string, error)
 }
 
 // Host runs the enabled collectors once per poll and serves their samples.
@@ -74,9 +81,8 @@ type Host struct {
 	names      []string
 	collectors []collector
 	outcomes   []poller.CollectorOutcome
-	metrics    atomic.Pointer[[]prometheus.Metric]
-	// size is the sample count of the last poll, to size the next one's slice.
-	size int
+	series     seriesCache
+	samples    atomic.Pointer[[]sample]
 }
 
 // New makes the collectors o enables. It fails when a mount point is not a
@@ -86,7 +92,7 @@ func New(o Options) (*Host, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Host{log: o.Log}
+	h := &Host{log: o.Log, series: seriesCache{pairs: map[seriesKey]cachedPairs{}}}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -111,7 +117,10 @@ func newEnv(o Options) (*env, error) {
 	if o.Rootfs == "" {
 		o.Rootfs = "/"
 	}
-	e := &env{procfs: o.Procfs, sysfs: o.Sysfs, rootfs: o.Rootfs, opts: o}
+	e := &env{procfs: o.Procfs, sysfs: o.Sysfs, rootfs: o.Rootfs, opts: o, once: fsread.Once}
+	if o.Files != nil {
+		e.once = o.Files.Once
+	}
 	var err error
 	if e.proc, err = procfs.NewFS(o.Procfs); err != nil {
 		return nil, fmt.Errorf("--path.procfs: %w", err)
@@ -134,7 +143,7 @@ func (h *Host) Names() []string { return h.names }
 // Update implements poller.Updater: it runs every collector and publishes
 // their samples. A collector's failure is its outcome, not Update's error.
 func (h *Host) Update() error {
-	p := &poll{log: h.log, out: make([]prometheus.Metric, 0, h.size+h.size/8)}
+	p := &poll{log: h.log, series: &h.series, out: make([]sample, 0, len(h.series.pairs)+len(h.series.pairs)/8)}
 	for i, c := range h.collectors {
 		p.readErrs, p.source = nil, h.names[i]
 		start := time.Now()
@@ -144,8 +153,8 @@ func (h *Host) Update() error {
 		}
 		h.outcomes[i] = poller.CollectorOutcome{Name: h.names[i], Duration: time.Since(start), Err: err, ReadErrors: p.readErrs}
 	}
-	h.size = len(p.out)
-	h.metrics.Store(&p.out)
+	h.series.sweep()
+	h.samples.Store(&p.out)
 	return nil
 }
 
@@ -183,9 +192,9 @@ func (h *Host) Describe(chan<- *prometheus.Desc) {}
 
 // Collect implements prometheus.Collector with the samples of the last Update.
 func (h *Host) Collect(ch chan<- prometheus.Metric) {
-	if m := h.metrics.Load(); m != nil {
-		for _, s := range *m {
-			ch <- s
+	if m := h.samples.Load(); m != nil {
+		for i := range *m {
+			ch <- &(*m)[i]
 		}
 	}
 }
@@ -194,7 +203,8 @@ func (h *Host) Collect(ch chan<- prometheus.Metric) {
 // share within one poll.
 type poll struct {
 	log      *slog.Logger
-	out      []prometheus.Metric
+	series   *seriesCache
+	out      []sample
 	source   string // the running collector
 	readErrs []sensors.ReadError
 	// stat is /proc/stat, read at most once per poll for cpu and stat.
@@ -206,12 +216,12 @@ type poll struct {
 // not UTF-8, such as a mount point in another encoding) is left out and
 // logged, rather than failing the collector.
 func (p *poll) add(d *prometheus.Desc, t prometheus.ValueType, v float64, labels ...string) {
-	m, err := prometheus.NewConstMetric(d, t, v, labels...)
+	pairs, err := p.series.get(d, t, labels)
 	if err != nil {
 		p.log.Debug("sample left out", "collector", p.source, "err", err)
 		return
 	}
-	p.out = append(p.out, m)
+	p.out = append(p.out, sample{desc: d, pairs: pairs, typ: t, value: v})
 }
 
 // gauge adds a gauge sample.

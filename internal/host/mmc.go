@@ -27,10 +27,11 @@ var (
 type mmcCollector struct {
 	block blockdevice.FS
 	dir   string
+	read  func(string) (string, error)
 }
 
 func newMMC(e *env) collector {
-	return &mmcCollector{block: e.block, dir: filepath.Join(e.sysfs, "block")}
+	return &mmcCollector{block: e.block, dir: filepath.Join(e.sysfs, "block"), read: e.once}
 }
 
 func (c *mmcCollector) update(p *poll) error {
@@ -59,7 +60,7 @@ func (c *mmcCollector) device(p *poll, dev string) error {
 	var errs []error
 	life := filepath.Join(c.dir, dev, "device", "life_time")
 	if exists(life) {
-		a, b, err := readLifeTime(life)
+		a, b, err := readLifeTime(c.read, life)
 		if err != nil {
 			p.readError(life, reasonOf(err), err)
 			errs = append(errs, err)
@@ -72,7 +73,7 @@ func (c *mmcCollector) device(p *poll, dev string) error {
 	}
 	eol := filepath.Join(c.dir, dev, "device", "pre_eol_info")
 	if exists(eol) {
-		v, err := readHexByte(eol)
+		v, err := readHexByte(c.read, eol)
 		switch {
 		case err == nil && v > 3:
 			err = fmt.Errorf("%s: %w: pre-EOL state 0x%02x is not defined", eol, errGarbage, v)
@@ -89,8 +90,8 @@ func (c *mmcCollector) device(p *poll, dev string) error {
 
 // readLifeTime reads "0xAA 0xBB", the type A and B estimates in tenths of
 // the rated life (1 = 0-10 % used, 0x0b = exceeded, 0 = not defined).
-func readLifeTime(path string) (a, b uint64, err error) {
-	s, err := readAttr(path)
+func readLifeTime(read func(string) (string, error), path string) (a, b uint64, err error) {
+	s, err := readAttr(read, path)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -106,8 +107,8 @@ func readLifeTime(path string) (a, b uint64, err error) {
 	return a, b, nil
 }
 
-func readHexByte(path string) (uint64, error) {
-	s, err := readAttr(path)
+func readHexByte(read func(string) (string, error), path string) (uint64, error) {
+	s, err := readAttr(read, path)
 	if err != nil {
 		return 0, err
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io/fs"
 	"path/filepath"
+	"strings"
 
 	"github.com/prometheus/procfs/sysfs"
 )
@@ -12,15 +13,16 @@ var netUpDesc = desc("node_network_up", "1 when the interface's operstate is \"u
 
 // netclassCollector exports node_network_up, the family of node_exporter's
 // netclass collector that tells whether a link is down. It reads only the
-// operstate attribute of each interface, where node_exporter reads
-// twenty-odd.
+// operstate attribute of each interface, kept open from poll to poll,
+// where node_exporter reads twenty-odd afresh.
 type netclassCollector struct {
-	sys sysfs.FS
-	dir string
+	sys  sysfs.FS
+	dir  string
+	read func(string) (string, error)
 }
 
 func newNetclass(e *env) collector {
-	return &netclassCollector{sys: e.sys, dir: filepath.Join(e.sysfs, "class", "net")}
+	return &netclassCollector{sys: e.sys, dir: filepath.Join(e.sysfs, "class", "net"), read: e.once}
 }
 
 func (c *netclassCollector) update(p *poll) error {
@@ -32,11 +34,13 @@ func (c *netclassCollector) update(p *poll) error {
 		return err
 	}
 	for _, dev := range devs {
-		var iface sysfs.NetClassIface
-		if err := sysfs.ParseNetClassAttribute(filepath.Join(c.dir, dev), "operstate", &iface); err != nil {
+		// An interface gone since the listing, or without operstate, is
+		// not up, as in node_exporter.
+		state, err := c.read(filepath.Join(c.dir, dev, "operstate"))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
-		p.gauge(netUpDesc, boolFloat(iface.OperState == "up"), dev)
+		p.gauge(netUpDesc, boolFloat(strings.TrimSpace(state) == "up"), dev)
 	}
 	return nil
 }

@@ -38,10 +38,11 @@ type rpiCollector struct {
 	drivers string // the firmware driver's directory, listing its bound devices
 	hwmon   string
 	model   string
+	read    func(string) (string, error)
 }
 
 func newRPi(e *env) collector {
-	return &rpiCollector{
+	return &rpiCollector{read: e.once,
 		drivers: filepath.Join(e.sysfs, "bus", "platform", "drivers", "raspberrypi-firmware"),
 		hwmon:   filepath.Join(e.sysfs, "class", "hwmon"),
 		model:   filepath.Join(e.sysfs, "firmware", "devicetree", "base", "model"),
@@ -57,7 +58,7 @@ func (c *rpiCollector) update(p *poll) error {
 	word := c.throttledWord()
 	var wordErr error
 	if word != "" {
-		w, err := readHexWord(word)
+		w, err := readHexWord(c.read, word)
 		if err == nil {
 			c.addWord(p, w, detects)
 			return nil
@@ -66,7 +67,7 @@ func (c *rpiCollector) update(p *poll) error {
 		p.readError(word, reasonOf(err), err)
 		wordErr = err
 	}
-	v, err := readFlag(alarm)
+	v, err := readFlag(c.read, alarm)
 	if err != nil {
 		p.readError(alarm, reasonOf(err), err)
 		return errors.Join(wordErr, err)
@@ -106,7 +107,7 @@ func (c *rpiCollector) throttledWord() string {
 func (c *rpiCollector) voltAlarm() string {
 	entries, _ := fsread.DirNames(c.hwmon)
 	for _, e := range entries {
-		if name, err := fsread.Once(filepath.Join(c.hwmon, e, "name")); err == nil && strings.TrimSpace(name) == "rpi_volt" {
+		if name, err := c.read(filepath.Join(c.hwmon, e, "name")); err == nil && strings.TrimSpace(name) == "rpi_volt" {
 			return filepath.Join(c.hwmon, e, "in0_lcrit_alarm")
 		}
 	}
@@ -117,7 +118,7 @@ func (c *rpiCollector) voltAlarm() string {
 // one since the B+) from the Zero family and the Compute Modules, by the
 // device tree's model ("Raspberry Pi Zero W Rev 1.1").
 func (c *rpiCollector) detectsUndervoltage() bool {
-	model, err := fsread.Once(c.model)
+	model, err := c.read(c.model)
 	if err != nil {
 		return true
 	}
@@ -133,8 +134,8 @@ var (
 
 // readHexWord reads an attribute printed with %x: hexadecimal digits
 // without a prefix.
-func readHexWord(path string) (uint64, error) {
-	s, err := readAttr(path)
+func readHexWord(read func(string) (string, error), path string) (uint64, error) {
+	s, err := readAttr(read, path)
 	if err != nil {
 		return 0, err
 	}
@@ -146,8 +147,8 @@ func readHexWord(path string) (uint64, error) {
 }
 
 // readFlag reads an attribute holding 0 or 1.
-func readFlag(path string) (int, error) {
-	s, err := readAttr(path)
+func readFlag(read func(string) (string, error), path string) (int, error) {
+	s, err := readAttr(read, path)
 	if err != nil {
 		return 0, err
 	}
@@ -158,8 +159,8 @@ func readFlag(path string) (int, error) {
 }
 
 // readAttr reads a sysfs attribute with one read and trims it.
-func readAttr(path string) (string, error) {
-	s, err := fsread.Once(path)
+func readAttr(read func(string) (string, error), path string) (string, error) {
+	s, err := read(path)
 	if err != nil {
 		return "", err
 	}

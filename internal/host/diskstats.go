@@ -1,6 +1,7 @@
 package host
 
 import (
+	"path/filepath"
 	"regexp"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -51,17 +52,18 @@ var diskFamilies = func() []*prometheus.Desc {
 // families it builds from udev's database (node_disk_info and the like).
 type diskstatsCollector struct {
 	block   blockdevice.FS
+	path    string
 	exclude *regexp.Regexp
 }
 
 func newDiskstats(e *env) collector {
-	return &diskstatsCollector{block: e.block, exclude: regexp.MustCompile(DefaultDiskstatsExclude)}
+	return &diskstatsCollector{block: e.block, path: filepath.Join(e.procfs, "diskstats"), exclude: regexp.MustCompile(DefaultDiskstatsExclude)}
 }
 
 func (c *diskstatsCollector) update(p *poll) error {
 	disks, err := c.block.ProcDiskstats()
 	if err != nil {
-		return err
+		return inFile(c.path, err)
 	}
 	for _, d := range disks {
 		if c.exclude.MatchString(d.DeviceName) {

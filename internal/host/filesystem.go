@@ -33,6 +33,7 @@ var (
 // mount point below the root filesystem.
 type filesystemCollector struct {
 	proc          procfs.FS
+	procfs        string
 	rootfs        string
 	excludeMounts *regexp.Regexp
 	excludeTypes  *regexp.Regexp
@@ -40,7 +41,7 @@ type filesystemCollector struct {
 }
 
 func newFilesystem(e *env) collector {
-	c := &filesystemCollector{proc: e.proc, rootfs: e.rootfs, excludeMounts: e.opts.MountPointsExclude,
+	c := &filesystemCollector{proc: e.proc, procfs: e.procfs, rootfs: e.rootfs, excludeMounts: e.opts.MountPointsExclude,
 		excludeTypes: e.opts.FSTypesExclude, statfs: newStatfser(e.opts.MountTimeout)}
 	if c.excludeMounts == nil {
 		c.excludeMounts = regexp.MustCompile(DefaultMountPointsExclude)
@@ -92,12 +93,14 @@ func (c *filesystemCollector) update(p *poll) error {
 // /tmp), or the daemon's own where /proc/1 is hidden, as node_exporter
 // does; it keeps the first of mounts that would share their labels.
 func (c *filesystemCollector) mounts() ([]mount, error) {
+	path := filepath.Join(c.procfs, "1", "mountinfo")
 	infos, err := c.proc.GetProcMounts(1)
 	if errors.Is(err, fs.ErrNotExist) {
+		path = filepath.Join(c.procfs, "self", "mountinfo")
 		infos, err = c.proc.GetMounts()
 	}
 	if err != nil {
-		return nil, err
+		return nil, inFile(path, err)
 	}
 	out := make([]mount, 0, len(infos))
 	seen := make(map[mount]bool, len(infos))

@@ -198,8 +198,10 @@ func TestFailureNamesTheFile(t *testing.T) {
 		"loadavg":      "0.1 0.2",
 		"net/dev":      "h1\nh2\n  eth0: 1 2 3",
 		"pressure/cpu": "some avg10=zz",
+		"diskstats":    " 179 0 mmcblk0 x 2 3",
+		"1/mountinfo":  "22 1 179:2 / / rw",
 	})
-	h, err := New(Options{Procfs: proc, Sysfs: t.TempDir(), Enabled: only("meminfo", "stat", "loadavg", "netdev", "pressure", "diskstats")})
+	h, err := New(Options{Procfs: proc, Sysfs: t.TempDir(), Enabled: only("meminfo", "stat", "loadavg", "netdev", "pressure", "diskstats", "filesystem")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,6 +213,7 @@ func TestFailureNamesTheFile(t *testing.T) {
 			continue
 		}
 		msg := o.Err.Error()
+		t.Logf("%s: %s", name, msg)
 		if !strings.Contains(msg, proc) || strings.Contains(msg, "Desc{") || strings.Contains(msg, "&{") {
 			t.Errorf("%s: %q does not name the file below %s in words", name, msg, proc)
 		}

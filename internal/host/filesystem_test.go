@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/edgeobs/edge-observability-stack/internal/testtree"
 )
 
 // hangingStatfs makes statfs of paths ending in suffix block until release
@@ -95,5 +97,32 @@ func TestMountPointsBelowRootfs(t *testing.T) {
 	}
 	if got := unescapeMount(`/media/My\040Disk\011x\134y`); got != "/media/My Disk\tx\\y" {
 		t.Errorf("unescapeMount = %q", got)
+	}
+}
+
+// The mount table is parsed again when it changes: a disk plugged in shows,
+// unplugged it goes.
+func TestMountTableChangesAreSeen(t *testing.T) {
+	proc, rootfs := t.TempDir(), t.TempDir()
+	root := "22 1 179:2 / / rw,noatime shared:1 - ext4 /dev/mmcblk0p2 rw"
+	usb := `37 22 8:17 / /media/usb rw,relatime shared:43 - vfat /dev/sda1 rw`
+	testtree.Write(t, rootfs, map[string]string{"media/usb/.keep": ""})
+	h, err := New(Options{Procfs: proc, Sysfs: t.TempDir(), Rootfs: rootfs, Enabled: only("filesystem")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := `node_filesystem_size_bytes{device="/dev/sda1",fstype="vfat",mountpoint="/media/usb"}`
+	for i, tc := range []struct {
+		table string
+		usb   bool
+	}{{root, false}, {root, false}, {root + "\n" + usb, true}, {root + "\n" + usb, true}, {root, false}} {
+		testtree.Write(t, proc, map[string]string{"1/mountinfo": tc.table})
+		got := samples(t, h)
+		if _, ok := got[size]; ok != tc.usb {
+			t.Errorf("poll %d: USB disk exported %v, want %v", i, ok, tc.usb)
+		}
+		if _, ok := got[`node_filesystem_size_bytes{device="/dev/mmcblk0p2",fstype="ext4",mountpoint="/"}`]; !ok {
+			t.Errorf("poll %d: no root filesystem", i)
+		}
 	}
 }

@@ -70,8 +70,10 @@ type env struct {
 	sysfs  string
 	rootfs string
 	opts   Options
-	// once reads a sysfs attribute with one read, through Files if any.
+	// once reads a sysfs attribute with one read, file a whole file,
+	// through Files if any.
 	once func(string) (string, error)
+	file func(string) ([]byte, error)
 }
 
 // Host runs the enabled collectors once per poll and serves their samples.
@@ -117,9 +119,9 @@ func newEnv(o Options) (*env, error) {
 	if o.Rootfs == "" {
 		o.Rootfs = "/"
 	}
-	e := &env{procfs: o.Procfs, sysfs: o.Sysfs, rootfs: o.Rootfs, opts: o, once: fsread.Once}
+	e := &env{procfs: o.Procfs, sysfs: o.Sysfs, rootfs: o.Rootfs, opts: o, once: fsread.Once, file: fsread.File}
 	if o.Files != nil {
-		e.once = o.Files.Once
+		e.once, e.file = o.Files.Once, o.Files.File
 	}
 	var err error
 	if e.proc, err = procfs.NewFS(o.Procfs); err != nil {

@@ -16,7 +16,7 @@ case "$mode" in
 	test) pkgs=(prometheus systemd systemd-container debootstrap rpm dpkg-dev curl ca-certificates jq
 		lintian rpmlint man-db apt-utils gnupg qemu-user-static chromium fonts-dejavu-core
 		qemu-system-x86 qemu-utils e2fsprogs openssh-client python3-prometheus-client
-		prometheus-alertmanager python3-aiosmtpd victoria-metrics) ;;
+		prometheus-alertmanager python3-aiosmtpd victoria-metrics prometheus-node-exporter) ;;
 	bench) pkgs=(prometheus systemd systemd-container debootstrap rpm dpkg-dev curl ca-certificates jq
 		lintian rpmlint man-db apt-utils gnupg qemu-user-static chromium fonts-dejavu-core
 		wrk stress-ng prometheus-node-exporter) ;;

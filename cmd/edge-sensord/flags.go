@@ -45,6 +45,7 @@ type flags struct {
 	log          *promslog.Config
 	promURL      string
 	queries      webapi.QueryLimits
+	host         hostFlags
 	// paths are the --path.* flags, each the root of the files read below it.
 	paths []pathFlag
 }
@@ -89,6 +90,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	app.Flag("runtime.pageout", "Once started, give the kernel back the executable's pages that only start-up touched (MADV_PAGEOUT); those still in use are read back on demand.").
 		Default("true").BoolVar(&f.pageout)
 	f.queryFlags(app)
+	f.addHostFlags(app)
 	promslogflag.AddFlags(app, f.log)
 	if _, err := app.Parse(args); err != nil {
 		return nil, err

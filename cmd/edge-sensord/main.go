@@ -48,7 +48,11 @@ func run(args []string, stderr io.Writer, n notify.Notifier) int {
 		log.Error("invalid dashboard query settings; refusing to start", "err", err)
 		return 1
 	}
-	d := newDaemon(f, cfg, queries, n, log)
+	d, err := newDaemon(f, cfg, queries, n, log)
+	if err != nil {
+		log.Error("invalid host collector settings; refusing to start", "err", err)
+		return 1
+	}
 	sig := catchSignals()
 	defer stopSignals(sig)
 

@@ -47,18 +47,24 @@ type sensord struct {
 	serveErr atomic.Pointer[error]
 }
 
-// newDaemon wires the parts together; nothing runs yet.
-func newDaemon(f *flags, cfg config.Config, queries *webapi.QueryProxy, n notify.Notifier, log *slog.Logger) *sensord {
+// newDaemon wires the parts together; nothing runs yet. It fails when a
+// --path flag of the host collectors does not name a directory.
+func newDaemon(f *flags, cfg config.Config, queries *webapi.QueryProxy, n notify.Notifier, log *slog.Logger) (*sensord, error) {
 	d := &sensord{f: f, log: log, n: n, events: events.New(),
 		// The files a poll reads stay open from poll to poll (see fsread.Handles).
 		files:   fsread.NewHandles(fsread.DefaultMax),
 		reloads: &reloadRecorder{dir: reload.RuntimeDir(), log: log}, refused: &refusedReload{}}
 	cg := cgroup.NewCollector(cgroup.Reader{Root: f.cgroupfs, Procfs: f.procfs, Files: d.files}, f.slice)
+	hostCollectors, err := f.newHost(log, d.files)
+	if err != nil {
+		return nil, err
+	}
 	processReg := prometheus.NewRegistry()
 	processReg.MustRegister(selfstat.New(f.procfs))
 	runtimeMetrics := &poller.CachedGatherer{G: prometheus.Gatherers{selfstat.GoRuntime(), processReg}}
 	clock := clocksync.New(f.clockKernel())
-	d.poller = poller.New(log, f.procfs, d.events, cg, clock, runtimeMetrics)
+	// The runtime metrics last, so that they see the memory of the poll.
+	d.poller = poller.New(log, f.procfs, d.events, cg, clock, hostCollectors, runtimeMetrics)
 	d.poller.KeepFilesOpen(d.files)
 	d.poller.AddWarner(d.refused)
 	d.poller.Reconfigure(cfg, f.sources(cfg, d.files))
@@ -68,7 +74,7 @@ func newDaemon(f *flags, cfg config.Config, queries *webapi.QueryProxy, n notify
 	}
 	reg := prometheus.NewRegistry()
 	promversion.Version, promversion.Revision = version.Version, version.Revision
-	reg.MustRegister(versioncollector.NewCollector("edge_sensor"), d.events, poller.Collector{P: d.poller}, cg, clock)
+	reg.MustRegister(versioncollector.NewCollector("edge_sensor"), d.events, poller.Collector{P: d.poller}, cg, clock, hostCollectors)
 	d.server = webapi.NewServer(webapi.NewHandler(webapi.Options{
 		Poller: d.poller, Events: d.events, Gatherer: prometheus.Gatherers{reg, runtimeMetrics}, Log: log,
 		MaxRequests: f.maxRequests, Health: d.serverHealth, Version: version.Version,
@@ -76,7 +82,7 @@ func newDaemon(f *flags, cfg config.Config, queries *webapi.QueryProxy, n notify
 		// The warnings of the last poll: cgroup limits not enforced, clock not synchronised, a refused reload.
 		Queries: queries, Warnings: func() []string { return d.poller.View().Warnings }, History: d.history,
 	}), log)
-	return d
+	return d, nil
 }
 
 // run keeps polling, and asking Prometheus how much history it holds for

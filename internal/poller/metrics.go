@@ -19,21 +19,30 @@ type errorCounts struct {
 
 func newErrorCounts() *errorCounts { return &errorCounts{m: map[errorKey]uint64{}} }
 
-// reset keeps the counts of the given sources and forgets others. With
-// zero, every reason of every source starts at zero so that rate() sees the
-// first error; without, a count appears with its first error.
-func (c *errorCounts) reset(srcs []sensors.Source, zero bool) {
+// CollectorReasons are the read errors a collector of a CollectorSet can
+// count: it reads attributes once, without the sources' timeouts, CRC and
+// range checks.
+var CollectorReasons = []string{sensors.ReasonIO, sensors.ReasonVanished, sensors.ReasonEmpty, sensors.ReasonParse}
+
+// reset keeps the counts of the given sources and collectors and forgets
+// others. With zero, every reason each can count starts at zero so that
+// rate() sees the first error; without, a count appears with its first error.
+func (c *errorCounts) reset(sources, collectors []string, zero bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	m := map[errorKey]uint64{}
-	for _, s := range srcs {
-		for _, r := range sensors.Reasons {
-			k := errorKey{s.Name(), r}
-			if n, ok := c.m[k]; ok || zero {
-				m[k] = n
+	keep := func(names, reasons []string) {
+		for _, s := range names {
+			for _, r := range reasons {
+				k := errorKey{s, r}
+				if n, ok := c.m[k]; ok || zero {
+					m[k] = n
+				}
 			}
 		}
 	}
+	keep(sources, sensors.Reasons)
+	keep(collectors, CollectorReasons)
 	c.m = m
 }
 
@@ -66,9 +75,9 @@ var (
 	descCount = prometheus.NewDesc("edge_sensor_sensors",
 		"Sensors found by each source in the last poll, failing ones included.", []string{"source"}, nil)
 	descSuccess = prometheus.NewDesc("edge_sensor_scrape_collector_success",
-		"1 when the source's last read succeeded as a whole.", []string{"collector"}, nil)
+		"1 when the source's or host collector's last read succeeded as a whole (finding nothing to read is a success).", []string{"collector"}, nil)
 	descDuration = prometheus.NewDesc("edge_sensor_scrape_collector_duration_seconds",
-		"How long the source's last read took.", []string{"collector"}, nil)
+		"How long the source's or host collector's last read took.", []string{"collector"}, nil)
 	descLastPoll = prometheus.NewDesc("edge_sensor_poll_last_success_timestamp_seconds",
 		"Time the last poll of all sources completed.", nil, nil)
 	descPollDuration = prometheus.NewDesc("edge_sensor_poll_duration_seconds",
@@ -131,13 +140,11 @@ func (p *Poller) buildMetrics(v *View) []prometheus.Metric {
 	}
 	for _, k := range slices.Sorted(maps.Keys(v.PerSource)) {
 		st := v.PerSource[k]
-		ok := 0.0
-		if st.ok {
-			ok = 1
-		}
-		add(descSuccess, prometheus.GaugeValue, ok, k)
-		add(descDuration, prometheus.GaugeValue, st.duration.Seconds(), k)
+		addOutcome(add, k, st)
 		add(descCount, prometheus.GaugeValue, float64(st.count), k)
+	}
+	for _, k := range slices.Sorted(maps.Keys(v.PerCollector)) {
+		addOutcome(add, k, v.PerCollector[k])
 	}
 	p.errs.each(func(k errorKey, n uint64) {
 		add(descReadErrors, prometheus.CounterValue, float64(n), k.source, k.reason)
@@ -192,6 +199,16 @@ func (p *Poller) limitSamplesOf(s Sensor, next map[string]limitSamples) []promet
 	}
 	next[s.Name] = e
 	return e.metrics
+}
+
+// addOutcome adds the success and duration of one source or collector.
+func addOutcome(add func(*prometheus.Desc, prometheus.ValueType, float64, ...string), name string, st sourceStat) {
+	ok := 0.0
+	if st.ok {
+		ok = 1
+	}
+	add(descSuccess, prometheus.GaugeValue, ok, name)
+	add(descDuration, prometheus.GaugeValue, st.duration.Seconds(), name)
 }
 
 // Collector exposes the latest View; it does no I/O.

@@ -73,6 +73,32 @@ type Warner interface {
 	Warnings() []string
 }
 
+// CollectorOutcome is how one collector of a CollectorSet fared in a poll.
+type CollectorOutcome struct {
+	Name     string
+	Duration time.Duration
+	// Err is the collector's failure as a whole; nil when it succeeded or
+	// found nothing to read (a subsystem the machine does not have).
+	Err error
+	// ReadErrors are attributes that could not be read or held garbage:
+	// counted as the sources' are, never published as values.
+	ReadErrors []sensors.ReadError
+}
+
+// CollectorSet is an Updater made of named collectors (the host's), whose
+// success, duration and read errors are exported as the sources' are:
+// edge_sensor_scrape_collector_success{collector}, ..._duration_seconds and
+// edge_sensor_read_errors_total{source}. Their names must differ from the
+// sources'.
+type CollectorSet interface {
+	Updater
+	// Outcomes is valid after Update, until the next Update.
+	Outcomes() []CollectorOutcome
+	// ErrorSources names the collectors that count read errors, so that
+	// their counters start at zero; their reasons are CollectorReasons.
+	ErrorSources() []string
+}
+
 // Poller owns the sources and the cache.
 type Poller struct {
 	log      *slog.Logger
@@ -90,13 +116,18 @@ type Poller struct {
 	// limitSamples are last poll's limit samples by sensor (buildMetrics);
 	// limitSamplesNext is the map the next poll fills, kept to be reused.
 	limitSamples, limitSamplesNext map[string]limitSamples
+	// collectorErr is the last error of each collector of a CollectorSet,
+	// to log changes only; errorSources are those that count read errors.
+	collectorErr map[string]string
+	errorSources []string
 
-	pollMu  sync.Mutex // one poll at a time
-	sources []sensors.Source
-	cfg     config.Config
-	sensors map[string]*Sensor
-	stats   map[string]sourceStat
-	spike   bool
+	pollMu     sync.Mutex // one poll at a time
+	sources    []sensors.Source
+	cfg        config.Config
+	sensors    map[string]*Sensor
+	stats      map[string]sourceStat
+	collectors map[string]sourceStat
+	spike      bool
 
 	view atomic.Pointer[View]
 	// lastPoll keeps time.Now()'s monotonic reading, so that a wall-clock
@@ -130,8 +161,15 @@ func New(log *slog.Logger, procfs string, ev *events.Counter, updaters ...Update
 		limitSamplesNext: map[string]limitSamples{},
 		sensors:          map[string]*Sensor{},
 		stats:            map[string]sourceStat{},
+		collectors:       map[string]sourceStat{},
+		collectorErr:     map[string]string{},
 		kick:             make(chan struct{}, 1),
 		polled:           make(chan struct{}, 1),
+	}
+	for _, u := range updaters {
+		if cs, ok := u.(CollectorSet); ok {
+			p.errorSources = append(p.errorSources, cs.ErrorSources()...)
+		}
 	}
 	p.view.Store(&View{CPU: -1, byName: map[string][]byte{}, all: []byte("[]"), interval: config.Default().PollInterval})
 	return p
@@ -158,10 +196,14 @@ func (p *Poller) Reconfigure(cfg config.Config, srcs []sensors.Source) {
 			delete(p.stats, name)
 		}
 	}
-	p.errs.reset(srcs, true)
+	names := make([]string, len(srcs))
+	for i, s := range srcs {
+		names[i] = s.Name()
+	}
+	p.errs.reset(names, p.errorSources, true)
 	// Nothing alerts on failed limit reads, and most devices have none: their counts appear
 	// with the first, rather than as zeros on every device.
-	p.limitErrs.reset(srcs, false)
+	p.limitErrs.reset(names, nil, false)
 	select {
 	case p.kick <- struct{}{}:
 	default:
@@ -347,6 +389,9 @@ func (p *Poller) sampleCPU() (cpu float64, spike bool) {
 func (p *Poller) runUpdaters() {
 	for i, u := range p.updaters {
 		p.logChange(&p.updaterErr[i], u.Update(), "updater", updaterName(u))
+		if cs, ok := u.(CollectorSet); ok {
+			p.recordOutcomes(cs.Outcomes())
+		}
 	}
 }
 
@@ -370,6 +415,31 @@ func (p *Poller) logChange(last *string, err error, attrs ...any) {
 
 // warnings gathers what the updaters that are Warners, then the other
 // Warners, have to say.
+// recordOutcomes keeps each collector's success and duration for the
+// view, counts its read errors as the sources' are, and logs a collector's
+// failure and recovery once each.
+func (p *Poller) recordOutcomes(outcomes []CollectorOutcome) {
+	for _, o := range outcomes {
+		p.collectors[o.Name] = sourceStat{ok: o.Err == nil, duration: o.Duration}
+		for _, e := range o.ReadErrors {
+			p.errs.inc(o.Name, e.Reason)
+			p.events.Inc(events.ReadError)
+		}
+		msg := ""
+		if o.Err != nil {
+			msg = o.Err.Error()
+		}
+		if prev := p.collectorErr[o.Name]; msg != prev {
+			if msg != "" {
+				p.log.Warn("collector failed", "collector", o.Name, "err", msg)
+			} else {
+				p.log.Info("collector recovered", "collector", o.Name, "previous_err", prev)
+			}
+			p.collectorErr[o.Name] = msg
+		}
+	}
+}
+
 func (p *Poller) warnings() []string {
 	var out []string
 	for _, u := range p.updaters {

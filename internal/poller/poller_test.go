@@ -179,7 +179,7 @@ edge_sensor_read_errors_total{reason="vanished",source="fake"} 0
 # TYPE edge_sensor_stale gauge
 edge_sensor_stale{sensor="t1"} 0
 edge_sensor_stale{sensor="t9"} 0
-# HELP edge_sensor_scrape_collector_success 1 when the source's last read succeeded as a whole.
+# HELP edge_sensor_scrape_collector_success 1 when the source's or host collector's last read succeeded as a whole (finding nothing to read is a success).
 # TYPE edge_sensor_scrape_collector_success gauge
 edge_sensor_scrape_collector_success{collector="fake"} 1
 # HELP edge_sensor_sensors Sensors found by each source in the last poll, failing ones included.
@@ -584,5 +584,77 @@ edge_sensor_temperature_limit_celsius{chip="chip0",label=%q,sensor="t1",source="
 edge_sensor_limit_read_errors_total{reason="range",source="fake"} 1
 `), "edge_sensor_limit_read_errors_total"); err != nil {
 		t.Error(err)
+	}
+}
+
+// fakeCollectors is a CollectorSet whose outcomes the test sets.
+type fakeCollectors struct{ outcomes []CollectorOutcome }
+
+func (f *fakeCollectors) Update() error                { return nil }
+func (f *fakeCollectors) Outcomes() []CollectorOutcome { return f.outcomes }
+func (f *fakeCollectors) ErrorSources() []string       { return []string{"rpi"} }
+
+// The host collectors' success, duration and read errors are exported as
+// the sources' are; a collector's failure is logged once per change.
+func TestCollectorOutcomesExportedAsSources(t *testing.T) {
+	var logs strings.Builder
+	cs := &fakeCollectors{}
+	ev := events.New()
+	p := New(slog.New(slog.NewTextHandler(&logs, nil)), procWithStat(t, 100, 900), ev, cs)
+	p.Reconfigure(config.Default(), []sensors.Source{&fakeSource{name: "fake"}})
+	garbage := errors.New("/sys/x/get_throttled: garbage")
+	cs.outcomes = []CollectorOutcome{{Name: "cpu", Duration: 3 * time.Millisecond},
+		{Name: "rpi", Duration: time.Millisecond, Err: garbage,
+			ReadErrors: []sensors.ReadError{{Name: "/sys/x/get_throttled", Source: "rpi", Reason: sensors.ReasonParse, Err: garbage}}}}
+	p.PollOnce(context.Background())
+	p.PollOnce(context.Background())
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(Collector{P: p})
+	want := `
+# HELP edge_sensor_read_errors_total Failed sensor reads by source and reason (io, vanished, empty, parse, range, crc, timeout).
+# TYPE edge_sensor_read_errors_total counter
+edge_sensor_read_errors_total{reason="crc",source="fake"} 0
+edge_sensor_read_errors_total{reason="empty",source="fake"} 0
+edge_sensor_read_errors_total{reason="empty",source="rpi"} 0
+edge_sensor_read_errors_total{reason="io",source="fake"} 0
+edge_sensor_read_errors_total{reason="io",source="rpi"} 0
+edge_sensor_read_errors_total{reason="parse",source="fake"} 0
+edge_sensor_read_errors_total{reason="parse",source="rpi"} 2
+edge_sensor_read_errors_total{reason="range",source="fake"} 0
+edge_sensor_read_errors_total{reason="timeout",source="fake"} 0
+edge_sensor_read_errors_total{reason="vanished",source="fake"} 0
+edge_sensor_read_errors_total{reason="vanished",source="rpi"} 0
+# HELP edge_sensor_scrape_collector_success 1 when the source's or host collector's last read succeeded as a whole (finding nothing to read is a success).
+# TYPE edge_sensor_scrape_collector_success gauge
+edge_sensor_scrape_collector_success{collector="cpu"} 1
+edge_sensor_scrape_collector_success{collector="fake"} 1
+edge_sensor_scrape_collector_success{collector="rpi"} 0
+# HELP edge_sensor_scrape_collector_duration_seconds How long the source's or host collector's last read took.
+# TYPE edge_sensor_scrape_collector_duration_seconds gauge
+edge_sensor_scrape_collector_duration_seconds{collector="cpu"} 0.003
+edge_sensor_scrape_collector_duration_seconds{collector="rpi"} 0.001
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "edge_sensor_read_errors_total", "edge_sensor_scrape_collector_success"); err != nil {
+		t.Fatal(err)
+	}
+	if v := ev.Value(events.ReadError); v != 2 {
+		t.Errorf("read_error events %v, want 2", v)
+	}
+	if n := strings.Count(logs.String(), `msg="collector failed" collector=rpi`); n != 1 {
+		t.Errorf("%d failure lines for one failure, want 1:\n%s", n, logs.String())
+	}
+	cs.outcomes[1] = CollectorOutcome{Name: "rpi"}
+	p.PollOnce(context.Background())
+	if !strings.Contains(logs.String(), `msg="collector recovered" collector=rpi`) {
+		t.Errorf("no recovery line:\n%s", logs.String())
+	}
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(`
+# HELP edge_sensor_scrape_collector_success 1 when the source's or host collector's last read succeeded as a whole (finding nothing to read is a success).
+# TYPE edge_sensor_scrape_collector_success gauge
+edge_sensor_scrape_collector_success{collector="cpu"} 1
+edge_sensor_scrape_collector_success{collector="fake"} 1
+edge_sensor_scrape_collector_success{collector="rpi"} 1
+`), "edge_sensor_scrape_collector_success"); err != nil {
+		t.Fatal(err)
 	}
 }

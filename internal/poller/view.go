@@ -3,6 +3,7 @@ package poller
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 	"time"
@@ -24,18 +25,17 @@ type View struct {
 	CPUSpike  bool                //
 	Warnings  []string            // of the Warners, as of this poll
 	PerSource map[string]sourceStat
-	interval  time.Duration
+	// PerCollector is the outcome of each collector of the CollectorSets.
+	PerCollector map[string]sourceStat
+	interval     time.Duration
 }
 
 // buildView snapshots the cache: the JSON of /sensor and the exposition are
 // built here, once per poll, so that handlers only copy them.
 func (p *Poller) buildView(now time.Time, dur time.Duration, cpu float64, spike bool) *View {
 	v := &View{Time: now, Duration: dur, CPU: cpu, CPUSpike: spike,
-		byName: make(map[string][]byte, len(p.sensors)), PerSource: map[string]sourceStat{},
-		interval: p.cfg.PollInterval}
-	for k, s := range p.stats {
-		v.PerSource[k] = s
-	}
+		byName: make(map[string][]byte, len(p.sensors)), PerSource: maps.Clone(p.stats),
+		PerCollector: maps.Clone(p.collectors), interval: p.cfg.PollInterval}
 	for _, s := range p.sensors {
 		c := *s
 		if s.Value != nil {

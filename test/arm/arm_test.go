@@ -14,12 +14,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/edgeobs/edge-observability-stack/internal/freeport"
+	"github.com/edgeobs/edge-observability-stack/internal/promlint"
 )
 
 // target is one architecture the packages ship besides amd64.
@@ -97,25 +99,24 @@ func TestArm(t *testing.T) {
 			qemu := need(t, tg.qemu, "qemu-user-static")
 			bin := build(t, tg)
 			t.Run("edge-sensord", func(t *testing.T) { testDaemon(t, qemu, bin) })
+			t.Run("host", func(t *testing.T) { testHost(t, qemu, bin) })
 			t.Run("edgectl", func(t *testing.T) { testEdgectl(t, qemu, bin) })
 		})
 	}
 }
 
-// testDaemon starts the daemon on the fixture trees of a Raspberry Pi with
-// the memory controller off, as systemd would: READY=1 on NOTIFY_SOCKET,
-// then /metrics must pass promtool.
-func testDaemon(t *testing.T, qemu, bin string) {
+// startDaemon runs the emulated daemon with args as systemd would, and
+// returns its address once it has sent READY=1, and that message.
+func startDaemon(t *testing.T, qemu, bin string, args ...string) (addr, ready string) {
+	t.Helper()
 	sockPath := filepath.Join(t.TempDir(), "notify.sock")
 	sock, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sockPath, Net: "unixgram"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer sock.Close()
-	addr := freeport.Addr(t)
-	cmd := exec.Command(qemu, filepath.Join(bin, "edge-sensord"), "--web.listen-address="+addr,
-		"--path.sysfs="+filepath.Join(fixtures, "sysfs"), "--path.cgroupfs="+filepath.Join(fixtures, "cgroup", "v2-nomemory"),
-		"--path.procfs="+filepath.Join(fixtures, "proc", "pi-6.12"), "--no-sensors.simulate", "--poll.interval=1h")
+	t.Cleanup(func() { sock.Close() })
+	addr = freeport.Addr(t)
+	cmd := exec.Command(qemu, append([]string{filepath.Join(bin, "edge-sensord"), "--web.listen-address=" + addr}, args...)...)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "NOTIFY_SOCKET=" + sockPath}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -123,42 +124,88 @@ func testDaemon(t *testing.T, qemu, bin string) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() {
+	t.Cleanup(func() {
 		cmd.Process.Kill()
 		cmd.Wait()
 		if t.Failed() {
 			t.Logf("edge-sensord stderr:\n%s", stderr.String())
 		}
-	}()
-
+	})
 	// Emulation is slow and the machine busy: a generous bound, not a timing assertion.
-	msg := nextNotify(t, sock, "READY=1", 3*time.Minute)
-	if want := "memory budget NOT enforced (memory controller off: the kernel command line has cgroup_disable=memory)"; !strings.Contains(msg, want) {
-		t.Errorf("READY message %q lacks %q", msg, want)
-	}
+	return addr, nextNotify(t, sock, "READY=1", 3*time.Minute)
+}
 
+// checkedMetrics fetches /metrics and passes it through promtool (but for
+// node_exporter's names, which its lint calls camelCase).
+func checkedMetrics(t *testing.T, addr string) string {
+	t.Helper()
 	resp, err := (&http.Client{Timeout: time.Minute}).Get("http://" + addr + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	check := exec.Command("promtool", "check", "metrics")
-	check.Stdin = bytes.NewReader(body)
-	if out, err := check.CombinedOutput(); err != nil {
-		t.Fatalf("promtool check metrics: %v\n%s", err, out)
+	if err := promlint.Check(body); err != nil {
+		t.Fatal(err)
 	}
+	return string(body)
+}
+
+// testDaemon starts the daemon on the fixture trees of a Raspberry Pi with
+// the memory controller off, as systemd would: READY=1 on NOTIFY_SOCKET,
+// then /metrics must pass promtool.
+func testDaemon(t *testing.T, qemu, bin string) {
+	addr, msg := startDaemon(t, qemu, bin,
+		"--path.sysfs="+filepath.Join(fixtures, "sysfs"), "--path.cgroupfs="+filepath.Join(fixtures, "cgroup", "v2-nomemory"),
+		"--path.procfs="+filepath.Join(fixtures, "proc", "pi-6.12"), "--no-sensors.simulate", "--poll.interval=1h",
+		"--collector.disable-defaults")
+	if want := "memory budget NOT enforced (memory controller off: the kernel command line has cgroup_disable=memory)"; !strings.Contains(msg, want) {
+		t.Errorf("READY message %q lacks %q", msg, want)
+	}
+	body := checkedMetrics(t, addr)
 	for _, want := range []string{
 		`edge_cgroup_controller_enabled{controller="memory"} 0`,
 		`edge_unit_cpu_seconds_total{unit="prometheus.service"} 98`,
 		`edge_sensor_temperature_celsius{`, // read from the fixture sysfs
 	} {
-		if !strings.Contains(string(body), want) {
+		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
 	}
-	if strings.Contains(string(body), "edge_unit_memory_bytes{") {
+	if strings.Contains(body, "edge_unit_memory_bytes{") {
 		t.Error("/metrics has unit memory without memory accounting")
+	}
+}
+
+// testHost runs every host collector on the Raspberry Pi 4 fixture: the
+// parsers and statfs(2), whose structure differs between 32- and 64-bit
+// arm, give the figures they give on amd64.
+func testHost(t *testing.T, qemu, bin string) {
+	host := filepath.Join(fixtures, "host")
+	addr, _ := startDaemon(t, qemu, bin, "--path.sysfs="+filepath.Join(host, "sys"), "--path.procfs="+filepath.Join(host, "proc"),
+		"--path.rootfs="+filepath.Join(host, "rootfs"), "--path.cgroupfs="+filepath.Join(fixtures, "cgroup", "v2"),
+		"--no-sensors.simulate", "--poll.interval=1h")
+	body := checkedMetrics(t, addr)
+	for _, want := range []string{
+		`node_cpu_seconds_total{cpu="0",mode="user"} 3309.82`,
+		`node_memory_MemTotal_bytes 3.975000064e+09`,
+		`node_disk_written_bytes_total{device="mmcblk0"} 2.1098323968e+10`,
+		`node_filesystem_device_error{device="/dev/mmcblk0p2",fstype="ext4",mountpoint="/"} 0`,
+		`node_filesystem_readonly{device="/dev/sda1",fstype="ext4",mountpoint="/srv/backup"} 1`,
+		`node_filesystem_device_error{device="/dev/sdc1",fstype="ext4",mountpoint="/media/usb"} 1`,
+		`node_cpu_scaling_frequency_hertz{cpu="3"} 1.5e+09`,
+		`edge_rpi_throttle{condition="undervoltage",state="since_boot"} 0`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	size := regexp.MustCompile(`(?m)^node_filesystem_size_bytes\{device="/dev/mmcblk0p2",fstype="ext4",mountpoint="/"\} ([0-9.e+]+)$`).FindStringSubmatch(body)
+	if size == nil || size[1] == "0" {
+		t.Errorf("no size of / from statfs: %v", size)
+	}
+	if failed := regexp.MustCompile(`(?m)^edge_sensor_scrape_collector_success\{.*\} 0$`).FindAllString(body, -1); len(failed) > 0 {
+		t.Errorf("collectors failed: %q", failed)
 	}
 }
 

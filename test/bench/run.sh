@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks of edge-sensord (`make bench`; not part of `make test`).
-#   test/bench/run.sh [footprint|shipped|scaling|abuse|dashboard|page|faults|fuzz]...   (default: all, in that order)
+#   test/bench/run.sh [footprint|shipped|scaling|abuse|dashboard|page|faults|fuzz|host]...   (default: all, in that order)
 #   test/bench/run.sh stack|life|lifevm|thp|clock|sdwrites|vmcut   (each alone: booted-container soaks; compaction
 #                     in the VM; the daemon with and without THP in the VM; clock steps in the VM; bytes
 #                     written per hour; power cuts of a VM)
@@ -17,6 +17,8 @@
 #   SHIPPED_SCRAPES=40  scrapes 15 s apart: edge-sensord at 5 s and 15 s polls and node_exporter at once
 #   WRK_RUNS=3 WRK_DURATION=10s WRK_CONNS=4   wrk runs per exporter
 #   SCALING_SCRAPES=2000  BENCH_COUNT=5  (go test -count, benchstat-friendly)
+#   HOST_RUNS=3 HOST_SCRAPES=1000 HOST_INTERVAL=100ms HOST_POLL=1s BASE_REV=main   host: the daemon of BASE_REV
+#                     against this one without and with the host collectors
 #   CONNS=1000        connections for the abuse part
 #   DASH_WARMUP=60 DASH_DURATION=60s  seconds of scrapes before, and length of, each dashboard load
 #   DASH_BENCH_WINDOW=3m DASH_BENCH_RUNS=5  page: RSS/CPU windows, first loads per range
@@ -39,6 +41,11 @@ WRK_DURATION=${WRK_DURATION:-10s}
 WRK_CONNS=${WRK_CONNS:-4}
 SCALING_SCRAPES=${SCALING_SCRAPES:-2000}
 BENCH_COUNT=${BENCH_COUNT:-5}
+HOST_RUNS=${HOST_RUNS:-3}
+HOST_SCRAPES=${HOST_SCRAPES:-1000}
+HOST_INTERVAL=${HOST_INTERVAL:-100ms}
+HOST_POLL=${HOST_POLL:-1s}
+BASE_REV=${BASE_REV:-main}
 CONNS=${CONNS:-1000}
 FUZZTIME=${FUZZTIME:-2m}
 EDGE=$ROOT/bin/edge-sensord
@@ -50,11 +57,11 @@ PROM_ACCEPT='application/openmetrics-text;version=1.0.0,application/openmetrics-
 
 parts=("$@")
 if [ ${#parts[@]} -eq 0 ]; then
-	parts=(footprint shipped scaling abuse dashboard page faults fuzz)
+	parts=(footprint shipped scaling abuse dashboard page faults fuzz host)
 fi
 for p in "${parts[@]}"; do
 	case "$p" in
-	footprint | shipped | scaling | abuse | dashboard | page | faults | fuzz) ;;
+	footprint | shipped | scaling | abuse | dashboard | page | faults | fuzz | host) ;;
 	stack) [ ${#parts[@]} -eq 1 ] || { echo "$0: stack runs alone" >&2; exit 2; }; exec "$ROOT/test/bench/container.sh" ;;
 	life) [ ${#parts[@]} -eq 1 ] || { echo "$0: life runs alone" >&2; exit 2; }; exec "$ROOT/test/bench/life.sh" ;;
 	lifevm) [ ${#parts[@]} -eq 1 ] || { echo "$0: lifevm runs alone" >&2; exit 2; }
@@ -68,7 +75,7 @@ for p in "${parts[@]}"; do
 	peers) [ ${#parts[@]} -eq 1 ] || { echo "$0: peers runs alone" >&2; exit 2; }; exec "$ROOT/test/bench/peers.sh" ;;
 	alerts) [ ${#parts[@]} -eq 1 ] || { echo "$0: alerts runs alone" >&2; exit 2; }
 		ALERTS_GUEST=nspawn "$ROOT/test/bench/alerts.sh" && ALERTS_GUEST=vm exec "$ROOT/test/bench/alerts.sh" ;;
-	*) echo "usage: $0 [footprint|shipped|scaling|abuse|dashboard|page|faults|fuzz]..." >&2; exit 2 ;;
+	*) echo "usage: $0 [footprint|shipped|scaling|abuse|dashboard|page|faults|fuzz|host]..." >&2; exit 2 ;;
 	esac
 done
 
@@ -436,6 +443,76 @@ faults() {
 	"$BT" faults-report -load-before "$lb" -load-after "$(load)" -sysfs "$sys" "$d"
 }
 
+# ---------------------------------------------------------------- host
+# What the host collectors cost: the daemon of $BASE_REV against this one
+# without and with them, on the Raspberry Pi fixture, each alone (two at once
+# would share executable pages), in turn $HOST_RUNS times, with the unit's
+# Go settings; then one poll of each in a Go benchmark.
+host_variant() { # NAME RUN: start, scrape $HOST_SCRAPES times $HOST_INTERVAL apart, stop
+	local fx=$ROOT/test/fixtures port pid bin=$EDGE extra
+	extra=(--path.rootfs="$fx/host/rootfs")
+	case $1 in
+	base) bin=$TMP/edge-base extra=() ;;
+	off) extra+=(--collector.disable-defaults) ;;
+	esac
+	port=$(free_port)
+	start "$d/$1.log" env GOMEMLIMIT=16MiB GODEBUG=disablethp=1 "$bin" --path.sysfs="$fx/host/sys" --path.procfs="$fx/host/proc" \
+		--path.cgroupfs="$FIXTURE_CGROUP" --clock.timex-file="$fx/clock/synchronized" --poll.interval="$HOST_POLL" \
+		--web.listen-address=127.0.0.1:"$port" "${extra[@]}"
+	pid=$STARTED
+	wait_http "http://127.0.0.1:$port/metrics"
+	"$BT" footprint -pid "$pid" -url "http://127.0.0.1:$port/metrics" -scrapes "$HOST_SCRAPES" -interval "$HOST_INTERVAL" >"$d/$1-$2.kv"
+	curl -s "http://127.0.0.1:$port/metrics" | grep -c -v '^#' >"$d/$1-$2.samples"
+	stop "$pid"
+}
+
+host() {
+	mkdir -p "$TMP/base"
+	git archive "$BASE_REV" | tar -x -C "$TMP/base"
+	(cd "$TMP/base" && go build -trimpath -ldflags '-s -w' -o "$TMP/edge-base" ./cmd/edge-sensord)
+	local i v k
+	for i in $(seq "$HOST_RUNS"); do
+		for v in base off on; do host_variant "$v" "$i"; done
+	done
+	for v in base off on; do
+		for k in idle_rss_kib after_rss_kib after_pss_kib after_rss_anon_kib after_rss_file_kib cpu_ms_total; do
+			for i in $(seq "$HOST_RUNS"); do kv "$d/$v-$i.kv" "$k"; done | "$BT" stats "${v}_$k" >>"$d/stats.kv"
+		done
+	done
+	go test -run '^$' -bench BenchmarkDaemonPoll -benchtime 400x -count "$BENCH_COUNT" -cpu 1 ./cmd/edge-sensord >"$d/gobench.txt" 2>&1
+	host_report "$(load)"
+}
+
+host_report() { # LOAD-AFTER
+	local s=$d/stats.kv
+	med() { kv "$s" "$1_$2_median"; }
+	row() { # LABEL KEY MIB?
+		local b o n
+		b=$(med base "$2") o=$(med off "$2") n=$(med on "$2")
+		if [ "${3:-}" = mib ]; then b=$(kib_mib "$b") o=$(kib_mib "$o") n=$(kib_mib "$n"); fi
+		printf '| %s | %s | %s | %s | %s | %s |\n' "$1" "$b" "$o" "$n" "$(ratio "$o" "$b")" "$(ratio "$n" "$b")"
+	}
+	echo "### Host collectors: the daemon of $BASE_REV, and this one without and with them"
+	echo
+	machine_md
+	echo "Load average before: $lb; after: $1. Each daemon alone on test/fixtures/host (proc, sys, rootfs) and test/fixtures/cgroup/v2, polling every $HOST_POLL, with GOMEMLIMIT=16MiB GODEBUG=disablethp=1 as its unit sets them; $HOST_SCRAPES scrapes $HOST_INTERVAL apart after 3 s idle; medians of $HOST_RUNS runs, in turn. Samples per scrape: $(cat "$d/base-1.samples"), $(cat "$d/off-1.samples"), $(cat "$d/on-1.samples")."
+	echo
+	echo "| Measure | $BASE_REV | host collectors off | host collectors on | off / $BASE_REV | on / $BASE_REV |"
+	echo "|---|---|---|---|---|---|"
+	row "RSS idle (MiB)" idle_rss_kib mib
+	row "RSS after (MiB)" after_rss_kib mib
+	row "PSS after (MiB)" after_pss_kib mib
+	row "RssAnon after (MiB)" after_rss_anon_kib mib
+	row "RssFile after (MiB)" after_rss_file_kib mib
+	row "CPU ms over the scrapes (utime+stime)" cpu_ms_total
+	echo
+	echo "One poll (\`go test -run '^\$' -bench BenchmarkDaemonPoll -benchtime 400x -count $BENCH_COUNT -cpu 1 ./cmd/edge-sensord\`; raw: results/host/gobench.txt), median per benchmark; cpu-ns/op is the process's user and system time per poll:"
+	echo
+	echo "| Benchmark | ns/op | B/op | allocs/op | cpu-ns/op |"
+	echo "|---|---|---|---|---|"
+	"$BT" gobench "$d/gobench.txt"
+}
+
 # ---------------------------------------------------------------- fuzz
 fuzz() {
 	local rc=0
@@ -468,7 +545,7 @@ for p in "${parts[@]}"; do
 	cat "$RESULTS/$p.md"
 	echo
 done
-for p in footprint shipped scaling abuse dashboard page faults fuzz; do
+for p in footprint shipped scaling abuse dashboard page faults fuzz host; do
 	if [ -f "$RESULTS/$p.md" ]; then cat "$RESULTS/$p.md"; echo; fi
 done >"$RESULTS/summary.md"
 echo "summary: $RESULTS/summary.md" >&2

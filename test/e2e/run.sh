@@ -165,6 +165,7 @@ plan_stack_checks() {
 	plan_check check_budget "memory under budget, edgectl agrees with the cgroups"
 	plan_check check_dashboard "the dashboard page, its assets and panel data through edge-sensord's proxy"
 	plan_check check_clock "edge_clock_synchronized agrees with timedated; the dashboard warns when 0"
+	plan_check check_host "host metrics from the host's mount table under the hardened unit"
 	plan_check check_watchdog "watchdog restarts a stopped daemon"
 	plan_check check_memcap "the slice's memory cap kills a hog, the stack survives"
 }

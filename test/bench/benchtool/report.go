@@ -97,8 +97,11 @@ func gobenchTable(args []string) error {
 
 var benchSuffix = regexp.MustCompile(`-\d+$`)
 
+// writeGobench prints a row per benchmark of `go test -bench` output: the
+// medians of ns/op, B/op and allocs/op, and of cpu-ns/op after them for a
+// benchmark that reports it.
 func writeGobench(w io.Writer, r io.Reader) error {
-	units := []string{"ns/op", "B/op", "allocs/op"}
+	units := []string{"ns/op", "B/op", "allocs/op", "cpu-ns/op"}
 	vals := map[string]map[string][]float64{}
 	var order []string
 	sc := bufio.NewScanner(r)
@@ -123,7 +126,11 @@ func writeGobench(w io.Writer, r io.Reader) error {
 		}
 	}
 	for _, n := range order {
-		fmt.Fprintf(w, "| %s | %.0f | %.0f | %.0f |\n", n, median(vals[n]["ns/op"]), median(vals[n]["B/op"]), median(vals[n]["allocs/op"]))
+		fmt.Fprintf(w, "| %s | %.0f | %.0f | %.0f |", n, median(vals[n]["ns/op"]), median(vals[n]["B/op"]), median(vals[n]["allocs/op"]))
+		if cpu := vals[n]["cpu-ns/op"]; len(cpu) > 0 {
+			fmt.Fprintf(w, " %.0f |", median(cpu))
+		}
+		fmt.Fprintln(w)
 	}
 	return sc.Err()
 }

@@ -63,6 +63,11 @@ BenchmarkGather-2     	  2000	      3000 ns/op	     100 B/op	       4 allocs/op
 PASS
 `
 	check(t, writeGobench, in, "| BenchmarkPollOnce | 2000 | 256 | 7 |\n| BenchmarkGather | 2000 | 100 | 3 |\n")
+	withCPU := `BenchmarkDaemonPoll/host=on         	     400	   3040264 ns/op	   1774870 cpu-ns/op	  306501 B/op	    2875 allocs/op
+BenchmarkDaemonPoll/host=on         	     400	   3532231 ns/op	   2039178 cpu-ns/op	  306497 B/op	    2875 allocs/op
+BenchmarkDaemonPoll/host=on         	     400	   3966848 ns/op	   1908780 cpu-ns/op	  306502 B/op	    2875 allocs/op
+`
+	check(t, writeGobench, withCPU, "| BenchmarkDaemonPoll/host=on | 3532231 | 306501 | 2875 | 1908780 |\n")
 }
 
 func TestFuzz(t *testing.T) {

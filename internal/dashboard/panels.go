@@ -20,7 +20,8 @@ type Panel struct {
 }
 
 // Query is one PromQL expression of a panel. Expressions are plain PromQL,
-// without Grafana variables, so the page can send them as they are.
+// without Grafana variables: the daemon runs them as they are when the page
+// names the panel and the query's index (GET /api/panels/{id}/{index}).
 type Query struct {
 	Expr string `json:"expr"`
 	// Legend names each series in Grafana's template syntax: "{{unit}} limit".

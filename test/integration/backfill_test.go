@@ -1,4 +1,4 @@
-//go:build integration && browser
+//go:build integration
 
 package integration
 
@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"os/exec"
@@ -103,6 +104,31 @@ func backfill(t *testing.T, base, instance, dir string, start, end time.Time) {
 	f.Close()
 	promtool(t, "tsdb", "create-blocks-from", "openmetrics", path, dir)
 	t.Logf("backfilled %d series, %s every 15 s", len(all), end.Sub(start))
+}
+
+// fillHistory writes series gauges name{series="i"} of random values (which Prometheus's
+// encoding cannot compress much) every step from start to end into TSDB blocks in dir.
+func fillHistory(t *testing.T, dir, name string, series int, start, end time.Time, step time.Duration) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "fill.om")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	r := rand.New(rand.NewPCG(1, 1))
+	fmt.Fprintf(w, "# TYPE %s gauge\n", name)
+	for i := range series {
+		for ts := start; ts.Before(end); ts = ts.Add(step) {
+			fmt.Fprintf(w, "%s{series=\"%d\"} %.15g %d\n", name, i, r.Float64(), ts.Unix())
+		}
+	}
+	fmt.Fprintln(w, "# EOF")
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	promtool(t, "tsdb", "create-blocks-from", "openmetrics", path, dir)
 }
 
 func promtool(t *testing.T, args ...string) {

@@ -98,6 +98,19 @@ func startDaemon(t *testing.T, args ...string) string {
 	return ""
 }
 
+// writeTimex sets the clock's status the daemon reads (--clock.timex-file):
+// the kernel's maximum error, below 16 s when synchronised.
+func writeTimex(t *testing.T, path string, synced bool) {
+	t.Helper()
+	maxerr := 16_000_000
+	if synced {
+		maxerr = 37_000
+	}
+	if err := os.WriteFile(path, []byte(fmt.Sprintf("maxerror=%d\n", maxerr)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // promQuery runs an instant query and returns the first sample's value.
 func promQuery(t *testing.T, prom, q string) (float64, bool) {
 	t.Helper()

@@ -14,10 +14,10 @@ import (
 )
 
 // dashboard plays -clients browsers on the built-in dashboard: each fetches
-// /api/dashboard, then runs every panel's query over the longest range at
-// the most points allowed, again and again for -duration, through the
-// daemon's proxy. It prints the answers by status, the query latencies and
-// the daemon's memory before and at its peak.
+// /api/dashboard, then asks for every panel's queries, charts over the
+// longest range at the most points allowed, again and again for -duration,
+// through the daemon. It prints the answers by status, the query latencies
+// and the daemon's memory before and at its peak.
 func dashboard(args []string) error {
 	fs := flag.NewFlagSet("dashboard", flag.ExitOnError)
 	base := fs.String("url", "", "daemon base URL, http://host:port")
@@ -31,6 +31,8 @@ func dashboard(args []string) error {
 		Ranges    []string `json:"ranges"`
 		MaxPoints int      `json:"max_points"`
 		Panels    []struct {
+			ID      string                  `json:"id"`
+			Kind    string                  `json:"kind"`
 			Queries []struct{ Expr string } `json:"queries"`
 		} `json:"panels"`
 	}
@@ -43,10 +45,14 @@ func dashboard(args []string) error {
 	if err != nil || !doc.History || len(doc.Ranges) == 0 {
 		return fmt.Errorf("/api/dashboard: history %v, ranges %v, err %v", doc.History, doc.Ranges, err)
 	}
-	var exprs []string
+	type panelQuery struct {
+		path  string
+		chart bool
+	}
+	var queries []panelQuery
 	for _, p := range doc.Panels {
-		for _, q := range p.Queries {
-			exprs = append(exprs, q.Expr)
+		for i := range p.Queries {
+			queries = append(queries, panelQuery{fmt.Sprintf("%s/api/panels/%s/%d", *base, url.PathEscape(p.ID), i), p.Kind != "stat"})
 		}
 	}
 	rng, err := time.ParseDuration(doc.Ranges[len(doc.Ranges)-1])
@@ -73,11 +79,15 @@ func dashboard(args []string) error {
 			client := &http.Client{Timeout: 30 * time.Second}
 			for i := c; time.Now().Before(deadline); i++ {
 				end := time.Now().Unix()
-				form := url.Values{"query": {exprs[i%len(exprs)]}, "start": {strconv.FormatInt(end-int64(rng.Seconds()), 10)},
-					"end": {strconv.FormatInt(end, 10)}, "step": {strconv.Itoa(step)}}
+				q := queries[i%len(queries)]
+				target := q.path
+				if q.chart {
+					target += "?" + url.Values{"start": {strconv.FormatInt(end-int64(rng.Seconds()), 10)},
+						"end": {strconv.FormatInt(end, 10)}, "step": {strconv.Itoa(step)}}.Encode()
+				}
 				t := time.Now()
 				code, n := 0, int64(0)
-				if resp, err := client.PostForm(*base+"/api/v1/query_range", form); err == nil {
+				if resp, err := client.Get(target); err == nil {
 					n, _ = io.Copy(io.Discard, resp.Body)
 					resp.Body.Close()
 					code = resp.StatusCode
@@ -95,7 +105,7 @@ func dashboard(args []string) error {
 	}
 	wg.Wait()
 	out("clients", *clients)
-	out("queries", len(exprs))
+	out("queries", len(queries))
 	out("range_s", int(rng.Seconds()))
 	out("step_s", step)
 	total := 0

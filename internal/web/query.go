@@ -9,6 +9,7 @@ package web
 // costing the device more than a dashboard should.
 
 import (
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -232,6 +233,9 @@ func (p *QueryProxy) forward(ctx context.Context, w http.ResponseWriter, r *http
 	if !strings.HasPrefix(ct, "application/json") || (enc != "" && !(gzipOK && enc == "gzip")) {
 		return notPrometheus(p.upstream, path, resp)
 	}
+	if resp.StatusCode >= 500 && resp.StatusCode != http.StatusServiceUnavailable {
+		return failed(resp)
+	}
 	h := w.Header()
 	h.Set("Content-Type", ct)
 	if enc != "" {
@@ -248,6 +252,20 @@ func (p *QueryProxy) forward(ctx context.Context, w http.ResponseWriter, r *http
 // Prometheus's JSON: Prometheus starting up (503), or another server.
 func notPrometheus(u *url.URL, path string, resp *http.Response) *apiError {
 	return unavailable("%s at %s answered %s with %q, not Prometheus's JSON", path, u.Redacted(), resp.Status, resp.Header.Get("Content-Type"))
+}
+
+// failed is the answer to Prometheus's own failure (500: a storage error):
+// 503 with its message, as edge-sensord answers no 5xx but 503.
+func failed(resp *http.Response) *apiError {
+	var e struct{ Error string }
+	body := io.LimitReader(resp.Body, 4<<10)
+	if resp.Header.Get("Content-Encoding") == "gzip" {
+		if zr, err := gzip.NewReader(body); err == nil {
+			body = zr
+		}
+	}
+	json.NewDecoder(body).Decode(&e)
+	return unavailable("Prometheus failed to answer (%s): %s", resp.Status, e.Error)
 }
 
 // unwrapURLError drops url.Error's "Post URL:" prefix, which repeats the URL.

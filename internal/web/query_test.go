@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/edgeobs/edge-observability-stack/internal/dashboard"
+	"github.com/edgeobs/edge-observability-stack/internal/promargs"
 )
 
 // upstream is a fake Prometheus that records what reaches it.
@@ -410,6 +411,12 @@ func TestQueryUpstreamFailures(t *testing.T) {
 				w.WriteHeader(422)
 				io.WriteString(w, `{"status":"error","errorType":"execution","error":"query processing would load too many samples into memory"}`)
 			}},
+		{name: "Prometheus failing", code: 503, typ: "unavailable", msg: "Prometheus failed to answer (500 Internal Server Error): chunk not found",
+			answer: func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(500)
+				io.WriteString(w, `{"status":"error","errorType":"internal","error":"chunk not found"}`)
+			}},
 		{name: "timeout", limits: short, code: 503, typ: "timeout", msg: "did not answer within 50ms (--dashboard.query-timeout); the query was cancelled",
 			answer: func(w http.ResponseWriter, r *http.Request) {
 				select {
@@ -534,5 +541,13 @@ func TestNewQueryProxyRefusesBadSettings(t *testing.T) {
 		if _, err := NewQueryProxy("http://127.0.0.1:9090", l); err == nil {
 			t.Errorf("%+v accepted", l)
 		}
+	}
+}
+
+// The daemon gives up on a query before Prometheus would, so that the page gets the daemon's
+// answer and Prometheus's query is cancelled, not timed out.
+func TestQueryTimeoutBelowPrometheus(t *testing.T) {
+	if d, p := DefaultQueryLimits().Timeout, promargs.QueryTimeout; d+grace >= p {
+		t.Fatalf("--dashboard.query-timeout %s (+%s sent to Prometheus) is not below Prometheus's --query.timeout %s", d, grace, p)
 	}
 }

@@ -35,6 +35,13 @@ func repoPath(t *testing.T, rel string) string {
 // address once /healthz answers. Extra args override the defaults.
 func startDaemon(t *testing.T, args ...string) string {
 	t.Helper()
+	return startDaemonIn(t, nil, nil, args...)
+}
+
+// startDaemonIn is startDaemon with env added to the daemon's environment,
+// inside the memory cgroup cg when it is not nil.
+func startDaemonIn(t *testing.T, cg *memCgroup, env []string, args ...string) string {
+	t.Helper()
 	bin := repoPath(t, "bin/edge-sensord")
 	if _, err := os.Stat(bin); err != nil {
 		t.Fatalf("%s missing: run `make build` first: %v", bin, err)
@@ -60,7 +67,12 @@ func startDaemon(t *testing.T, args ...string) string {
 			addr = l
 		}
 	}
-	cmd := exec.Command(bin, append(argv, args...)...)
+	argv = append(append([]string{bin}, argv...), args...)
+	if cg != nil {
+		argv = cg.wrap(argv...)
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), env...)
 	out := &promLog{}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}

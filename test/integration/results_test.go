@@ -4,6 +4,7 @@ package integration
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"strings"
 	"testing"
@@ -26,6 +27,9 @@ func newResults(t *testing.T, path string) *results {
 
 func (r *results) add(key string, v float64) {
 	line := fmt.Sprintf("%s %.1f\n", key, v)
+	if v == math.Trunc(v) {
+		line = fmt.Sprintf("%s %.0f\n", key, v)
+	}
 	r.t.Log(strings.TrimSpace(line))
 	if r.path == "" {
 		return

@@ -112,7 +112,7 @@ pids+=($!)
 # Same storage and query limits as the systemd drop-in, data in the temp dir.
 prometheus --config.file="$cfg" --storage.tsdb.path="$work/prometheus" \
 	--storage.tsdb.retention.time=12h --storage.tsdb.retention.size=256MB \
-	--web.listen-address="127.0.0.1:$PROM_PORT" --query.max-concurrency=2 --query.max-samples=5000000 \
+	--web.listen-address="127.0.0.1:$PROM_PORT" --query.max-concurrency=2 --query.max-samples=50000 --query.timeout=15s \
 	--log.level=warn &
 pids+=($!)
 

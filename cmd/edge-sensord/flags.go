@@ -104,13 +104,14 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 // queryFlags configure the dashboard's query proxy to Prometheus.
 func (f *flags) queryFlags(app *kingpin.Application) {
 	d := webapi.DefaultQueryLimits()
-	app.Flag("prometheus.url", "Prometheus whose data the dashboard shows (its /api/v1/query and /api/v1/query_range only); empty turns history off.").
+	app.Flag("prometheus.url", "Prometheus whose data the dashboard shows (the panels' own queries and its alerts only); empty turns history off.").
 		Default("http://127.0.0.1:9090").StringVar(&f.promURL)
 	typed(app, "dashboard.max-range", "Longest time range of a dashboard range query.", model.Duration(d.MaxRange).String(), &f.queries.MaxRange, parseDuration)
 	typed(app, "dashboard.max-points", "Most points per series of a dashboard range query ((end-start)/step+1).", strconv.Itoa(d.MaxPoints), &f.queries.MaxPoints, strconv.Atoi)
 	typed(app, "dashboard.max-queries", "Dashboard queries forwarded to Prometheus at once; more get 503 at once.", strconv.Itoa(d.MaxConcurrent), &f.queries.MaxConcurrent, strconv.Atoi)
-	typed(app, "dashboard.query-timeout", "Longest a dashboard query may run (passed to Prometheus as its timeout).", model.Duration(d.Timeout).String(), &f.queries.Timeout, parseDuration)
-	typed(app, "dashboard.max-request-size", "Largest body of a dashboard query (POST).", units.Base2Bytes(d.MaxBodyBytes).String(), &f.queries.MaxBodyBytes,
+	typed(app, "dashboard.max-queries-per-client", "Of those, the most from one client address (IPv6: one /64).", strconv.Itoa(d.MaxPerClient), &f.queries.MaxPerClient, strconv.Atoi)
+	typed(app, "dashboard.query-timeout", "Longest a dashboard query may take; then it is cancelled in Prometheus and answered 503. Keep it below Prometheus's --query.timeout.", model.Duration(d.Timeout).String(), &f.queries.Timeout, parseDuration)
+	typed(app, "dashboard.max-request-size", "Largest body a dashboard request may carry (413 above; none is read).", units.Base2Bytes(d.MaxBodyBytes).String(), &f.queries.MaxBodyBytes,
 		func(s string) (int64, error) { b, err := units.ParseBase2Bytes(s); return int64(b), err })
 }
 

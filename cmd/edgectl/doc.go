@@ -32,7 +32,8 @@ var commandDocs = map[string]commandDoc{
 		"(it keeps running the old one) or did not answer, 2 usage error."},
 	"prometheus-config": {summary: "Renders Prometheus's configuration from the user configuration and the fleet settings."},
 	"prometheus-exec": {args: "[-- prometheus-flags]", summary: "Renders Prometheus's configuration, then executes Prometheus " +
-		"in its place with the flags of the profile (ExecStart= of the prometheus.service drop-in); arguments after -- go to Prometheus."},
+		"in its place with the flags of the profile (ExecStart= of the prometheus.service drop-in); arguments after -- go to Prometheus. " +
+		"The query limits (--query.max-samples, --query.max-concurrency, --query.timeout) those lack are added."},
 	"fleet": {summary: "Ships the device's metrics and alerts to a central Prometheus-compatible endpoint and Alertmanager " +
 		"(enable), stops (disable) or shows the settings in effect (status).", subs: map[string]commandDoc{
 		"enable": {args: "[URL]", summary: "Ships the device's metrics to the central Prometheus-compatible endpoint at URL " +

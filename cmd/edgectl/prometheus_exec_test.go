@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -75,8 +76,9 @@ func TestPrometheusConfigCmdStdout(t *testing.T) {
 	}
 }
 
-// prometheus-exec passes the capped flag to Prometheus and says so; the
-// cap's arithmetic is promargs's test, this is its wiring with a real disk.
+// prometheus-exec passes the capped flag and the query limits to Prometheus
+// and says so; the cap's arithmetic is promargs's test, this is its wiring
+// with a real disk.
 func TestPrometheusExecCapsRetention(t *testing.T) {
 	e := newFleetEnv(t)
 	out := filepath.Join(e.dir, "prometheus.yml")
@@ -89,9 +91,13 @@ func TestPrometheusExecCapsRetention(t *testing.T) {
 	var errb bytes.Buffer
 	runPrometheusExec([]string{"--config.in", e.cfg, "--defaults", e.defaults, "--machine-id", e.mid, "--config.out", out,
 		"--prometheus", "/bin/prom", "--", "--storage.tsdb.path=" + e.dir, "--storage.tsdb.retention.size=1024TB"}, io.Discard, &errb)
-	if len(gotArgv) != 4 || gotArgv[2] != "--storage.tsdb.path="+e.dir ||
+	if len(gotArgv) != 7 || gotArgv[2] != "--storage.tsdb.path="+e.dir ||
 		!strings.HasPrefix(gotArgv[3], "--storage.tsdb.retention.size=") || gotArgv[3] == "--storage.tsdb.retention.size=1024TB" {
 		t.Fatalf("argv %q: want the retention size capped to the disk", gotArgv)
+	}
+	// The query limits the command line lacked.
+	if !slices.Equal(gotArgv[4:], promargs.QueryLimits()) {
+		t.Fatalf("argv %q: want the query limits %q", gotArgv, promargs.QueryLimits())
 	}
 	if !strings.Contains(errb.String(), "prometheus-exec: --storage.tsdb.retention.size lowered from 1024TB to ") {
 		t.Fatalf("stderr %q", errb.String())

@@ -20,7 +20,8 @@ type Panel struct {
 }
 
 // Query is one PromQL expression of a panel. Expressions are plain PromQL,
-// without Grafana variables, so the page can send them as they are.
+// without Grafana variables: the daemon runs them as they are when the page
+// names the panel and the query's index (GET /api/panels/{id}/{index}).
 type Query struct {
 	Expr string `json:"expr"`
 	// Legend names each series in Grafana's template syntax: "{{unit}} limit".
@@ -71,8 +72,10 @@ func Panels() []Panel {
 		{ID: "failure-events", Title: "Sensor failure events", Section: SectionFailures, Unit: "ops", Kind: KindTimeseries,
 			Queries:     []Query{{"sum by (reason) (rate(sensor_failed_events_total[5m]))", "{{reason}}"}},
 			Description: "read_error, stale, route_error and cpu_spike events per second (5m average)."},
+		// Already one series per source and reason: a sum by them would only double the
+		// samples Prometheus holds (against its --query.max-samples).
 		{ID: "read-errors", Title: "Read errors by source and reason", Section: SectionFailures, Unit: "ops", Kind: KindTimeseries,
-			Queries: []Query{{"sum by (source, reason) (rate(edge_sensor_read_errors_total[5m]))", "{{source}} {{reason}}"}}},
+			Queries: []Query{{"rate(edge_sensor_read_errors_total[5m])", "{{source}} {{reason}}"}}},
 		{ID: "host-cpu", Title: "Host CPU usage", Section: SectionFailures, Unit: "percentunit", Kind: KindTimeseries,
 			Queries:     []Query{{"edge_sensor_host_cpu_usage_ratio", "host CPU"}, {"sensor_cpu_spike", "spike (0/1)"}},
 			Description: "Share of all CPUs in use; the spike gauge is 1 while use is over --cpu.spike-threshold."},

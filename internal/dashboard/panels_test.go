@@ -35,7 +35,7 @@ func TestPanelsAreWellFormed(t *testing.T) {
 			t.Errorf("panel %s: no query", p.ID)
 		}
 		for _, q := range p.Queries {
-			// Plain PromQL: the page sends it as it is.
+			// Plain PromQL: the daemon runs it as it is.
 			if strings.TrimSpace(q.Expr) == "" || strings.Contains(q.Expr, "$") {
 				t.Errorf("panel %s: expression %q", p.ID, q.Expr)
 			}

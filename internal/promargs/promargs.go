@@ -1,12 +1,36 @@
 // Package promargs rewrites Prometheus's command line for the device: the
 // rendered configuration in place of --config.file, agent mode for the lean
-// profile (without the flags agent mode refuses), and a retention size that
-// fits the disk (CapRetentionSize).
+// profile (without the flags agent mode refuses), the query limits when the
+// command line lacks them, and a retention size that fits the disk
+// (CapRetentionSize).
 package promargs
 
 import (
+	"fmt"
 	"strings"
+	"time"
 )
+
+// Prometheus's query limits on the device, the drop-in's (a test keeps them
+// equal). Measured in docs/BENCHMARKS.md ("Prometheus's query limits"): two
+// queries at a time of QueryMaxSamples each, answered as a matrix (the
+// costliest shape, its JSON included), fit next to a head compaction with
+// 28 MiB to spare under MemoryMax=96M, where Prometheus's default of
+// 50,000,000 samples would take gigabytes.
+const (
+	QueryMaxConcurrency = 2
+	QueryMaxSamples     = 50_000
+	// QueryTimeout stays above the dashboard's own timeout, so that
+	// edge-sensord answers first.
+	QueryTimeout = 15 * time.Second
+)
+
+// QueryLimits are the flags of the query limits.
+func QueryLimits() []string {
+	return []string{fmt.Sprintf("--query.max-concurrency=%d", QueryMaxConcurrency),
+		fmt.Sprintf("--query.max-samples=%d", QueryMaxSamples),
+		fmt.Sprintf("--query.timeout=%s", QueryTimeout)}
+}
 
 // AgentPath is where agent mode keeps its WAL unless told otherwise.
 const AgentPath = "/var/lib/prometheus/agent"
@@ -25,8 +49,13 @@ var serverOnlyBool = map[string]bool{
 // Build returns the arguments (without argv[0]) to run Prometheus with the
 // rendered config at configFile. Any --config.file in args is replaced. With
 // agent (the lean profile), server-only flags (TSDB, rules, alerting, query)
-// are removed and agent mode is enabled.
+// are removed and agent mode is enabled; without, the query limits args do
+// not set are added, so that a unit whose ExecStart= was replaced still runs
+// bounded queries.
 func Build(agent bool, configFile string, args []string) []string {
+	if !agent {
+		args = withQueryLimits(args)
+	}
 	out := []string{"--config.file=" + configFile}
 	hasAgentPath := false
 	for i := 0; i < len(args); i++ {
@@ -57,6 +86,22 @@ func Build(agent bool, configFile string, args []string) []string {
 		out = append(out, "--enable-feature=agent")
 		if !hasAgentPath {
 			out = append(out, "--storage.agent.path="+AgentPath)
+		}
+	}
+	return out
+}
+
+// withQueryLimits appends to args the query limits it does not set.
+func withQueryLimits(args []string) []string {
+	set := map[string]bool{}
+	for _, a := range args {
+		name, _ := flagName(a)
+		set[name] = true
+	}
+	out := append([]string(nil), args...)
+	for _, l := range QueryLimits() {
+		if name, _ := flagName(l); !set[name] {
+			out = append(out, l)
 		}
 	}
 	return out

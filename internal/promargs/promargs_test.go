@@ -1,7 +1,11 @@
 package promargs
 
 import (
+	"os"
 	"reflect"
+	"regexp"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -22,7 +26,8 @@ func TestBuild(t *testing.T) {
 		"--web.enable-lifecycle",
 	}
 	full := Build(false, "/run/x.yml", in)
-	wantFull := append([]string{"--config.file=/run/x.yml"}, in[1:]...)
+	// The query limits the command line lacks are added; its own --query.timeout is kept.
+	wantFull := append(append([]string{"--config.file=/run/x.yml"}, in[1:]...), "--query.max-concurrency=2", "--query.max-samples=50000")
 	if !reflect.DeepEqual(full, wantFull) {
 		t.Fatalf("full:\n got %q\nwant %q", full, wantFull)
 	}
@@ -43,5 +48,31 @@ func TestBuild(t *testing.T) {
 	want := []string{"--config.file=/o.yml", "--storage.agent.path=/d", "--storage.agent.retention.max-time=8h", "--enable-feature=agent"}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %q, want %q", got, want)
+	}
+}
+
+// The drop-in's ExecStart= sets the query limits Build adds, the same.
+func TestQueryLimitsOfTheDropIn(t *testing.T) {
+	b, err := os.ReadFile("../../systemd/prometheus.service.d/edge-observability.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	unit := strings.ReplaceAll(string(b), "\\\n", " ")
+	exec := regexp.MustCompile(`(?m)^ExecStart=(.+)$`).FindAllStringSubmatch(unit, -1)
+	if len(exec) == 0 {
+		t.Fatal("no ExecStart= in the drop-in")
+	}
+	var got []string
+	for _, a := range strings.Fields(exec[len(exec)-1][1]) {
+		if strings.HasPrefix(a, "--query.") {
+			got = append(got, a)
+		}
+	}
+	slices.Sort(got)
+	if want := QueryLimits(); !slices.Equal(got, want) {
+		t.Fatalf("the drop-in's query flags %q, want %q", got, want)
+	}
+	if got := Build(false, "/c.yml", nil); !slices.Equal(got[1:], QueryLimits()) {
+		t.Fatalf("Build without flags: %q", got)
 	}
 }

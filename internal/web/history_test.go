@@ -75,16 +75,23 @@ func TestDashboardDefaultRangeFollowsStoredHistory(t *testing.T) {
 func TestHistoryLeavesTheQuerySlotsToThePage(t *testing.T) {
 	up := newUpstream(t)
 	l := DefaultQueryLimits()
-	l.MaxConcurrent = 1
+	l.MaxConcurrent, l.MaxPerClient = 1, 1
 	q, err := NewQueryProxy(up.URL, l)
 	if err != nil {
 		t.Fatal(err)
 	}
-	q.slots <- struct{}{} // a page's query in flight
+	release, e := q.slots.acquire("page") // a page's query in flight
+	if e != nil {
+		t.Fatal(e)
+	}
+	defer release()
 	if err := NewHistory(q, time.Hour).Update(context.Background()); err != nil {
 		t.Fatalf("with the page's queries in flight: %v", err)
 	}
-	if len(q.slots) != 1 {
-		t.Fatalf("%d slots taken after the daemon's query, want the page's 1", len(q.slots))
+	q.slots.mu.Lock()
+	used := q.slots.used
+	q.slots.mu.Unlock()
+	if used != 1 {
+		t.Fatalf("%d slots taken after the daemon's query, want the page's 1", used)
 	}
 }

@@ -2,7 +2,9 @@ package web
 
 import (
 	"compress/gzip"
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,7 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/common/model"
+	"github.com/edgeobs/edge-observability-stack/internal/dashboard"
+	"github.com/edgeobs/edge-observability-stack/internal/promargs"
 )
 
 // upstream is a fake Prometheus that records what reaches it.
@@ -61,13 +64,17 @@ func proxyHandler(t *testing.T, target string, l QueryLimits) http.Handler {
 	return h
 }
 
-func send(h http.Handler, method, target, body string, hdr ...string) *httptest.ResponseRecorder {
-	var r *http.Request
-	if body != "" {
-		r = httptest.NewRequest(method, target, strings.NewReader(body))
-		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	} else {
-		r = httptest.NewRequest(method, target, nil)
+// send serves one request from the client at 192.0.2.1 (httptest's
+// default); hdr are header name/value pairs.
+func send(h http.Handler, method, target string, hdr ...string) *httptest.ResponseRecorder {
+	return sendFrom(h, "", method, target, hdr...)
+}
+
+// sendFrom is send from the client at remote ("" for httptest's default).
+func sendFrom(h http.Handler, remote, method, target string, hdr ...string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(method, target, nil)
+	if remote != "" {
+		r.RemoteAddr = remote
 	}
 	for i := 0; i+1 < len(hdr); i += 2 {
 		r.Header.Set(hdr[i], hdr[i+1])
@@ -91,43 +98,46 @@ func promError(t *testing.T, w *httptest.ResponseRecorder) (errorType, msg strin
 	return e.ErrorType, e.Error
 }
 
-func TestQueryForwardsOnlyQueryParameters(t *testing.T) {
+// rangeOf is a valid range for a timeseries panel's query.
+const rangeOf = "start=1700000000&end=1700003600&step=15"
+
+func TestPanelQueriesComeFromThePanelList(t *testing.T) {
 	up := newUpstream(t)
 	h := proxyHandler(t, up.URL+"/prefix", DefaultQueryLimits())
-
-	w := send(h, "GET", "/api/v1/query?query=up&time=1700000000&timeout=5s&stats=all&limit=1&dedup=false", "",
-		"Authorization", "Basic dXNlcjpwYXNz", "Cookie", "a=b")
-	if w.Code != 200 || !strings.Contains(w.Body.String(), `"status":"success"`) || w.Header().Get("Cache-Control") != "no-store" {
-		t.Fatalf("%d %q %v", w.Code, w.Body, w.Header())
-	}
-	w = send(h, "POST", "/api/v1/query_range", "query=rate(x[5m])&start=1700000000&end=2023-11-14T23:13:20Z&step=15s&timeout=1h&foo=bar")
-	if w.Code != 200 {
-		t.Fatalf("POST query_range: %d %s", w.Code, w.Body)
-	}
-	if w = send(h, "GET", "/api/v1/query?query=1&timeout=0.0001", ""); w.Code != 200 {
-		t.Fatalf("sub-millisecond timeout: %d %s", w.Code, w.Body)
-	}
-	reqs, forms := up.requests()
-	if len(reqs) != 3 {
-		t.Fatalf("%d upstream requests", len(reqs))
-	}
-	for i, want := range []struct {
+	type sent struct {
 		path string
 		form url.Values
-	}{
-		{"/prefix/api/v1/query", url.Values{"query": {"up"}, "time": {"1700000000"}, "timeout": {"5s"}}},
-		// the timeout is capped at the limit (20s)
-		{"/prefix/api/v1/query_range", url.Values{"query": {"rate(x[5m])"}, "start": {"1700000000"},
-			"end": {"2023-11-14T23:13:20Z"}, "step": {"15s"}, "timeout": {"20s"}}},
-		// Prometheus reads milliseconds: a smaller timeout is not sent as 0s
-		{"/prefix/api/v1/query", url.Values{"query": {"1"}, "timeout": {"1ms"}}},
-	} {
-		r := reqs[i]
-		if r.Method != "POST" || r.URL.Path != want.path || r.URL.RawQuery != "" {
-			t.Errorf("request %d: %s %s?%s", i, r.Method, r.URL.Path, r.URL.RawQuery)
+	}
+	var want []sent
+	for _, p := range dashboard.Panels() {
+		for i, q := range p.Queries {
+			target := fmt.Sprintf("/api/panels/%s/%d", p.ID, i)
+			form := url.Values{"query": {q.Expr}, "timeout": {"11s"}}
+			path := "/prefix/api/v1/query"
+			if p.Kind == dashboard.KindStat {
+				target += "?time=1700000000.5"
+				form.Set("time", "1700000000.5")
+			} else {
+				target += "?" + rangeOf
+				form.Set("start", "1700000000")
+				form.Set("end", "1700003600")
+				form.Set("step", "15")
+				path += "_range"
+			}
+			if w := send(h, "GET", target, "Authorization", "Basic dXNlcjpwYXNz", "Cookie", "a=b"); w.Code != 200 ||
+				!strings.Contains(w.Body.String(), `"status":"success"`) || w.Header().Get("Cache-Control") != "no-store" {
+				t.Fatalf("%s: %d %q %v", target, w.Code, w.Body, w.Header())
+			}
+			want = append(want, sent{path, form})
 		}
-		if got := forms[i].Encode(); got != want.form.Encode() {
-			t.Errorf("request %d forwarded %s, want %s", i, got, want.form.Encode())
+	}
+	reqs, forms := up.requests()
+	if len(reqs) != len(want) || len(want) < 20 {
+		t.Fatalf("%d upstream requests, want %d", len(reqs), len(want))
+	}
+	for i, r := range reqs {
+		if r.Method != "POST" || r.URL.Path != want[i].path || r.URL.RawQuery != "" || forms[i].Encode() != want[i].form.Encode() {
+			t.Errorf("request %d: %s %s?%s %s, want %s %s", i, r.Method, r.URL.Path, r.URL.RawQuery, forms[i].Encode(), want[i].path, want[i].form.Encode())
 		}
 		// Nothing of the client's own request (credentials, cookies) reaches Prometheus.
 		if r.Header.Get("Authorization") != "" || r.Header.Get("Cookie") != "" {
@@ -136,50 +146,100 @@ func TestQueryForwardsOnlyQueryParameters(t *testing.T) {
 	}
 }
 
-func TestQueryRefusesBadInput(t *testing.T) {
+// The client's times reach Prometheus as numbers the daemon wrote, whatever
+// form they came in; a stat panel without a time is evaluated at
+// Prometheus's now.
+func TestPanelTimesAreRewritten(t *testing.T) {
+	up := newUpstream(t)
+	h := proxyHandler(t, up.URL, DefaultQueryLimits())
+	for _, target := range []string{
+		"/api/panels/temperature/0?start=2023-11-14T22:13:20Z&end=2023-11-14T23:13:20.25Z&step=1m",
+		"/api/panels/stale/0",
+		"/api/panels/stale/0?time=2023-11-14T22:13:20Z",
+	} {
+		if w := send(h, "GET", target); w.Code != 200 {
+			t.Fatalf("%s: %d %s", target, w.Code, w.Body)
+		}
+	}
+	_, forms := up.requests()
+	for i, want := range []string{
+		"end=1700003600.25&query=edge_sensor_temperature_celsius&start=1700000000&step=60&timeout=11s",
+		"query=sum%28edge_sensor_stale%29&timeout=11s",
+		"query=sum%28edge_sensor_stale%29&time=1700000000&timeout=11s",
+	} {
+		if got := forms[i].Encode(); got != want {
+			t.Errorf("request %d: %s, want %s", i, got, want)
+		}
+	}
+}
+
+func TestPanelRefusesBadInput(t *testing.T) {
 	up := newUpstream(t)
 	l := DefaultQueryLimits()
 	l.MaxBodyBytes = 512
 	h := proxyHandler(t, up.URL, l)
-	rng := func(q string) string { return "/api/v1/query_range?query=up&" + q }
+	rng := func(q string) string { return "/api/panels/temperature/0?" + q }
 	for _, c := range []struct {
-		method, target, body string
-		code                 int
-		msg                  string
+		target string
+		hdr    []string
+		code   int
+		typ    string
+		msg    string
 	}{
-		{"GET", "/api/v1/query", "", 400, `missing parameter "query"`},
-		{"GET", "/api/v1/query?query=%20", "", 400, `missing parameter "query"`},
-		{"GET", "/api/v1/query?query=up&time=yesterday", "", 400, `invalid parameter "time"`},
-		{"GET", "/api/v1/query?query=up&time=NaN", "", 400, `invalid parameter "time"`},
-		{"GET", "/api/v1/query?query=up&timeout=-1s", "", 400, `invalid parameter "timeout"`},
-		{"GET", "/api/v1/query?query=up&timeout=soon", "", 400, `invalid parameter "timeout"`},
-		{"GET", rng("end=100&step=15"), "", 400, `missing parameter "start"`},
-		{"GET", rng("start=100&step=15"), "", 400, `missing parameter "end"`},
-		{"GET", rng("start=100&end=200"), "", 400, `invalid parameter "step"`},
-		{"GET", rng("start=100&end=200&step=0"), "", 400, `invalid parameter "step"`},
-		{"GET", rng("start=100&end=200&step=-15s"), "", 400, `invalid parameter "step"`},
-		{"GET", rng("start=100&end=200&step=1e300"), "", 400, `invalid parameter "step"`},
-		{"GET", rng("start=200&end=100&step=15"), "", 400, "end timestamp must not be before start"},
+		{"/api/panels/nope/0", nil, 404, "not_found", `unknown panel "nope"`},
+		{"/api/panels/temperature/1?" + rangeOf, nil, 404, "not_found", `panel "temperature" has no query "1" (it has 1, from 0)`},
+		{"/api/panels/temperature/-1?" + rangeOf, nil, 404, "not_found", `no query "-1"`},
+		{"/api/panels/temperature/00?" + rangeOf, nil, 404, "not_found", `no query "00"`},
+		{"/api/panels/temperature/x?" + rangeOf, nil, 404, "not_found", `no query "x"`},
+		// A client's PromQL is never taken, under any name.
+		{rng(rangeOf + "&query=up"), nil, 400, "bad_data", `unknown parameter "query" (this takes start, end, step)`},
+		{"/api/panels/stale/0?query=up", nil, 400, "bad_data", `unknown parameter "query" (this takes time)`},
+		{"/api/panels/stale/0?time=1&timeout=1h", nil, 400, "bad_data", `unknown parameter "timeout"`},
+		{rng(rangeOf + "&start=5"), nil, 400, "bad_data", `parameter "start" given 2 times`},
+		{"/api/panels/stale/0?time=yesterday", nil, 400, "bad_data", `invalid parameter "time"`},
+		{"/api/panels/stale/0?time=NaN", nil, 400, "bad_data", `invalid parameter "time"`},
+		{"/api/panels/stale/0?time=1e300", nil, 400, "bad_data", `invalid parameter "time"`},
+		{rng("end=100&step=15"), nil, 400, "bad_data", `missing parameter "start"`},
+		{rng("start=100&step=15"), nil, 400, "bad_data", `missing parameter "end"`},
+		{rng("start=100&end=200"), nil, 400, "bad_data", `invalid parameter "step"`},
+		{rng("start=100&end=200&step=0"), nil, 400, "bad_data", `invalid parameter "step"`},
+		{rng("start=100&end=200&step=0.0001"), nil, 400, "bad_data", `invalid parameter "step"`},
+		{rng("start=100&end=200&step=-15s"), nil, 400, "bad_data", `invalid parameter "step"`},
+		{rng("start=100&end=200&step=1e300"), nil, 400, "bad_data", `invalid parameter "step"`},
+		{rng("start=200&end=100&step=15"), nil, 400, "bad_data", "end timestamp must not be before start"},
 		// 12h15m is the limit: 13h is refused, whatever the step.
-		{"GET", rng("start=0&end=46800&step=3600"), "", 400, "longer than the maximum of 12h15m"},
+		{rng("start=0&end=46800&step=3600"), nil, 400, "bad_data", "longer than the maximum of 12h15m"},
 		// 12h at 15s is 2881 points, over 1000.
-		{"GET", rng("start=0&end=43200&step=15s"), "", 400, "exceeded maximum resolution of 1000 points"},
-		{"POST", "/api/v1/query", "query=" + strings.Repeat("x", 600), 413, "request body over 512 bytes"},
-		{"POST", "/api/v1/query", "query=%zz", 400, "invalid form"},
+		{rng("start=0&end=43200&step=15s"), nil, 400, "bad_data", "exceeded maximum resolution of 1000 points"},
+		// A body over the limit is refused unread, announced or chunked.
+		{rng(rangeOf), []string{"Content-Length", "600"}, 413, "bad_data", "request body over 512 bytes"},
+		{rng(rangeOf), []string{"Transfer-Encoding", "chunked"}, 413, "bad_data", "request body over 512 bytes"},
 	} {
-		w := send(h, c.method, c.target, c.body)
+		r := httptest.NewRequest("GET", c.target, strings.NewReader(strings.Repeat("x", 600)))
+		r.ContentLength = 0
+		for i := 0; i+1 < len(c.hdr); i += 2 {
+			if c.hdr[i] == "Content-Length" {
+				fmt.Sscan(c.hdr[i+1], &r.ContentLength)
+			} else {
+				r.ContentLength, r.TransferEncoding = -1, []string{"chunked"}
+			}
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
 		if w.Code != c.code {
-			t.Errorf("%s %s: %d, want %d (%s)", c.method, c.target, w.Code, c.code, w.Body)
+			t.Errorf("%s %v: %d, want %d (%s)", c.target, c.hdr, w.Code, c.code, w.Body)
 			continue
 		}
-		typ, msg := promError(t, w)
-		if typ != "bad_data" || !strings.Contains(msg, c.msg) {
-			t.Errorf("%s %s: %s %q, want bad_data containing %q", c.method, c.target, typ, msg, c.msg)
+		if typ, msg := promError(t, w); typ != c.typ || !strings.Contains(msg, c.msg) {
+			t.Errorf("%s %v: %s %q, want %s containing %q", c.target, c.hdr, typ, msg, c.typ, c.msg)
 		}
 	}
-	// The limits themselves are allowed: 12h at 44s is 983 points; 1000 points exactly.
+	// The limits themselves are allowed: 12h at 44s is 983 points; 1000 points exactly; a small
+	// body is ignored.
 	for _, q := range []string{rng("start=0&end=43200&step=44"), rng("start=0&end=999&step=1")} {
-		if w := send(h, "GET", q, ""); w.Code != 200 {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("GET", q, strings.NewReader(strings.Repeat("x", 512))))
+		if w.Code != 200 {
 			t.Errorf("%s: %d %s", q, w.Code, w.Body)
 		}
 	}
@@ -188,37 +248,48 @@ func TestQueryRefusesBadInput(t *testing.T) {
 	}
 }
 
-func TestOnlyQueriesReachPrometheus(t *testing.T) {
+// Nothing of Prometheus's own API is reachable: the free-form query paths
+// answer 404 with where to go instead, and so does everything else.
+func TestFreeFormPromQLIsGone(t *testing.T) {
 	up := newUpstream(t)
 	h := proxyHandler(t, up.URL, DefaultQueryLimits())
 	for _, c := range []struct {
 		method, path string
 		code         int
 	}{
+		{"GET", "/api/v1/query?query=up", 404},
+		{"POST", "/api/v1/query?query=up", 404},
+		{"GET", "/api/v1/query_range?query=up&start=0&end=60&step=15", 404},
+		{"POST", "/api/v1/query_range", 404},
+		{"GET", `/api/v1/query?query={__name__=~".%2B"}[12h]`, 404},
+		{"GET", "/api/v1/alerts", 404},
 		{"POST", "/api/v1/admin/tsdb/delete_series?match[]=up", 404},
 		{"PUT", "/api/v1/admin/tsdb/delete_series?match[]=up", 404},
 		{"POST", "/api/v1/admin/tsdb/snapshot", 404},
-		{"POST", "/api/v1/admin/tsdb/clean_tombstones", 404},
 		{"POST", "/api/v1/write", 404},
-		{"POST", "/api/v1/otlp/v1/metrics", 404},
-		{"POST", "/-/reload", 404},
-		{"PUT", "/-/quit", 404},
 		{"GET", "/api/v1/labels", 404},
 		{"GET", "/api/v1/series?match[]=up", 404},
-		{"GET", "/api/v1/label/__name__/values", 404},
 		{"GET", "/api/v1/status/config", 404},
-		{"GET", "/api/v1/targets", 404},
-		{"GET", "/api/v1/rules", 404},
+		{"GET", "/api/v1/query_exemplars?query=up", 404},
+		{"POST", "/-/reload", 404},
+		{"PUT", "/-/quit", 404},
 		{"GET", "/federate?match[]=up", 404},
 		// redirected to its clean path, itself a 404 above
-		{"GET", "/api/v1/query/../admin/tsdb/snapshot", 301},
-		{"GET", "/api/v1/query/", 404},
-		{"GET", "/api/v1/query_exemplars?query=up", 404},
-		{"DELETE", "/api/v1/query?query=up", 405},
-		{"PUT", "/api/v1/query_range?query=up", 405},
+		{"GET", "/api/panels/../v1/admin/tsdb/snapshot", 301},
+		{"GET", "/api/panels/temperature", 404},
+		{"GET", "/api/panels/temperature/0/x", 404},
+		{"POST", "/api/panels/temperature/0?" + rangeOf, 405},
+		{"DELETE", "/api/panels/temperature/0", 405},
+		{"PUT", "/api/alerts", 405},
 	} {
-		if w := send(h, c.method, c.path, ""); w.Code != c.code {
+		w := send(h, c.method, c.path)
+		if w.Code != c.code {
 			t.Errorf("%s %s: %d, want %d", c.method, c.path, w.Code, c.code)
+		}
+		if strings.HasPrefix(c.path, "/api/v1/") {
+			if typ, msg := promError(t, w); typ != "not_found" || !strings.Contains(msg, "127.0.0.1:9090") {
+				t.Errorf("%s %s: %s %q", c.method, c.path, typ, msg)
+			}
 		}
 	}
 	if reqs, _ := up.requests(); len(reqs) != 0 {
@@ -226,47 +297,84 @@ func TestOnlyQueriesReachPrometheus(t *testing.T) {
 	}
 }
 
-func TestQueryConcurrencyLimit(t *testing.T) {
-	up := newUpstream(t)
+// holdingUpstream is a Prometheus that holds every query until released.
+func holdingUpstream(t *testing.T) (up *upstream, entered chan struct{}, release func()) {
+	up = newUpstream(t)
 	// Buffered: queries after the release pass without anyone receiving.
-	entered, release := make(chan struct{}, 8), make(chan struct{})
+	entered, released := make(chan struct{}, 16), make(chan struct{})
 	up.answer = func(w http.ResponseWriter, r *http.Request) {
 		entered <- struct{}{}
-		<-release
+		<-released
 		w.Header().Set("Content-Type", "application/json")
-		io.WriteString(w, `{"status":"success","data":{"resultType":"vector","result":[]}}`)
+		io.WriteString(w, `{"status":"success","data":{"resultType":"vector","result":[],"alerts":[]}}`)
 	}
+	return up, entered, sync.OnceFunc(func() { close(released) })
+}
+
+func TestQueryConcurrencyLimits(t *testing.T) {
+	up, entered, release := holdingUpstream(t)
+	defer release()
 	l := DefaultQueryLimits()
-	l.MaxConcurrent = 2
+	l.MaxConcurrent, l.MaxPerClient = 3, 2
 	h := proxyHandler(t, up.URL, l)
-	done := make(chan int, 2)
-	for range 2 {
-		go func() { done <- send(h, "GET", "/api/v1/query?query=up", "").Code }()
+	const a, b, c = "192.0.2.1:1000", "198.51.100.7:1000", "[2001:db8::1]:1000"
+	done := make(chan int, 3)
+	hold := func(remote string) {
+		go func() { done <- sendFrom(h, remote, "GET", "/api/panels/temperature/0?"+rangeOf).Code }()
 		<-entered
 	}
-	w := send(h, "GET", "/api/v1/query_range?query=up&start=0&end=60&step=15", "")
-	if w.Code != 503 || w.Header().Get("Retry-After") == "" {
-		t.Fatalf("third query: %d %v", w.Code, w.Header())
+	hold(a)
+	hold(a)
+	// A third from the same client is refused, another client still passes.
+	for _, c := range []struct{ remote, target, msg string }{
+		{"192.0.2.1:2000", "/api/panels/stale/0", "too many queries in flight from 192.0.2.1 (limit 2 per client)"},
+		{"192.0.2.1:2000", "/api/alerts", "too many queries in flight from 192.0.2.1"},
+	} {
+		w := sendFrom(h, c.remote, "GET", c.target)
+		if typ, msg := promError(t, w); w.Code != 503 || w.Header().Get("Retry-After") != "1" || typ != "unavailable" || msg != c.msg && !strings.HasPrefix(msg, c.msg) {
+			t.Fatalf("%s from %s: %d %v %s %q", c.target, c.remote, w.Code, w.Header(), typ, msg)
+		}
 	}
-	if typ, _ := promError(t, w); typ != "unavailable" {
-		t.Fatalf("errorType %q", typ)
+	hold(b)
+	// Every slot taken: a fourth client is refused, though it has none.
+	w := sendFrom(h, c, "GET", "/api/panels/stale/0")
+	if typ, msg := promError(t, w); w.Code != 503 || w.Header().Get("Retry-After") != "1" || typ != "unavailable" || !strings.Contains(msg, "(limit 3)") {
+		t.Fatalf("over the total: %d %s %q", w.Code, typ, msg)
 	}
-	// A bad query is told what is wrong, busy or not.
-	if w := send(h, "GET", "/api/v1/query", ""); w.Code != 400 {
+	// A bad query is told what is wrong, busy or not; the rest of the API answers.
+	if w := send(h, "GET", "/api/panels/nope/0"); w.Code != 404 {
 		t.Fatalf("bad query while busy: %d", w.Code)
 	}
-	// The rest of the API still answers while the query slots are taken.
-	if w := send(h, "GET", "/sensor", ""); w.Code != 200 {
+	if w := send(h, "GET", "/sensor"); w.Code != 200 {
 		t.Fatalf("/sensor while queries run: %d", w.Code)
 	}
-	close(release)
-	for range 2 {
+	release()
+	for range 3 {
 		if c := <-done; c != 200 {
 			t.Fatalf("held query: %d", c)
 		}
 	}
-	if w := send(h, "GET", "/api/v1/query?query=up", ""); w.Code != 200 {
-		t.Fatalf("slot not released: %d", w.Code)
+	for _, remote := range []string{a, c} {
+		if w := sendFrom(h, remote, "GET", "/api/panels/stale/0"); w.Code != 200 {
+			t.Fatalf("slot of %s not released: %d", remote, w.Code)
+		}
+	}
+}
+
+func TestClientKey(t *testing.T) {
+	for addr, want := range map[string]string{
+		"192.0.2.1:5":             "192.0.2.1",
+		"[::ffff:192.0.2.1]:5":    "192.0.2.1",
+		"[2001:db8::1]:5":         "2001:db8::/64",
+		"[2001:db8::ffff:1:2]:80": "2001:db8::/64",
+		"[2001:db8:0:1::1]:5":     "2001:db8:0:1::/64",
+		"[fe80::1%eth0]:5":        "fe80::/64",
+		"@":                       "local",
+		"":                        "local",
+	} {
+		if got := clientKey(addr); got != want {
+			t.Errorf("clientKey(%q) = %q, want %q", addr, got, want)
+		}
 	}
 }
 
@@ -274,7 +382,8 @@ func TestQueryUpstreamFailures(t *testing.T) {
 	stop := make(chan struct{})
 	defer close(stop)
 	short := DefaultQueryLimits()
-	short.Timeout = 10 * time.Millisecond
+	short.Timeout = 50 * time.Millisecond
+	cancelled := make(chan struct{}, 1)
 	for _, c := range []struct {
 		name   string
 		answer func(w http.ResponseWriter, r *http.Request) // nil: no upstream at all
@@ -285,26 +394,35 @@ func TestQueryUpstreamFailures(t *testing.T) {
 		msg    string
 	}{
 		{name: "history off", code: 503, typ: "unavailable", msg: "history is off"},
-		{name: "down", closed: true, code: 502, typ: "unavailable", msg: "unreachable",
+		{name: "down", closed: true, code: 503, typ: "unavailable", msg: "is not answering",
 			answer: func(http.ResponseWriter, *http.Request) {}},
-		{name: "not Prometheus", code: 502, typ: "unavailable", msg: "404",
+		{name: "starting", code: 503, typ: "unavailable", msg: `answered 503 Service Unavailable with "text/plain; charset=utf-8"`,
+			answer: func(w http.ResponseWriter, r *http.Request) { http.Error(w, "Service Unavailable", 503) }},
+		{name: "not Prometheus", code: 503, typ: "unavailable", msg: "404",
 			answer: func(w http.ResponseWriter, r *http.Request) { http.Error(w, "nope", 404) }},
 		// A redirect could lead anywhere: it is not followed.
-		{name: "redirect", code: 502, typ: "unavailable", msg: "302",
+		{name: "redirect", code: 503, typ: "unavailable", msg: "302",
 			answer: func(w http.ResponseWriter, r *http.Request) {
 				http.Redirect(w, r, "http://192.0.2.1/", http.StatusFound)
 			}},
-		{name: "Prometheus error passed on", code: 400, typ: "bad_data", msg: "parse error",
+		{name: "Prometheus error passed on", code: 422, typ: "execution", msg: "too many samples",
 			answer: func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "application/json")
-				w.WriteHeader(400)
-				io.WriteString(w, `{"status":"error","errorType":"bad_data","error":"1:4: parse error: unexpected end of input"}`)
+				w.WriteHeader(422)
+				io.WriteString(w, `{"status":"error","errorType":"execution","error":"query processing would load too many samples into memory"}`)
 			}},
-		{name: "timeout", limits: short, code: 504, typ: "timeout", msg: "did not answer",
+		{name: "Prometheus failing", code: 503, typ: "unavailable", msg: "Prometheus failed to answer (500 Internal Server Error): chunk not found",
+			answer: func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(500)
+				io.WriteString(w, `{"status":"error","errorType":"internal","error":"chunk not found"}`)
+			}},
+		{name: "timeout", limits: short, code: 503, typ: "timeout", msg: "did not answer within 50ms (--dashboard.query-timeout); the query was cancelled",
 			answer: func(w http.ResponseWriter, r *http.Request) {
 				select {
 				case <-stop:
 				case <-r.Context().Done():
+					cancelled <- struct{}{}
 				}
 			}},
 	} {
@@ -322,17 +440,52 @@ func TestQueryUpstreamFailures(t *testing.T) {
 			if c.limits == (QueryLimits{}) {
 				c.limits = DefaultQueryLimits()
 			}
-			w := send(proxyHandler(t, target, c.limits), "GET", "/api/v1/query?query=up", "")
+			w := send(proxyHandler(t, target, c.limits), "GET", "/api/panels/stale/0")
 			if typ, msg := promError(t, w); w.Code != c.code || typ != c.typ || !strings.Contains(msg, c.msg) {
 				t.Fatalf("%d %s %q, want %d %s containing %q", w.Code, typ, msg, c.code, c.typ, c.msg)
 			}
-			if up != nil && !c.closed {
-				// Exactly one request, with the timeout the proxy waits for.
-				if reqs, forms := up.requests(); len(reqs) != 1 || forms[0].Get("timeout") != model.Duration(c.limits.Timeout).String() {
-					t.Fatalf("%d requests, %v", len(reqs), forms)
-				}
-			}
 		})
+	}
+	// The timed-out query was cancelled upstream, at the proxy's timeout.
+	select {
+	case <-cancelled:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the timed-out query was not cancelled upstream")
+	}
+}
+
+// A client that goes away cancels its query in Prometheus.
+func TestQueryCancelledWhenClientLeaves(t *testing.T) {
+	up := newUpstream(t)
+	entered, cancelled := make(chan struct{}), make(chan struct{})
+	up.answer = func(w http.ResponseWriter, r *http.Request) {
+		close(entered)
+		<-r.Context().Done()
+		close(cancelled)
+	}
+	one := DefaultQueryLimits()
+	one.MaxConcurrent, one.MaxPerClient = 1, 1
+	h := proxyHandler(t, up.URL, one)
+	ctx, leave := context.WithCancel(context.Background())
+	r := httptest.NewRequest("GET", "/api/panels/temperature/0?"+rangeOf, nil).WithContext(ctx)
+	w := httptest.NewRecorder()
+	served := make(chan struct{})
+	go func() { h.ServeHTTP(w, r); close(served) }()
+	<-entered
+	leave()
+	for _, c := range []chan struct{}{cancelled, served} {
+		select {
+		case <-c:
+		case <-time.After(5 * time.Second):
+			t.Fatal("query still running after the client left")
+		}
+	}
+	// The slot is free again.
+	up.mu.Lock()
+	up.answer = nil
+	up.mu.Unlock()
+	if w := send(h, "GET", "/api/panels/stale/0"); w.Code != 200 {
+		t.Fatalf("after the client left: %d %s", w.Code, w.Body)
 	}
 }
 
@@ -351,7 +504,7 @@ func TestQueryGzipPassedThrough(t *testing.T) {
 		zw.Close()
 	}
 	h := proxyHandler(t, up.URL, DefaultQueryLimits())
-	w := send(h, "GET", "/api/v1/query?query=1", "", "Accept-Encoding", "gzip, deflate")
+	w := send(h, "GET", "/api/panels/stale/0", "Accept-Encoding", "gzip, deflate")
 	if w.Header().Get("Content-Encoding") != "gzip" {
 		t.Fatalf("gzip not passed on: %v", w.Header())
 	}
@@ -362,7 +515,7 @@ func TestQueryGzipPassedThrough(t *testing.T) {
 	if b, _ := io.ReadAll(zr); !strings.Contains(string(b), `"scalar"`) {
 		t.Fatalf("%q", b)
 	}
-	w = send(h, "GET", "/api/v1/query?query=1", "")
+	w = send(h, "GET", "/api/panels/stale/0")
 	if w.Header().Get("Content-Encoding") != "" || !strings.Contains(w.Body.String(), `"scalar"`) {
 		t.Fatalf("plain: %v %q", w.Header(), w.Body)
 	}
@@ -378,6 +531,8 @@ func TestNewQueryProxyRefusesBadSettings(t *testing.T) {
 		func(l *QueryLimits) { l.MaxRange = 0 },
 		func(l *QueryLimits) { l.MaxPoints = 1 },
 		func(l *QueryLimits) { l.MaxConcurrent = 0 },
+		func(l *QueryLimits) { l.MaxPerClient = 0 },
+		func(l *QueryLimits) { l.MaxPerClient = l.MaxConcurrent + 1 },
 		func(l *QueryLimits) { l.Timeout = 0 },
 		func(l *QueryLimits) { l.MaxBodyBytes = 0 },
 	} {
@@ -386,5 +541,13 @@ func TestNewQueryProxyRefusesBadSettings(t *testing.T) {
 		if _, err := NewQueryProxy("http://127.0.0.1:9090", l); err == nil {
 			t.Errorf("%+v accepted", l)
 		}
+	}
+}
+
+// The daemon gives up on a query before Prometheus would, so that the page gets the daemon's
+// answer and Prometheus's query is cancelled, not timed out.
+func TestQueryTimeoutBelowPrometheus(t *testing.T) {
+	if d, p := DefaultQueryLimits().Timeout, promargs.QueryTimeout; d+grace >= p {
+		t.Fatalf("--dashboard.query-timeout %s (+%s sent to Prometheus) is not below Prometheus's --query.timeout %s", d, grace, p)
 	}
 }

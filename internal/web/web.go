@@ -67,9 +67,12 @@ func NewHandler(o Options) http.Handler {
 	r.Handle("/sensor/{name}", limited(http.HandlerFunc(h.sensor))).Methods(get...)
 	r.HandleFunc("/healthz", h.healthz).Methods(get...)
 	r.Handle("/api/dashboard", limited(http.HandlerFunc(h.dashboard))).Methods(get...)
-	// The query proxy also has its own, smaller limit (QueryLimits.MaxConcurrent).
-	r.Handle("/api/v1/query", limited(o.Queries.instant())).Methods(http.MethodGet, http.MethodPost)
-	r.Handle("/api/v1/query_range", limited(o.Queries.rangeQuery())).Methods(http.MethodGet, http.MethodPost)
+	// The dashboard's queries and alerts have their own slots (QueryLimits),
+	// apart from the in-flight limit: a flood of them cannot take the
+	// scrapes' share.
+	r.Handle("/api/panels/{id}/{query}", o.Queries.panel()).Methods(http.MethodGet)
+	r.Handle("/api/alerts", o.Queries.alerts()).Methods(http.MethodGet)
+	r.PathPrefix("/api/v1/").HandlerFunc(freeFormGone)
 	page := limited(ui.Handler())
 	r.Handle("/", page).Methods(get...)
 	r.PathPrefix("/static/").Handler(page).Methods(get...)

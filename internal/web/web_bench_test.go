@@ -136,7 +136,7 @@ func BenchmarkSensorJSON(b *testing.B) {
 	}
 }
 
-// BenchmarkQueryProxy forwards a range query whose answer is size bytes (a
+// BenchmarkQueryProxy forwards a panel's range query whose answer is size bytes (a
 // panel of 10 series at 1,000 points is about 400 KB) from an in-process
 // Prometheus stand-in: what the daemon allocates per dashboard query.
 func BenchmarkQueryProxy(b *testing.B) {
@@ -154,7 +154,7 @@ func BenchmarkQueryProxy(b *testing.B) {
 				b.Fatal(err)
 			}
 			h := NewHandler(Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), MaxRequests: 16, Queries: q})
-			req := httptest.NewRequest("GET", "/api/v1/query_range?query=up&start=0&end=43200&step=44", nil)
+			req := httptest.NewRequest("GET", "/api/panels/temperature/0?start=0&end=43200&step=44", nil)
 			b.SetBytes(int64(len(answer)))
 			b.ReportAllocs()
 			for b.Loop() {

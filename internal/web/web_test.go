@@ -198,7 +198,9 @@ func FuzzHandler(f *testing.F) {
 	f.Add("POST", "/metrics", "application/openmetrics-text;version=1.0.0")
 	f.Add("HEAD", "/sensor/x", "*/*;q=abc")
 	f.Add("GET", "/api/dashboard", "gzip")
-	f.Add("GET", "/api/v1/query?query=up&time=1e9&timeout=0.0001", "gzip")
+	f.Add("GET", "/api/panels/stale/0?time=1e9", "gzip")
+	f.Add("GET", "/api/panels/temperature/0?start=0&end=3600&step=15s", "")
+	f.Add("GET", "/api/alerts", "")
 	f.Add("POST", "/api/v1/query_range?query=up&start=0&end=3600&step=15s", "")
 	ev := events.New()
 	p := poller.New(quiet(), f.TempDir(), ev)
@@ -209,7 +211,7 @@ func FuzzHandler(f *testing.F) {
 	// A Prometheus that answers every query, so a 5xx can only come from the proxy.
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		io.WriteString(w, `{"status":"success","data":{"resultType":"vector","result":[]}}`)
+		io.WriteString(w, `{"status":"success","data":{"resultType":"vector","result":[],"alerts":[]}}`)
 	}))
 	defer up.Close()
 	proxy := func() *QueryProxy {

@@ -224,7 +224,7 @@ UnsetEnvironment=GOMEMLIMIT GOGC
 MemoryHigh=infinity
 MemoryMax=infinity
 ExecStart=
-ExecStart=/usr/bin/edgectl prometheus-exec -- --storage.tsdb.path=/var/lib/prometheus/metrics2/ --web.listen-address=127.0.0.1:9090 --query.max-concurrency=2 --query.max-samples=5000000 --query.timeout=30s --web.max-connections=64
+ExecStart=/usr/bin/edgectl prometheus-exec -- --storage.tsdb.path=/var/lib/prometheus/metrics2/ --web.listen-address=127.0.0.1:9090 --query.max-concurrency=2 --query.max-samples=50000 --query.timeout=15s --web.max-connections=64
 EOF
 restart_prometheus
 {

@@ -131,7 +131,7 @@ compressed_time() {
 	gexec_in sh -c "mkdir -p /etc/systemd/system/prometheus.service.d && cat >/etc/systemd/system/prometheus.service.d/zz-life.conf" <<EOF
 [Service]
 ExecStart=
-ExecStart=/usr/bin/edgectl prometheus-exec -- --storage.tsdb.path=$DATA/ --storage.tsdb.retention.time=$RETENTION_TIME --web.listen-address=127.0.0.1:9090 --query.max-concurrency=2 --query.max-samples=5000000 --query.timeout=30s --web.max-connections=64 $FAST
+ExecStart=/usr/bin/edgectl prometheus-exec -- --storage.tsdb.path=$DATA/ --storage.tsdb.retention.time=$RETENTION_TIME --web.listen-address=127.0.0.1:9090 --query.max-concurrency=2 --query.max-samples=50000 --query.timeout=15s --web.max-connections=64 $FAST
 ${LIFE_PROM_SETTINGS:-}
 EOF
 	restart_prometheus

@@ -344,9 +344,9 @@ abuse() {
 }
 
 # ---------------------------------------------------------------- dashboard
-# Browsers on the built-in dashboard: every panel query over the longest range at the most points,
-# through the daemon's proxy to the real Prometheus, first within --dashboard.max-queries (2
-# clients), then 4 times over it (8 clients).
+# Browsers on the built-in dashboard: every panel's queries, charts over the longest range at the most
+# points, run by the daemon on the real Prometheus, first within --dashboard.max-queries-per-client
+# (2 clients at one address), then 4 times over it (8 clients).
 dashboard() {
 	local p pp pid ppid
 	p=$(free_port)
@@ -371,7 +371,7 @@ dashboard() {
 	{
 		echo "### Dashboard queries"
 		echo
-		echo "Load average before: $lb; after: $la. edge-sensord (fixture + simulated sensors) scraped every 1 s by Prometheus $(prometheus --version 2>&1 | awk 'NR == 1 { print $3 }') for ${DASH_WARMUP:-60} s first; each client runs the $(kv "$d/clients2.kv" queries) panel queries in turn over $(kv "$d/clients2.kv" range_s) s at a $(kv "$d/clients2.kv" step_s) s step for ${DASH_DURATION:-60s}, through the daemon's proxy (--dashboard.max-queries=2)."
+		echo "Load average before: $lb; after: $la. edge-sensord (fixture + simulated sensors) scraped every 1 s by Prometheus $(prometheus --version 2>&1 | awk 'NR == 1 { print $3 }') for ${DASH_WARMUP:-60} s first; each client runs the $(kv "$d/clients2.kv" queries) panel queries in turn over $(kv "$d/clients2.kv" range_s) s at a $(kv "$d/clients2.kv" step_s) s step for ${DASH_DURATION:-60s}, through the daemon (--dashboard.max-queries-per-client=2)."
 		echo
 		echo "| Clients | Answers by status | Answered KiB | p50 / p99 ms (200s) | daemon RSS before / peak / after MiB |"
 		echo "|---|---|---|---|---|"

@@ -57,7 +57,7 @@ prom() { # NAME ENV FLAGS...
 	PID[$name]=$!
 	echo "$name 127.0.0.1:$port pid $! env '$env' flags $*" >>"$OUT/env.txt"
 }
-SHIPPED=(--storage.tsdb.retention.time=12h --storage.tsdb.retention.size=256MB --query.max-concurrency=2 --query.max-samples=5000000 --query.timeout=30s --web.max-connections=64)
+SHIPPED=(--storage.tsdb.retention.time=12h --storage.tsdb.retention.size=256MB --query.max-concurrency=2 --query.max-samples=50000 --query.timeout=15s --web.max-connections=64)
 # As prometheus-exec does: the query log in RAM.
 mkdir -p "$TMP/shipped/data"
 ln -s "$RAM/queries.active" "$TMP/shipped/data/queries.active"

@@ -1,11 +1,13 @@
-//go:build integration && browser
+//go:build integration
 
 package integration
 
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"math"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"os/exec"
@@ -27,6 +29,13 @@ import (
 // by ±5 % over an hour so charts have a shape, counters grow to their value,
 // timestamps follow the clock, other gauges keep their value.
 func backfill(t *testing.T, base, instance, dir string, start, end time.Time) {
+	t.Helper()
+	backfillWith(t, base, instance, dir, start, end, 0)
+}
+
+// backfillWith is backfill with fill series of random values beside the
+// daemon's (writeFill's "fill"), in the same blocks.
+func backfillWith(t *testing.T, base, instance, dir string, start, end time.Time, fill int) {
 	t.Helper()
 	resp, err := http.Get(base + "/metrics")
 	if err != nil {
@@ -96,13 +105,47 @@ func backfill(t *testing.T, base, instance, dir string, start, end time.Time) {
 			fmt.Fprintf(w, "%s %g %d\n", s.labels, v, ts.Unix())
 		}
 	}
+	writeFill(w, "fill", fill, start, end, 15*time.Second)
 	w.WriteString("# EOF\n")
 	if err := w.Flush(); err != nil {
 		t.Fatal(err)
 	}
 	f.Close()
 	promtool(t, "tsdb", "create-blocks-from", "openmetrics", path, dir)
-	t.Logf("backfilled %d series, %s every 15 s", len(all), end.Sub(start))
+	t.Logf("backfilled %d series, %s every 15 s", len(all)+fill, end.Sub(start))
+}
+
+// fillHistory writes writeFill's series into TSDB blocks in dir.
+func fillHistory(t *testing.T, dir, name string, series int, start, end time.Time, step time.Duration) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "fill.om")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	writeFill(w, name, series, start, end, step)
+	fmt.Fprintln(w, "# EOF")
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	promtool(t, "tsdb", "create-blocks-from", "openmetrics", path, dir)
+}
+
+// writeFill writes OpenMetrics of series gauges name{series="i"} of random values (which
+// Prometheus's encoding cannot compress much) every step from start to end.
+func writeFill(w io.Writer, name string, series int, start, end time.Time, step time.Duration) {
+	if series == 0 {
+		return
+	}
+	r := rand.New(rand.NewPCG(1, 1))
+	fmt.Fprintf(w, "# TYPE %s gauge\n", name)
+	for i := range series {
+		for ts := start; ts.Before(end); ts = ts.Add(step) {
+			fmt.Fprintf(w, "%s{series=\"%d\"} %.15g %d\n", name, i, r.Float64(), ts.Unix())
+		}
+	}
 }
 
 func promtool(t *testing.T, args ...string) {

@@ -34,7 +34,7 @@ func repoPath(t *testing.T, rel string) string {
 // address once /healthz answers. Extra args override the defaults.
 func startDaemon(t *testing.T, args ...string) string {
 	t.Helper()
-	addr, _ := startDaemonStoppable(t, args...)
+	addr, _ := startDaemonIn(t, nil, nil, args...)
 	return addr
 }
 
@@ -42,6 +42,13 @@ func startDaemon(t *testing.T, args ...string) string {
 // the daemon (SIGTERM) before the test ends; a new startDaemon with
 // --web.listen-address=ADDR brings it back on the same address.
 func startDaemonStoppable(t *testing.T, args ...string) (addr string, stop func()) {
+	t.Helper()
+	return startDaemonIn(t, nil, nil, args...)
+}
+
+// startDaemonIn is startDaemonStoppable with env added to the daemon's
+// environment, inside the memory cgroup cg when it is not nil.
+func startDaemonIn(t *testing.T, cg *memCgroup, env []string, args ...string) (addr string, stop func()) {
 	t.Helper()
 	bin := repoPath(t, "bin/edge-sensord")
 	if _, err := os.Stat(bin); err != nil {
@@ -71,7 +78,12 @@ func startDaemonStoppable(t *testing.T, args ...string) (addr string, stop func(
 			addr = l
 		}
 	}
-	cmd := exec.Command(bin, append(argv, args...)...)
+	argv = append(append([]string{bin}, argv...), args...)
+	if cg != nil {
+		argv = cg.wrap(argv...)
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), env...)
 	out := &promLog{}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -127,6 +139,19 @@ scrape_configs:
     static_configs:
       - targets: [%q]
 `, repoPath(t, "etc/prometheus/rules/edge-observability.yml"), addr)
+}
+
+// writeTimex sets the clock's status the daemon reads (--clock.timex-file):
+// the kernel's maximum error, below 16 s when synchronised.
+func writeTimex(t *testing.T, path string, synced bool) {
+	t.Helper()
+	maxerr := 16_000_000
+	if synced {
+		maxerr = 37_000
+	}
+	if err := os.WriteFile(path, []byte(fmt.Sprintf("maxerror=%d\n", maxerr)), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // promQuery runs an instant query and returns the first sample's value.

@@ -126,24 +126,6 @@ func moveBlocks(t *testing.T, from, to string) {
 	}
 }
 
-// pidOf finds the process whose command line holds arg.
-func pidOf(t *testing.T, arg string) int {
-	t.Helper()
-	cmdlines, _ := filepath.Glob("/proc/[0-9]*/cmdline")
-	for _, c := range cmdlines {
-		b, err := os.ReadFile(c)
-		if err != nil {
-			continue
-		}
-		if slices.Contains(strings.Split(string(b), "\x00"), arg) {
-			pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(c)))
-			return pid
-		}
-	}
-	t.Fatalf("no process with %s", arg)
-	return 0
-}
-
 // watch samples for d and returns the daemon's highest and last RSS (KiB)
 // and the CPU time Prometheus used meanwhile (ms).
 func watch(t *testing.T, daemonPID, promPID int, d time.Duration) (maxKiB, lastKiB, promCPUms float64) {
@@ -215,48 +197,3 @@ func (b *browser) recordTransfers() func() (static, data float64) {
 }
 
 func (b *browser) close() { chromedp.Cancel(b.ctx) }
-
-type results struct {
-	t    *testing.T
-	path string
-}
-
-func newResults(t *testing.T, path string) *results {
-	if path != "" {
-		os.WriteFile(path, nil, 0o644)
-	}
-	return &results{t, path}
-}
-
-func (r *results) add(key string, v float64) {
-	line := fmt.Sprintf("%s %.1f\n", key, v)
-	r.t.Log(strings.TrimSpace(line))
-	if r.path == "" {
-		return
-	}
-	f, err := os.OpenFile(r.path, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	defer f.Close()
-	f.WriteString(line)
-}
-
-func envOr(key, def string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
-	}
-	return def
-}
-
-func envDuration(t *testing.T, key string, def time.Duration) time.Duration {
-	v := os.Getenv(key)
-	if v == "" {
-		return def
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		t.Fatalf("%s: %v", key, err)
-	}
-	return d
-}

@@ -191,19 +191,19 @@ func dashboardDoc(t *testing.T, base string) dashboardDocument {
 }
 
 // waitForPanelData waits until every query of every panel has a result
-// through the proxy, so that the page has something to draw.
+// through the daemon, so that the page has something to draw.
 func waitForPanelData(t *testing.T, base string, doc dashboardDocument) {
 	t.Helper()
 	deadline := time.Now().Add(3 * time.Minute)
 	for _, p := range doc.Panels {
-		for _, q := range p.Queries {
+		for i, q := range p.Queries {
 			for {
-				n, err := querySeries(base, q.Expr)
+				n, err := querySeries(base, p, i)
 				if n > 0 {
 					break
 				}
 				if time.Now().After(deadline) {
-					t.Fatalf("panel %s: no data for %q through the proxy (last error %v)", p.ID, q.Expr, err)
+					t.Fatalf("panel %s: no data for %q through the daemon (last error %v)", p.ID, q.Expr, err)
 				}
 				time.Sleep(500 * time.Millisecond)
 			}
@@ -211,10 +211,16 @@ func waitForPanelData(t *testing.T, base string, doc dashboardDocument) {
 	}
 }
 
-// querySeries asks the daemon's query proxy for expr now and returns how many
-// series answer.
-func querySeries(base, expr string) (int, error) {
-	resp, err := http.PostForm(base+"/api/v1/query", url.Values{"query": {expr}})
+// querySeries asks the daemon for query i of panel p, now for a stat panel
+// and over the last hour (the page's default range) for a chart, and returns
+// how many series answer.
+func querySeries(base string, p dashboardPanel, i int) (int, error) {
+	params := url.Values{}
+	if p.Kind != "stat" {
+		end := time.Now().Unix()
+		params = url.Values{"start": {fmt.Sprint(end - 3600)}, "end": {fmt.Sprint(end)}, "step": {"15"}}
+	}
+	resp, err := http.Get(fmt.Sprintf("%s/api/panels/%s/%d?%s", base, p.ID, i, params.Encode()))
 	if err != nil {
 		return 0, err
 	}
@@ -223,27 +229,28 @@ func querySeries(base, expr string) (int, error) {
 		Data struct{ Result []json.RawMessage }
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil || resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("%s: %d %v", expr, resp.StatusCode, err)
+		return 0, fmt.Errorf("panel %s/%d: %d %v", p.ID, i, resp.StatusCode, err)
 	}
 	return len(r.Data.Result), nil
 }
 
-// checkProxyRefusesWrites: the page's origin answers Prometheus's query API
-// only, never its admin, write or lifecycle endpoints, whatever the method.
+// checkProxyRefusesWrites: the page's origin answers the panels' queries
+// only, never Prometheus's query, admin, write or lifecycle endpoints,
+// whatever the method.
 func checkProxyRefusesWrites(t *testing.T, base string) {
 	t.Helper()
 	for _, p := range []string{"/api/v1/admin/tsdb/delete_series?match[]=up", "/api/v1/admin/tsdb/snapshot",
 		"/api/v1/admin/tsdb/clean_tombstones", "/api/v1/write", "/api/v1/otlp/v1/metrics", "/-/quit", "/-/reload",
-		"/api/v1/query/../admin/tsdb/snapshot"} {
+		"/api/v1/query/../admin/tsdb/snapshot", "/api/v1/query?query=up", "/api/v1/query_range?query=up"} {
 		for _, m := range []string{"GET", "POST", "PUT", "DELETE"} {
 			if code, _ := httpDo(t, m, base+p, ""); code != http.StatusNotFound && code != http.StatusMethodNotAllowed {
 				t.Errorf("%s %s = %d, want 404 or 405", m, p, code)
 			}
 		}
 	}
-	for _, m := range []string{"PUT", "DELETE"} {
-		if code, _ := httpDo(t, m, base+"/api/v1/query?query=up", ""); code != http.StatusMethodNotAllowed {
-			t.Errorf("%s /api/v1/query = %d, want 405", m, code)
+	for _, m := range []string{"POST", "PUT", "DELETE"} {
+		if code, _ := httpDo(t, m, base+"/api/panels/temperature/0", ""); code != http.StatusMethodNotAllowed {
+			t.Errorf("%s /api/panels/temperature/0 = %d, want 405", m, code)
 		}
 	}
 }
@@ -300,19 +307,6 @@ func checkVisibility(t *testing.T, b *browser, refreshSeconds int) {
 	}
 	eval[int](b, setHidden(false))
 	poll[bool](b, fmt.Sprintf(`edgeDashboard.refreshes > %d`, before))
-}
-
-// writeTimex sets the clock's status the daemon reads (--clock.timex-file):
-// the kernel's maximum error, below 16 s when synchronised.
-func writeTimex(t *testing.T, path string, synced bool) {
-	t.Helper()
-	maxerr := 16_000_000
-	if synced {
-		maxerr = 37_000
-	}
-	if err := os.WriteFile(path, []byte(fmt.Sprintf("maxerror=%d\n", maxerr)), 0o644); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // checkClockBanner: no clock banner while the clock is synchronised; once
@@ -413,7 +407,7 @@ func (b *browser) listen(ev any) {
 			return
 		}
 		msg := fmt.Sprintf("%s %s: %s %s", e.Source, e.Level, e.Text, e.URL)
-		if e.Source == cdplog.EntrySourceNetwork && strings.Contains(e.URL, "/api/v1/query") {
+		if e.Source == cdplog.EntrySourceNetwork && strings.Contains(e.URL, "/api/panels/") {
 			b.netErrs = append(b.netErrs, msg)
 		} else {
 			b.problems = append(b.problems, msg)

@@ -79,9 +79,10 @@ func promCounter(t *testing.T, prom, name, handler string) float64 {
 	return v
 }
 
-// TestDashboardProxyAgainstPrometheus: the real daemon forwards the page's queries to the
-// real Prometheus and answers what Prometheus answers; it refuses what is over its limits
-// without asking Prometheus, and nothing else of Prometheus is reachable through it.
+// TestDashboardProxyAgainstPrometheus: the real daemon runs the panels' own queries on the
+// real Prometheus and answers what Prometheus answers for the panel list's expression; it
+// refuses what is over its limits, and any PromQL of the client's, without asking Prometheus,
+// and nothing else of Prometheus is reachable through it.
 func TestDashboardProxyAgainstPrometheus(t *testing.T) {
 	addr := fmt.Sprintf("127.0.0.1:%d", freeport.Port(t))
 	prom := startPrometheus(t, fmt.Sprintf(`
@@ -103,62 +104,58 @@ scrape_configs:
 	if !doc.History || doc.MaxPoints != 100 || doc.RefreshSeconds != 15 || !reflect.DeepEqual(doc.Panels, dashboard.Panels()) {
 		t.Fatalf("/api/dashboard: %s", b)
 	}
+	waitScrapes(t, prom, 10)
 
-	// Wait for some scrapes, asking through the daemon.
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		_, b := httpDo(t, "GET", base+"/api/v1/query?query="+url.QueryEscape(`count_over_time(up{job="edge-sensord"}[1m]) >= 10`), "")
-		if a := decodeAnswer(t, "instant query", b); a.Status == "success" && strings.Contains(string(a.Data), `"value"`) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no 10 scrapes through the proxy within 60s: %s", b)
-		}
-		time.Sleep(time.Second)
-	}
-
-	// A range query, as GET and as POST, answers what Prometheus answers directly. The end lies
-	// in the past, so both read the same samples.
+	// A timeseries panel's query over a range, and a stat panel's at an instant, answer what
+	// Prometheus answers for the panel's expression directly. The times lie in the past, so
+	// both read the same samples.
 	end := time.Now().Add(-3 * time.Second).Unix()
-	params := url.Values{"query": {`edge_sensor_temperature_celsius{sensor="simulated_cpu_temp"}`},
-		"start": {fmt.Sprint(end - 60)}, "end": {fmt.Sprint(end)}, "step": {"1s"}}.Encode()
-	_, direct := httpDo(t, "GET", prom+"/api/v1/query_range?"+params, "")
-	want := decodeAnswer(t, "direct", direct)
-	if want.Status != "success" || !strings.Contains(string(want.Data), "simulated_cpu_temp") {
-		t.Fatalf("direct range query: %s", direct)
-	}
-	for _, method := range []string{"GET", "POST"} {
-		var code int
-		var b []byte
-		if method == "GET" {
-			code, b = httpDo(t, method, base+"/api/v1/query_range?"+params, "")
-		} else {
-			code, b = httpDo(t, method, base+"/api/v1/query_range", params)
+	span := url.Values{"start": {fmt.Sprint(end - 60)}, "end": {fmt.Sprint(end)}, "step": {"1"}}
+	at := url.Values{"time": {fmt.Sprint(end)}}
+	for _, c := range []struct {
+		panel, api string
+		params     url.Values
+	}{{"temperature", "query_range", span}, {"sources", "query", at}} {
+		p := panelByID(t, c.panel)
+		direct := url.Values{"query": {p.Queries[0].Expr}}
+		for k, v := range c.params {
+			direct[k] = v
 		}
-		if got := decodeAnswer(t, method, b); code != 200 || !reflect.DeepEqual(got, want) {
-			t.Fatalf("%s through the daemon: %d %s\ndirect: %s", method, code, b, direct)
+		_, d := httpDo(t, "GET", prom+"/api/v1/"+c.api+"?"+direct.Encode(), "")
+		want := decodeAnswer(t, "direct", d)
+		if want.Status != "success" || !strings.Contains(string(want.Data), "simulated") {
+			t.Fatalf("direct %s: %s", c.panel, d)
+		}
+		code, b := httpDo(t, "GET", base+"/api/panels/"+c.panel+"/0?"+c.params.Encode(), "")
+		if got := decodeAnswer(t, c.panel, b); code != 200 || !reflect.DeepEqual(got, want) {
+			t.Fatalf("panel %s through the daemon: %d %s\ndirect: %s", c.panel, code, b, d)
 		}
 	}
 
-	// Over the limits: refused by the daemon, Prometheus never asked.
-	before := promCounter(t, prom, "prometheus_http_requests_total", "/api/v1/query_range")
-	for _, q := range []string{
-		url.Values{"query": {"up"}, "start": {fmt.Sprint(end - 60)}, "end": {fmt.Sprint(end)}, "step": {"0.5"}}.Encode(), // 121 points
-		url.Values{"query": {"up"}, "start": {fmt.Sprint(end - 86400)}, "end": {fmt.Sprint(end)}, "step": {"3600"}}.Encode(),
+	// Over the limits, a client's PromQL, free-form query paths: refused by the daemon,
+	// Prometheus never asked.
+	before := promCounter(t, prom, "prometheus_http_requests_total", "/api/v1/query_range") +
+		promCounter(t, prom, "prometheus_http_requests_total", "/api/v1/query")
+	for _, c := range []struct {
+		path string
+		code int
+	}{
+		{"/api/panels/temperature/0?" + url.Values{"start": {fmt.Sprint(end - 60)}, "end": {fmt.Sprint(end)}, "step": {"0.5"}}.Encode(), 400}, // 121 points
+		{"/api/panels/temperature/0?" + url.Values{"start": {fmt.Sprint(end - 86400)}, "end": {fmt.Sprint(end)}, "step": {"3600"}}.Encode(), 400},
+		{"/api/panels/temperature/0?" + span.Encode() + "&query=up", 400},
+		{"/api/panels/nope/0?" + span.Encode(), 404},
+		{"/api/v1/query?query=" + url.QueryEscape(`{__name__=~".+"}[12h]`), 404},
+		{"/api/v1/query_range?" + url.Values{"query": {"up"}, "start": {fmt.Sprint(end - 60)}, "end": {fmt.Sprint(end)}, "step": {"1"}}.Encode(), 404},
 	} {
-		code, b := httpDo(t, "GET", base+"/api/v1/query_range?"+q, "")
-		if a := decodeAnswer(t, "over the limit", b); code != 400 || a.ErrorType != "bad_data" {
-			t.Fatalf("%s: %d %s", q, code, b)
+		code, b := httpDo(t, "GET", base+c.path, "")
+		if a := decodeAnswer(t, c.path, b); code != c.code || a.Status != "error" || a.Error == "" {
+			t.Fatalf("%s: %d %s", c.path, code, b)
 		}
 	}
-	if after := promCounter(t, prom, "prometheus_http_requests_total", "/api/v1/query_range"); after != before {
-		t.Fatalf("refused queries reached Prometheus (%v -> %v requests)", before, after)
-	}
-
-	// Prometheus's own verdict on bad PromQL is passed on.
-	code, b = httpDo(t, "POST", base+"/api/v1/query", "query="+url.QueryEscape("rate(up[1m]"))
-	if a := decodeAnswer(t, "bad PromQL", b); code != 400 || a.ErrorType != "bad_data" || !strings.Contains(a.Error, "parse error") {
-		t.Fatalf("bad PromQL: %d %s", code, b)
+	after := promCounter(t, prom, "prometheus_http_requests_total", "/api/v1/query_range") +
+		promCounter(t, prom, "prometheus_http_requests_total", "/api/v1/query")
+	if after != before {
+		t.Fatalf("refused requests reached Prometheus (%v -> %v requests)", before, after)
 	}
 
 	// Nothing else: the test's Prometheus runs with --web.enable-lifecycle, so a forwarded
@@ -178,16 +175,42 @@ scrape_configs:
 	}
 }
 
-// TestDashboardProxyWithoutPrometheus: history off answers 503, a Prometheus that is down 502,
-// both in Prometheus's error format.
+// waitScrapes waits until Prometheus holds n scrapes of the job edge-sensord.
+func waitScrapes(t *testing.T, prom string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if v, ok := promQuery(t, prom, `count_over_time(up{job="edge-sensord"}[1m])`); ok && v >= float64(n) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %d scrapes within 60s", n)
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+func panelByID(t *testing.T, id string) dashboard.Panel {
+	t.Helper()
+	for _, p := range dashboard.Panels() {
+		if p.ID == id {
+			return p
+		}
+	}
+	t.Fatalf("no panel %q", id)
+	return dashboard.Panel{}
+}
+
+// TestDashboardProxyWithoutPrometheus: history off and a Prometheus that is down both answer
+// 503 with a message, in Prometheus's error format.
 func TestDashboardProxyWithoutPrometheus(t *testing.T) {
 	for _, c := range []struct {
 		url     string
-		code    int
 		history bool
+		msg     string
 	}{
-		{"", 503, false},
-		{fmt.Sprintf("http://127.0.0.1:%d", freeport.Port(t)), 502, true},
+		{"", false, "history is off"},
+		{fmt.Sprintf("http://127.0.0.1:%d", freeport.Port(t)), true, "is not answering"},
 	} {
 		base := "http://" + startDaemon(t, "--prometheus.url="+c.url)
 		_, b := httpDo(t, "GET", base+"/api/dashboard", "")
@@ -195,9 +218,11 @@ func TestDashboardProxyWithoutPrometheus(t *testing.T) {
 		if err := json.Unmarshal(b, &doc); err != nil || doc.History != c.history {
 			t.Fatalf("--prometheus.url=%q: /api/dashboard %s", c.url, b)
 		}
-		code, b := httpDo(t, "GET", base+"/api/v1/query?query=up", "")
-		if a := decodeAnswer(t, "query", b); code != c.code || a.Status != "error" || a.ErrorType != "unavailable" {
-			t.Fatalf("--prometheus.url=%q: %d %s", c.url, code, b)
+		for _, path := range []string{"/api/panels/stale/0", "/api/alerts"} {
+			code, b := httpDo(t, "GET", base+path, "")
+			if a := decodeAnswer(t, path, b); code != 503 || a.Status != "error" || a.ErrorType != "unavailable" || !strings.Contains(a.Error, c.msg) {
+				t.Fatalf("--prometheus.url=%q: %s: %d %s", c.url, path, code, b)
+			}
 		}
 	}
 }
@@ -215,7 +240,7 @@ func TestDashboardBehindBasicAuth(t *testing.T) {
 	}
 	// No Prometheus: an authorized query gets 503 from the proxy, an unauthorized one 401 before it.
 	base := "http://" + startDaemon(t, "--web.config.file="+cfg, "--prometheus.url=")
-	for _, path := range []string{"/metrics", "/api/dashboard", "/api/v1/query?query=up", "/api/v1/query_range?query=up&start=0&end=60&step=15"} {
+	for _, path := range []string{"/metrics", "/api/dashboard", "/api/panels/stale/0", "/api/panels/temperature/0?start=0&end=60&step=15", "/api/alerts"} {
 		if code, _ := httpDo(t, "GET", base+path, ""); code != 401 {
 			t.Errorf("%s without credentials: %d", path, code)
 		}
@@ -226,7 +251,7 @@ func TestDashboardBehindBasicAuth(t *testing.T) {
 	if code, b := httpDo(t, "GET", base+"/api/dashboard", "", "admin", "s3cret"); code != 200 {
 		t.Fatalf("/api/dashboard with credentials: %d %s", code, b)
 	}
-	if code, b := httpDo(t, "GET", base+"/api/v1/query?query=up", "", "admin", "s3cret"); code != 503 {
+	if code, b := httpDo(t, "GET", base+"/api/panels/stale/0", "", "admin", "s3cret"); code != 503 {
 		t.Fatalf("query with credentials, history off: %d %s", code, b)
 	}
 }

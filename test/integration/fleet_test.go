@@ -422,7 +422,7 @@ func TestFleetLeanProfileAgentForwards(t *testing.T) {
 		"--prometheus", fleetPromBin, "--",
 		"--storage.tsdb.path="+filepath.Join(dir, "tsdb"), "--storage.tsdb.retention.time=12h",
 		"--storage.tsdb.retention.size=256MB", "--web.listen-address="+agentAddr,
-		"--query.max-concurrency=2", "--query.max-samples=5000000", "--query.timeout=30s",
+		"--query.max-concurrency=2", "--query.max-samples=50000", "--query.timeout=15s",
 		"--web.max-connections=64", "--storage.agent.path="+filepath.Join(dir, "agent"))
 
 	// Same PID, now Prometheus in agent mode.

@@ -9,7 +9,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -52,6 +54,12 @@ func startPrometheusStoppable(t *testing.T, cfg string) (url string, logText fun
 // blocks it wrote.
 func startPrometheusData(t *testing.T, cfg, dataDir string) (url string, logText func() string, stop func()) {
 	t.Helper()
+	return startPrometheusFlags(t, cfg, dataDir)
+}
+
+// startPrometheusFlags is startPrometheusData with more flags for Prometheus.
+func startPrometheusFlags(t *testing.T, cfg, dataDir string, flags ...string) (url string, logText func() string, stop func()) {
+	t.Helper()
 	if _, err := os.Stat(promLauncherBinary); err != nil {
 		t.Fatalf("%s is required for integration tests (apt-get install -y --no-install-recommends prometheus, or `make deps`): %v", promLauncherBinary, err)
 	}
@@ -71,13 +79,13 @@ func startPrometheusData(t *testing.T, cfg, dataDir string) (url string, logText
 		port := freeport.Port(t)
 		addr := "127.0.0.1:" + strconv.Itoa(port)
 		log := &promLog{}
-		cmd := exec.Command(promLauncherBinary,
-			"--config.file="+cfgPath,
-			"--web.listen-address="+addr,
-			"--storage.tsdb.path="+dataDir,
+		cmd := exec.Command(promLauncherBinary, append([]string{
+			"--config.file=" + cfgPath,
+			"--web.listen-address=" + addr,
+			"--storage.tsdb.path=" + dataDir,
 			"--web.enable-lifecycle",
 			"--log.level=info",
-		)
+		}, flags...)...)
 		cmd.Stdout = log
 		cmd.Stderr = log
 		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -112,6 +120,24 @@ func startPrometheusData(t *testing.T, cfg, dataDir string) (url string, logText
 	}
 	t.Fatalf("prometheus did not become ready; last log:\n%s", lastLog)
 	return "", nil, nil
+}
+
+// pidOf finds the process whose command line holds arg.
+func pidOf(t *testing.T, arg string) int {
+	t.Helper()
+	cmdlines, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, c := range cmdlines {
+		b, err := os.ReadFile(c)
+		if err != nil {
+			continue
+		}
+		if slices.Contains(strings.Split(string(b), "\x00"), arg) {
+			pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(c)))
+			return pid
+		}
+	}
+	t.Fatalf("no process with %s", arg)
+	return 0
 }
 
 // promWaitReady polls /-/ready until it answers 200, the process exits, or

@@ -1,5 +1,5 @@
-// The device's dashboard: current readings from /sensor, history through the
-// daemon's read-only Prometheus proxy, charts drawn by uPlot. Everything is
+// The device's dashboard: current readings from /sensor, history from the
+// panels' own queries, which the daemon runs on Prometheus, charts drawn by uPlot. Everything is
 // fetched from this origin with relative URLs, so the page also works behind
 // a reverse proxy under a sub-path.
 (function () {
@@ -8,7 +8,7 @@
   var RANGES = { '15m': 900, '1h': 3600, '6h': 21600, '12h': 43200 };
   var PALETTE = ['#4e79a7', '#f28e2b', '#e15759', '#59a14f', '#b07aa1', '#76b7b2', '#edc948', '#ff9da7', '#9c755f', '#8c8c8c'];
   var SENSOR_UNITS = { celsius: 'celsius', volts: 'volt', amperes: 'amp', watts: 'watt', rpm: 'rpm', ratio: 'percentunit', pascals: 'pressurepa', lux: 'lux' };
-  var QUERY_WORKERS = 2; // the proxy forwards few queries at once (--dashboard.max-queries)
+  var QUERY_WORKERS = 2; // the daemon runs few queries at once per client (--dashboard.max-queries-per-client)
   var TIMEOUT_MS = 15000;
 
   var state = {
@@ -91,14 +91,12 @@
   }
 
   // ---- HTTP ----
-  // request fetches JSON; a failure throws an Error with .status and the
+  // request GETs JSON; a failure throws an Error with .status and the
   // server's own message (Prometheus-style {"error": ...} or plain text).
-  function request(url, body) {
+  function request(url) {
     var ctl = new AbortController();
     var t = setTimeout(function () { ctl.abort(); }, TIMEOUT_MS);
-    var opts = { cache: 'no-store', signal: ctl.signal };
-    if (body) { opts.method = 'POST'; opts.body = new URLSearchParams(body); }
-    return fetch(url, opts).then(function (resp) {
+    return fetch(url, { cache: 'no-store', signal: ctl.signal }).then(function (resp) {
       var date = Date.parse(resp.headers.get('Date'));
       if (!isNaN(date)) state.skew = date - Date.now();
       return resp.text().then(function (text) {
@@ -125,14 +123,14 @@
   function nextSlot() {
     while (slots.free > 0 && slots.queue.length) { slots.free--; slots.queue.shift()(); }
   }
-  function query(url, body, tries) {
+  function query(url, tries) {
     var sent = new Promise(function (ok) { slots.queue.push(ok); nextSlot(); })
-      .then(function () { return request(url, body); })
+      .then(function () { return request(url); })
       .finally(function () { slots.free++; nextSlot(); });
     return sent.catch(function (err) {
       if (err.status !== 503 || !(err.retryAfter >= 0) || (tries || 0) >= 3) throw err;
       return new Promise(function (ok) { setTimeout(ok, err.retryAfter * 1000 + Math.random() * 500); })
-        .then(function () { return query(url, body, (tries || 0) + 1); });
+        .then(function () { return query(url, (tries || 0) + 1); });
     });
   }
   function deviceNow() { return Date.now() + state.skew; }
@@ -290,6 +288,12 @@
     return { start: end - Math.floor(secs / step) * step, end: end, step: step };
   }
 
+  // panelURL names query qi of panel p and its time: the daemon runs the
+  // panel's own expression, nothing the page writes.
+  function panelURL(p, qi, params) {
+    return 'api/panels/' + encodeURIComponent(p.id) + '/' + qi + '?' + new URLSearchParams(params);
+  }
+
   function loadTimeseries(st) {
     var p = st.panel;
     var w = window_(st);
@@ -298,8 +302,8 @@
     var at = w.start + '/' + w.step;
     if (st.window === at) return Promise.resolve();
     st.window = '';
-    return Promise.all(p.queries.map(function (q) {
-      return query('api/v1/query_range', { query: q.expr, start: w.start, end: w.end, step: w.step });
+    return Promise.all(p.queries.map(function (q, qi) {
+      return query(panelURL(p, qi, { start: w.start, end: w.end, step: w.step }));
     })).then(function (results) {
       var n = Math.round((w.end - w.start) / w.step) + 1;
       var xs = new Array(n);
@@ -325,8 +329,8 @@
   function loadStat(st) {
     var p = st.panel;
     var t = Math.floor(deviceNow() / 1000);
-    return Promise.all(p.queries.map(function (q) {
-      return query('api/v1/query', { query: q.expr, time: t });
+    return Promise.all(p.queries.map(function (q, qi) {
+      return query(panelURL(p, qi, { time: t }));
     })).then(function (results) {
       var items = [];
       results.forEach(function (r, qi) {

@@ -13,11 +13,18 @@ import (
 	"time"
 )
 
+// panelQuery is one query of a panel, by its path on the daemon; charts
+// take a range.
+type panelQuery struct {
+	path  string
+	chart bool
+}
+
 // queryLoad is the dashboard's panel queries over its longest range, and
 // what the clients running them got.
 type queryLoad struct {
-	base  string
-	exprs []string
+	base    string
+	queries []panelQuery
 	rng   time.Duration
 	step  int // seconds
 
@@ -28,10 +35,10 @@ type queryLoad struct {
 }
 
 // dashboard plays -clients browsers on the built-in dashboard: each fetches
-// /api/dashboard, then runs every panel's query over the longest range at
-// the most points allowed, again and again for -duration, through the
-// daemon's proxy. It prints the answers by status, the query latencies and
-// the daemon's memory before and at its peak.
+// /api/dashboard, then asks for every panel's queries, charts over the
+// longest range at the most points allowed, again and again for -duration,
+// through the daemon. It prints the answers by status, the query latencies
+// and the daemon's memory before and at its peak.
 func dashboard(args []string) error {
 	fs := flag.NewFlagSet("dashboard", flag.ExitOnError)
 	base := fs.String("url", "", "daemon base URL, http://host:port")
@@ -50,7 +57,7 @@ func dashboard(args []string) error {
 	}
 	load.run(*clients, time.Now().Add(*duration))
 	out("clients", *clients)
-	out("queries", len(load.exprs))
+	out("queries", len(load.queries))
 	out("range_s", int(load.rng.Seconds()))
 	out("step_s", load.step)
 	total := 0
@@ -76,6 +83,8 @@ func panelQueries(base string) (*queryLoad, error) {
 		Ranges    []string `json:"ranges"`
 		MaxPoints int      `json:"max_points"`
 		Panels    []struct {
+			ID      string                  `json:"id"`
+			Kind    string                  `json:"kind"`
 			Queries []struct{ Expr string } `json:"queries"`
 		} `json:"panels"`
 	}
@@ -90,8 +99,8 @@ func panelQueries(base string) (*queryLoad, error) {
 	}
 	l := &queryLoad{base: base, codes: map[int]int{}}
 	for _, p := range doc.Panels {
-		for _, q := range p.Queries {
-			l.exprs = append(l.exprs, q.Expr)
+		for i := range p.Queries {
+			l.queries = append(l.queries, panelQuery{fmt.Sprintf("%s/api/panels/%s/%d", base, url.PathEscape(p.ID), i), p.Kind != "stat"})
 		}
 	}
 	if l.rng, err = time.ParseDuration(doc.Ranges[len(doc.Ranges)-1]); err != nil {
@@ -111,7 +120,7 @@ func (l *queryLoad) run(clients int, deadline time.Time) {
 			defer wg.Done()
 			client := &http.Client{Timeout: 30 * time.Second}
 			for i := c; time.Now().Before(deadline); i++ {
-				l.query(client, l.exprs[i%len(l.exprs)])
+				l.query(client, l.queries[i%len(l.queries)])
 			}
 		}()
 	}
@@ -119,13 +128,16 @@ func (l *queryLoad) run(clients int, deadline time.Time) {
 }
 
 // query runs one range query through the daemon's proxy and counts its answer.
-func (l *queryLoad) query(client *http.Client, expr string) {
+func (l *queryLoad) query(client *http.Client, q panelQuery) {
 	end := time.Now().Unix()
-	form := url.Values{"query": {expr}, "start": {strconv.FormatInt(end-int64(l.rng.Seconds()), 10)},
-		"end": {strconv.FormatInt(end, 10)}, "step": {strconv.Itoa(l.step)}}
+	target := q.path
+	if q.chart {
+		target += "?" + url.Values{"start": {strconv.FormatInt(end-int64(l.rng.Seconds()), 10)},
+			"end": {strconv.FormatInt(end, 10)}, "step": {strconv.Itoa(l.step)}}.Encode()
+	}
 	t := time.Now()
 	code, n := 0, int64(0)
-	if resp, err := client.PostForm(l.base+"/api/v1/query_range", form); err == nil {
+	if resp, err := client.Get(target); err == nil {
 		n, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		code = resp.StatusCode

@@ -25,7 +25,7 @@ browser_check() {
 check_dashboard() {
 	requires check_units
 	wait_for 30 "target edge-sensord up" target_up edge-sensord
-	local js n expr end code ok=0 data=0 cur high page asset assets=0 r
+	local js n id kind i q end code ok=0 data=0 cur high page asset assets=0 r
 	# The page and every asset it names, from the installed binary.
 	page=$(gnet curl -sf --max-time 5 "$SENSORD/") || fail "GET / failed"
 	echo "$page" | grep -q '<title>' || fail "GET / is no HTML page: $(echo "$page" | head -c 200)"
@@ -40,17 +40,18 @@ check_dashboard() {
 	[ "$(echo "$js" | jq -r .history)" = true ] || fail "/api/dashboard: history is not true under systemd: $(echo "$js" | jq -c 'del(.panels)')"
 	n=$(echo "$js" | jq '[.panels[].queries[]] | length')
 	[ "$n" -gt 20 ] || fail "/api/dashboard lists only $n queries"
-	# Every panel query over the last 12 hours at the page's resolution, three rounds, through
-	# the daemon's proxy to Prometheus under the units' hardening.
+	# Every panel's queries, charts over the last 12 hours at the page's resolution, three rounds,
+	# run by the daemon on Prometheus under the units' hardening.
 	end=$(date +%s)
 	for _ in 1 2 3; do
-		while IFS= read -r expr; do
-			r=$(gnet curl -sf --max-time 30 "$SENSORD/api/v1/query_range" --data-urlencode "query=$expr" \
-				--data-urlencode "start=$((end - 43200))" --data-urlencode "end=$end" --data-urlencode step=44) &&
-				echo "$r" | jq -e '.status == "success"' >/dev/null || fail "query_range through edge-sensord failed: $expr"
-			echo "$r" | jq -e '[.data.result[].values | length] | add > 0' >/dev/null && data=$((data + 1))
+		while read -r id kind i; do
+			q="$SENSORD/api/panels/$id/$i"
+			[ "$kind" = stat ] || q="$q?start=$((end - 43200))&end=$end&step=44"
+			r=$(gnet curl -sf --max-time 30 "$q") &&
+				echo "$r" | jq -e '.status == "success"' >/dev/null || fail "panel $id query $i through edge-sensord failed: $r"
+			echo "$r" | jq -e '[.data.result[] | (.values // [.value]) | length] | add > 0' >/dev/null && data=$((data + 1))
 			ok=$((ok + 1))
-		done < <(echo "$js" | jq -r '.panels[].queries[].expr')
+		done < <(echo "$js" | jq -r '.panels[] | . as $p | range(.queries | length) | "\($p.id) \($p.kind) \(.)"')
 	done
 	# The charts a person looks at first have data from the installed Prometheus: the sensors
 	# and the units' memory (some panels, e.g. OOM kills or failures, are rightly empty).
@@ -61,9 +62,12 @@ check_dashboard() {
 	browser_check
 	code=$(gnet curl -s -o /dev/null -w '%{http_code}' -X POST "$SENSORD/-/quit")
 	[ "$code" = 404 ] || fail "POST /-/quit through edge-sensord answered $code, want 404"
+	# No PromQL of a client's: the free-form query API is not served.
+	code=$(gnet curl -s -o /dev/null -w '%{http_code}' -G "$SENSORD/api/v1/query" --data-urlencode 'query={__name__=~".+"}[12h]')
+	[ "$code" = 404 ] || fail "GET /api/v1/query through edge-sensord answered $code, want 404"
 	is_active prometheus.service || fail "prometheus.service not active after the dashboard queries"
 	cur=$(prop edge-sensord.service MemoryCurrent)
 	high=$(prop edge-sensord.service MemoryHigh)
 	[ "$cur" -lt "$high" ] || fail "edge-sensord uses $(mib "$cur") after the queries, over its MemoryHigh $(mib "$high")"
-	detail "page+assets=$assets queries=$ok with_data=$data edge-sensord=$(mib "$cur")/$(mib "$high") quit=404"
+	detail "page+assets=$assets queries=$ok with_data=$data edge-sensord=$(mib "$cur")/$(mib "$high") quit=404 free-form=404"
 }

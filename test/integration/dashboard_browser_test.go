@@ -336,10 +336,32 @@ func checkClockBanner(t *testing.T, b *browser, timex string) {
 	if got.Banners != 1 || got.Role != "status" || got.Error {
 		t.Errorf("clock not synchronised: %d clock banners, role %q, error style %v; want one plain status banner", got.Banners, got.Role, got.Error)
 	}
+	checkClockAlertListed(t, b)
 	writeTimex(t, timex, true)
 	b.run(chromedp.Click(chromedp.CSS(`#ranges button[data-range="1h"]`)))
 	poll[banner](b, `(() => { const s = `+state(1)+`; return s && !s.banners ? s : null })()`)
+	// Prometheus resolves the alert at its next evaluation; the page drops it.
+	poll[bool](b, `!edgeDashboard.busy && Array.isArray(edgeDashboard.alerts) &&
+		!edgeDashboard.alerts.some(a => a.name === 'EdgeClockNotSynchronised') &&
+		!document.getElementById('alert-list').textContent.includes('EdgeClockNotSynchronised')`)
 	b.assertClean(false)
+}
+
+// checkClockAlertListed: Prometheus, evaluating the shipped rules, has
+// EdgeClockNotSynchronised pending (it fires after 10 minutes), and the page
+// lists it at the top with its severity, summary and state, from /api/alerts.
+func checkClockAlertListed(t *testing.T, b *browser) {
+	t.Helper()
+	got := poll[string](b, `(() => { const a = (edgeDashboard.alerts || []).find(a => a.name === 'EdgeClockNotSynchronised');
+		const li = [...document.querySelectorAll('#alert-list li')].find(e => e.textContent.includes('EdgeClockNotSynchronised'));
+		return a && li && !document.getElementById('alerts').hidden ?
+			[a.state, a.severity, li.textContent, document.getElementById('alerts-summary').textContent].join('|') : null })()`)
+	f := strings.Split(got, "|")
+	if len(f) != 4 || f[0] != "pending" || f[1] != "warning" || !strings.Contains(f[2], "clock of") ||
+		!strings.Contains(f[2], "pending since") || !strings.Contains(f[3], "pending") {
+		t.Errorf("EdgeClockNotSynchronised on the page: state, severity, item, summary = %q", f)
+	}
+	b.checkAccessibility("alerts listed")
 }
 
 type browser struct {

@@ -20,7 +20,7 @@
   };
   // Read by the browser test: what every panel holds; empty lists the charts
   // whose queries answered with no series (drawn as "No data").
-  var exposed = window.edgeDashboard = { charts: {}, stats: {}, empty: {}, errors: {}, refreshes: 0, history: null, busy: false };
+  var exposed = window.edgeDashboard = { charts: {}, stats: {}, empty: {}, errors: {}, refreshes: 0, history: null, alerts: null, busy: false };
 
   function $(id) { return document.getElementById(id); }
   function el(tag, cls, text) {
@@ -143,6 +143,33 @@
       var d = el('div', 'banner' + (b.error ? ' error' : ''), b.text);
       d.setAttribute('role', b.error ? 'alert' : 'status');
       box.appendChild(d);
+    });
+  }
+
+  // ---- alerts ----
+  // Prometheus's pending and firing alerts (GET api/alerts, firing first),
+  // above everything else; hidden when the daemon has no Prometheus.
+  function renderAlerts(doc, err) {
+    var box = $('alerts'), list = $('alert-list');
+    box.hidden = false;
+    list.replaceChildren();
+    exposed.alerts = null;
+    if (err) { $('alerts-summary').textContent = 'unknown: ' + err.message; return; }
+    var alerts = (doc.data && doc.data.alerts) || [];
+    var firing = alerts.filter(function (a) { return a.state === 'firing'; }).length;
+    var summary = firing ? firing + ' firing' : 'none firing';
+    if (alerts.length > firing) summary += ', ' + (alerts.length - firing) + ' pending';
+    if (doc.data && doc.data.omitted) summary += ', ' + doc.data.omitted + ' more not shown';
+    $('alerts-summary').textContent = summary;
+    exposed.alerts = alerts.map(function (a) { return { name: a.name, state: a.state, severity: a.severity || '' }; });
+    alerts.forEach(function (a) {
+      var li = el('li', 'card ' + a.state);
+      li.appendChild(el('span', 'sev', a.severity || 'alert'));
+      li.appendChild(el('strong', null, a.name));
+      li.appendChild(document.createTextNode(a.summary ? ': ' + a.summary : ''));
+      var since = a.activeAt ? new Date(a.activeAt).toLocaleString() : '';
+      li.appendChild(el('span', 'since', (a.state === 'firing' ? 'firing' : 'pending') + (since ? ' since ' + since : '')));
+      list.appendChild(li);
     });
   }
 
@@ -463,11 +490,14 @@
       exposed.history = !!doc.history;
       $('sections').hidden = !doc.history;
       if (!doc.history) {
+        $('alerts').hidden = true;
         notes.push({ error: true, text: 'History unavailable: this edge-sensord has no Prometheus to query (--prometheus.url is not set). Current readings are live.' });
         return;
       }
       buildSections(doc);
-      return loadPanels().then(function (down) {
+      var alerts = request('api/alerts').then(renderAlerts, function (err) { renderAlerts(null, err); });
+      return Promise.all([loadPanels(), alerts]).then(function (r) {
+        var down = r[0];
         exposed.history = !down;
         if (down) notes.push({ error: true, text: down });
       });

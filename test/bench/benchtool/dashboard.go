@@ -25,8 +25,8 @@ type panelQuery struct {
 type queryLoad struct {
 	base    string
 	queries []panelQuery
-	rng   time.Duration
-	step  int // seconds
+	rng     time.Duration
+	step    int // seconds
 
 	mu    sync.Mutex
 	codes map[int]int

@@ -96,7 +96,7 @@ test-bare:
 	test/bare/run.sh $(BARE_SUITES)
 
 # e2e-vm-arm64 is not in test: its image takes about 10 minutes to build cold (dpkg under
-# qemu-user) and the emulated arm64 guest is slow; run it alone (README.md).
+# qemu-user) and the emulated arm64 guest is slow; run it alone (docs/DEVELOPMENT.md).
 test: deps lint test-unit test-fuzz test-integration test-arm test-browser test-packaging e2e e2e-vm e2e-vm-nomemcg e2e-vm-apt test-bare
 
 run: build

@@ -34,6 +34,10 @@ type promqlExpr struct {
 	value string
 	// record is the name a recording rule records, "" for others.
 	record string
+	// panelPath is a dashboard query's path on the daemon (/api/panels/ID/N), and chart
+	// whether it takes a range; "" for the rules' expressions, which go to Prometheus.
+	panelPath string
+	chart     bool
 	// panel expressions are queried through the daemon's proxy, as the built-in page does.
 	panel bool
 }
@@ -247,7 +251,8 @@ func panelExprs() []promqlExpr {
 	var out []promqlExpr
 	for _, p := range dashboard.Panels() {
 		for i, q := range p.Queries {
-			out = append(out, promqlExpr{where: fmt.Sprintf("panel %s/%d", p.ID, i), expr: q.Expr, value: q.Expr, panel: true})
+			out = append(out, promqlExpr{where: fmt.Sprintf("panel %s/%d", p.ID, i), expr: q.Expr, value: q.Expr, panel: true,
+				panelPath: fmt.Sprintf("/api/panels/%s/%d", url.PathEscape(p.ID), i), chart: p.Kind != "stat"})
 		}
 	}
 	return out
@@ -255,7 +260,23 @@ func panelExprs() []promqlExpr {
 
 // promInstant runs an instant query. A PromQL parse error is an HTTP 400 with status "error".
 func promInstant(base, q string) (n int, err error) {
-	resp, err := http.Get(base + "/api/v1/query?query=" + url.QueryEscape(q))
+	return promResult(base + "/api/v1/query?query=" + url.QueryEscape(q))
+}
+
+// panelResult asks the daemon at base for a dashboard query, as the page does: a chart over
+// the last 5 minutes, a stat now.
+func panelResult(base string, e promqlExpr) (n int, err error) {
+	now := time.Now().Unix()
+	params := url.Values{"time": {fmt.Sprint(now)}}
+	if e.chart {
+		params = url.Values{"start": {fmt.Sprint(now - 300)}, "end": {fmt.Sprint(now)}, "step": {"15"}}
+	}
+	return promResult(base + e.panelPath + "?" + params.Encode())
+}
+
+// promResult gets a query's answer in Prometheus's form and counts its series.
+func promResult(u string) (n int, err error) {
+	resp, err := http.Get(u)
 	if err != nil {
 		return 0, err
 	}
@@ -339,18 +360,21 @@ func TestShippedPromQLReturnsData(t *testing.T) {
 			problems = append(problems, fmt.Sprintf("fewer than 10 scrapes of edge-sensord yet (%v)", err))
 		}
 		for _, e := range exprs {
-			base := prom
+			query := func() (int, error) { return promInstant(prom, e.expr) }
 			if e.panel {
-				base = "http://" + daemon
+				query = func() (int, error) { return panelResult("http://"+daemon, e) }
 			}
-			if _, err := promInstant(base, e.expr); err != nil {
+			if _, err := query(); err != nil {
 				problems = append(problems, fmt.Sprintf("%s: %q: %v", e.where, e.expr, err))
 				continue
 			}
 			if e.value == "" || noDataWhenHealthy[e.where] != "" || !inputsAvailable(e.value, have) {
 				continue
 			}
-			n, err := promInstant(base, e.value)
+			n, err := promInstant(prom, e.value)
+			if e.panel { // a panel's value is its whole query
+				n, err = query()
+			}
 			if err != nil {
 				problems = append(problems, fmt.Sprintf("%s: %q: %v", e.where, e.value, err))
 			} else if n == 0 {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks of edge-sensord (`make bench`; not part of `make test`).
-#   test/bench/run.sh [footprint|shipped|scaling|abuse|dashboard|page|faults|fuzz|host]...   (default: all, in that order)
+#   test/bench/run.sh [footprint|shipped|scaling|abuse|dashboard|page|querymem|attack|faults|fuzz|host]...   (default: all, in that order)
 #   test/bench/run.sh stack|life|lifevm|thp|clock|sdwrites|vmcut   (each alone: booted-container soaks; compaction
 #                     in the VM; the daemon with and without THP in the VM; clock steps in the VM; bytes
 #                     written per hour; power cuts of a VM)
@@ -22,6 +22,7 @@
 #   CONNS=1000        connections for the abuse part
 #   DASH_WARMUP=60 DASH_DURATION=60s  seconds of scrapes before, and length of, each dashboard load
 #   DASH_BENCH_WINDOW=3m DASH_BENCH_RUNS=5  page: RSS/CPU windows, first loads per range
+#   ATTACK_DURATION=90s  attack: length of the flood (as in make test)
 #   FUZZTIME=2m       per fuzz target
 #   BENCH_RESULTS=dir instead of test/bench/results
 set -euo pipefail
@@ -57,11 +58,11 @@ PROM_ACCEPT='application/openmetrics-text;version=1.0.0,application/openmetrics-
 
 parts=("$@")
 if [ ${#parts[@]} -eq 0 ]; then
-	parts=(footprint shipped scaling abuse dashboard page faults fuzz host)
+	parts=(footprint shipped scaling abuse dashboard page querymem attack faults fuzz host)
 fi
 for p in "${parts[@]}"; do
 	case "$p" in
-	footprint | shipped | scaling | abuse | dashboard | page | faults | fuzz | host) ;;
+	footprint | shipped | scaling | abuse | dashboard | page | querymem | attack | faults | fuzz | host) ;;
 	stack) [ ${#parts[@]} -eq 1 ] || { echo "$0: stack runs alone" >&2; exit 2; }; exec "$ROOT/test/bench/container.sh" ;;
 	life) [ ${#parts[@]} -eq 1 ] || { echo "$0: life runs alone" >&2; exit 2; }; exec "$ROOT/test/bench/life.sh" ;;
 	lifevm) [ ${#parts[@]} -eq 1 ] || { echo "$0: lifevm runs alone" >&2; exit 2; }
@@ -75,7 +76,7 @@ for p in "${parts[@]}"; do
 	peers) [ ${#parts[@]} -eq 1 ] || { echo "$0: peers runs alone" >&2; exit 2; }; exec "$ROOT/test/bench/peers.sh" ;;
 	alerts) [ ${#parts[@]} -eq 1 ] || { echo "$0: alerts runs alone" >&2; exit 2; }
 		ALERTS_GUEST=nspawn "$ROOT/test/bench/alerts.sh" && ALERTS_GUEST=vm exec "$ROOT/test/bench/alerts.sh" ;;
-	*) echo "usage: $0 [footprint|shipped|scaling|abuse|dashboard|page|faults|fuzz|host]..." >&2; exit 2 ;;
+	*) echo "usage: $0 [footprint|shipped|scaling|abuse|dashboard|page|querymem|attack|faults|fuzz|host]..." >&2; exit 2 ;;
 	esac
 done
 
@@ -137,6 +138,13 @@ edge_args() { # PORT [SYSFS]; EDGE_POLL=interval (default 5s)
 wrk_run() {
 	wrk -t1 -c"$WRK_CONNS" -d"$WRK_DURATION" --latency -H "Accept: $PROM_ACCEPT" -H 'Accept-Encoding: gzip' "$1" >"$2"
 	"$BT" wrk "$2"
+}
+
+# go_bench ENV TAGS TEST TIMEOUT: the Go test TEST of test/integration (build tags TAGS), which writes
+# its figures to the file named by ENV: $d/figures.kv; its log in $d/test.log.
+go_bench() {
+	env "$1=$d/figures.kv" go test -count=1 -timeout "$4" -tags "$2" -run "^$3\$" -v ./test/integration/ >"$d/test.log" 2>&1 ||
+		{ tail -n 50 "$d/test.log" >&2; return 1; }
 }
 
 machine_md() {
@@ -353,7 +361,7 @@ dashboard() {
 	pp=$(free_port)
 	printf 'global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: edge-sensord\n    static_configs:\n      - targets: ["127.0.0.1:%s"]\n' "$p" >"$TMP/dash-prom.yml"
 	start "$d/prometheus.log" prometheus --config.file="$TMP/dash-prom.yml" --storage.tsdb.path="$TMP/dash-tsdb" \
-		--web.listen-address=127.0.0.1:"$pp" --query.max-concurrency=2 --query.timeout=30s
+		--web.listen-address=127.0.0.1:"$pp" --query.max-concurrency=2 --query.max-samples=50000 --query.timeout=15s
 	ppid=$STARTED
 	start "$d/edge.log" "$EDGE" $(edge_args "$p") --prometheus.url=http://127.0.0.1:"$pp"
 	pid=$STARTED
@@ -387,12 +395,68 @@ dashboard() {
 	}
 }
 
+# ---------------------------------------------------------------- querymem
+# Prometheus's memory per query sample, inside the shipped unit's limits next to a full head block
+# and its compaction, and the drop-in's --query.max-samples through a compaction
+# (test/integration/querymem_test.go; root: a memory cgroup).
+querymem() {
+	go_bench QUERYMEM_OUT integration,querybench TestPrometheusQueryMemory 30m || return 1
+	local k=$d/figures.kv n shape
+	{
+		echo "### Prometheus's query limits"
+		echo
+		echo "\`test/bench/run.sh querymem\` ($(date -u '+%F %H:%M') UTC, load average before: $lb, after: $(load)). $(machine_md) $(prometheus --version 2>&1 | head -n 1)."
+		echo
+		echo "MiB charged to the cgroup (page cache included), and of it anonymous: ready $(kv "$k" ready_peak_mib) ($(kv "$k" ready_anon_peak_mib)); a full head and its compaction, at the peak $(kv "$k" head_and_compaction_peak_mib) ($(kv "$k" head_and_compaction_anon_peak_mib)); settled $(kv "$k" settled_mib) ($(kv "$k" settled_anon_mib))."
+		echo
+		echo "| samples per query (two at once) | subquery: peak MiB (anon), slowest pair s, OOM kills | matrix: peak MiB (anon), s, OOM kills |"
+		echo "|---|---|---|"
+		for n in 50000 100000 200000 300000 400000 600000 800000 1200000 1600000; do
+			[ -n "$(kv "$k" "subquery_${n}_peak_mib")$(kv "$k" "matrix_${n}_peak_mib")" ] || continue
+			printf '| %s |' "$n"
+			for shape in subquery matrix; do
+				[ -n "$(kv "$k" "${shape}_${n}_peak_mib")" ] || { printf ' |'; continue; }
+				printf ' %s (%s), %s, %s |' "$(kv "$k" "${shape}_${n}_peak_mib")" "$(kv "$k" "${shape}_${n}_anon_peak_mib")" \
+					"$(kv "$k" "${shape}_${n}_seconds")" "$(kv "$k" "${shape}_${n}_oom_kills")"
+			done
+			echo
+		done
+		echo
+		echo "As shipped (--query.max-samples=$(kv "$k" shipped_max_samples)), at and over the limit in a loop through a full head's compaction: peak $(kv "$k" shipped_peak_mib) MiB ($(kv "$k" shipped_anon_peak_mib) anonymous), OOM kills $(kv "$k" shipped_oom_kills), slowest pair $(kv "$k" shipped_slowest_pair_seconds) s; answers: $(awk '$1 ~ /^shipped_(subquery|matrix)_/ { sub(/^shipped_/, "", $1); printf "%s%s %s", sep, $1, $2; sep = ", " }' "$k")."
+	}
+}
+
+# ---------------------------------------------------------------- attack
+# The worst requests a LAN client can send to the daemon, with Prometheus as shipped in a memory
+# cgroup (test/integration/attack_test.go, also run by make test; root: memory cgroups).
+attack() {
+	go_bench ATTACK_OUT integration TestAttackThroughTheDaemon 15m || return 1
+	local k=$d/figures.kv
+	{
+		echo "### Attack through the daemon's port"
+		echo
+		echo "\`test/bench/run.sh attack\` ($(date -u '+%F %H:%M') UTC, load average before: $lb, after: $(load)). $(machine_md) $(prometheus --version 2>&1 | head -n 1)."
+		echo
+		echo "| figure | value |"
+		echo "|---|---|"
+		echo "| flood (s) | $(kv "$k" flood_seconds) |"
+		echo "| requests, by status | $(kv "$k" requests): $(statuses "$k") |"
+		echo "| longest answer (ms), of a panel (ms) | $(kv "$k" longest_answer_ms), $(kv "$k" longest_panel_answer_ms) |"
+		echo "| Prometheus peak (MiB charged to its cgroup; anonymous) | $(kv "$k" prometheus_peak_mib); $(kv "$k" prometheus_anon_peak_mib) |"
+		echo "| edge-sensord peak (MiB, its cgroup; VmHWM KiB) | $(kv "$k" daemon_peak_mib); $(kv "$k" daemon_peak_rss_kib) |"
+		echo "| costliest panel query at the longest range (samples at once) | $(kv "$k" panel_peak_samples_max) |"
+		echo "| dashboard: refreshes, queries, retried, longest (ms) | $(kv "$k" page_refreshes), $(kv "$k" page_queries), $(kv "$k" page_queries_retried), $(kv "$k" page_longest_ms) |"
+		echo "| the queries that OOM-killed Prometheus through the old proxy, sent to it directly: status, ms | $(kv "$k" old_query_0_status), $(kv "$k" old_query_0_ms); $(kv "$k" old_query_1_status), $(kv "$k" old_query_1_ms) |"
+		echo
+		grep -E '^    attack_test.go.*(job |directly)' "$d/test.log" | sed 's/^ *attack_test.go:[0-9]*: /- /'
+	}
+}
+
 # ---------------------------------------------------------------- page
 # The dashboard page in headless Chromium over 12 h of backfilled history (test/integration/dashboard_bench_test.go).
 page() {
-	DASH_BENCH_OUT="$d/page.kv" go test -count=1 -timeout 60m -tags integration,browser,dashbench \
-		-run '^TestDashboardBench$' -v ./test/integration/ >"$d/test.log" 2>&1 || { tail -n 50 "$d/test.log" >&2; return 1; }
-	local k=$d/page.kv
+	go_bench DASH_BENCH_OUT integration,browser,dashbench TestDashboardBench 60m || return 1
+	local k=$d/figures.kv
 	{
 		echo "### Dashboard page in Chromium"
 		echo
@@ -545,7 +609,7 @@ for p in "${parts[@]}"; do
 	cat "$RESULTS/$p.md"
 	echo
 done
-for p in footprint shipped scaling abuse dashboard page faults fuzz host; do
+for p in footprint shipped scaling abuse dashboard page querymem attack faults fuzz host; do
 	if [ -f "$RESULTS/$p.md" ]; then cat "$RESULTS/$p.md"; echo; fi
 done >"$RESULTS/summary.md"
 echo "summary: $RESULTS/summary.md" >&2

@@ -429,7 +429,7 @@ func (b *browser) listen(ev any) {
 			return
 		}
 		msg := fmt.Sprintf("%s %s: %s %s", e.Source, e.Level, e.Text, e.URL)
-		if e.Source == cdplog.EntrySourceNetwork && strings.Contains(e.URL, "/api/panels/") {
+		if e.Source == cdplog.EntrySourceNetwork && (strings.Contains(e.URL, "/api/panels/") || strings.HasSuffix(e.URL, "/api/alerts")) {
 			b.netErrs = append(b.netErrs, msg)
 		} else {
 			b.problems = append(b.problems, msg)

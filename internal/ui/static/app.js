@@ -495,9 +495,10 @@
         return;
       }
       buildSections(doc);
-      var alerts = request('api/alerts').then(renderAlerts, function (err) { renderAlerts(null, err); });
-      return Promise.all([loadPanels(), alerts]).then(function (r) {
-        var down = r[0];
+      // After the panels: the alerts take one of this client's query slots too.
+      return loadPanels().then(function (down) {
+        return request('api/alerts').then(renderAlerts, function (err) { renderAlerts(null, err); }).then(function () { return down; });
+      }).then(function (down) {
         exposed.history = !down;
         if (down) notes.push({ error: true, text: down });
       });

@@ -22,7 +22,9 @@ func ManPage(binary string, info pkgInfo, version string) (string, error) {
 		return "", fmt.Errorf("%s --help-man: no .TH line", binary)
 	}
 	name := filepath.Base(binary)
-	lines[0] = fmt.Sprintf(`.TH %s 8 "" "%s %s" "System Administration"`, strings.ToUpper(name), info.Name, version)
+	// Left-adjusted and not hyphenated: flags and their defaults are literal
+	// text, and a long default has too few spaces to justify.
+	lines[0] = fmt.Sprintf(`.TH %s 8 "" "%s %s" "System Administration"`+"\n.ad l\n.nh", strings.ToUpper(name), info.Name, version)
 	if i := index(lines, `.SH "NAME"`); i >= 0 && i+1 < len(lines) && lines[i+1] == name {
 		// kingpin: the description is the line after .SH "DESCRIPTION".
 		d := index(lines, `.SH "DESCRIPTION"`)
@@ -33,11 +35,23 @@ func ManPage(binary string, info pkgInfo, version string) (string, error) {
 		whatis = strings.ToLower(whatis[:1]) + whatis[1:]
 		lines[i+1] = name + ` \- ` + whatis
 	}
+	for i, l := range lines {
+		if strings.HasPrefix(l, `\fB--`) {
+			lines[i] = breakable(l)
+		}
+	}
 	page = strings.Join(lines, "\n")
 	if extra, ok := manSections[name]; ok {
 		page = strings.TrimRight(page, "\n") + "\n" + extra
 	}
 	return page, nil
+}
+
+// breakable lets troff break a flag's tag after each | of a regular
+// expression in its default: the filesystem collector's excludes are wider
+// than a terminal, and a line troff cannot break is a warning in lintian.
+func breakable(tag string) string {
+	return strings.ReplaceAll(tag, "|", `|\:`)
 }
 
 // manSections completes kingpin's page, which has the flags only.

@@ -15,6 +15,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -381,6 +382,33 @@ func TestNoSensorsSaysSimulate(t *testing.T) {
 	d.cmd.Process.Signal(syscall.SIGTERM)
 	if code := d.wait(10 * time.Second); code != 0 || !strings.Contains(d.stderr.String(), "no sensors found; run with --sensors.simulate") {
 		t.Fatalf("exit %d, or no hint to --sensors.simulate:\n%s", code, d.stderr)
+	}
+}
+
+// The status line counts Prometheus's alerts, and says when it cannot.
+func TestStatusLineCountsAlerts(t *testing.T) {
+	prom := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/api/v1/alerts" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"status":"success","data":{"alerts":[`+
+			`{"labels":{"alertname":"A","severity":"critical"},"state":"firing"},`+
+			`{"labels":{"alertname":"B","severity":"warning"},"state":"firing"},`+
+			`{"labels":{"alertname":"C","severity":"warning"},"state":"pending"}]}}`)
+	}))
+	defer prom.Close()
+	d := start(t, nil, "--prometheus.url="+prom.URL)
+	d.next("READY=1", 10*time.Second)
+	if m := d.next("STATUS=", 5*time.Second); !strings.Contains(m, "sensors, last poll") || !strings.HasSuffix(m, "; 2 alerts firing (1 critical), 1 pending") {
+		t.Fatalf("status line with Prometheus's alerts: %q", m)
+	}
+	gone := "http://" + freeport.Addr(t)
+	d = start(t, nil, "--prometheus.url="+gone)
+	d.next("READY=1", 10*time.Second)
+	if m := d.next("STATUS=", 5*time.Second); !strings.Contains(m, "; alerts unknown: Prometheus at "+gone+" is not answering") {
+		t.Fatalf("status line without Prometheus: %q", m)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/edgeobs/edge-observability-stack/internal/notify"
 	"github.com/edgeobs/edge-observability-stack/internal/poller"
 	"github.com/edgeobs/edge-observability-stack/internal/reload"
+	webapi "github.com/edgeobs/edge-observability-stack/internal/web"
 )
 
 // reload re-reads the configuration. A bad file keeps the running
@@ -86,14 +87,37 @@ func (r *reloadRecorder) record(err error) {
 	}
 }
 
-// statusLoop keeps `systemctl status` current, once per poll.
-func statusLoop(n notify.Notifier, p *poller.Poller, stop <-chan struct{}) {
+// statusLoop keeps `systemctl status` current, once per poll, with
+// Prometheus's alert count asked at most once per alertsEvery.
+func statusLoop(n notify.Notifier, p *poller.Poller, q *webapi.QueryProxy, stop <-chan struct{}) {
+	var alerts string
+	var asked time.Time
 	for {
 		select {
 		case <-stop:
 			return
 		case <-p.Polled():
 		}
-		notify.Status(n, p.View().StatusLine(time.Now()))
+		if q.Enabled() && time.Since(asked) >= alertsEvery {
+			asked = time.Now()
+			alerts = alertsStatus(q)
+		}
+		line := p.View().StatusLine(time.Now())
+		if alerts != "" {
+			line += "; " + alerts
+		}
+		notify.Status(n, line)
 	}
+}
+
+// alertsEvery is Prometheus's shipped rule evaluation interval: asking more
+// often shows nothing new.
+const alertsEvery = 15 * time.Second
+
+func alertsStatus(q *webapi.QueryProxy) string {
+	c, err := q.CountAlerts(context.Background())
+	if err != nil {
+		return "alerts unknown: " + err.Error()
+	}
+	return c.String()
 }

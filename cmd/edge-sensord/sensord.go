@@ -43,6 +43,9 @@ type sensord struct {
 	// history is how far back Prometheus holds the daemon's data; nil
 	// without a Prometheus.
 	history *webapi.History
+	// queries is the dashboard's way to Prometheus; the status line counts
+	// its alerts through it.
+	queries *webapi.QueryProxy
 	// serveErr is why the HTTP server stopped, if it did.
 	serveErr atomic.Pointer[error]
 }
@@ -50,7 +53,7 @@ type sensord struct {
 // newDaemon wires the parts together; nothing runs yet. It fails when a
 // --path flag of the host collectors does not name a directory.
 func newDaemon(f *flags, cfg config.Config, queries *webapi.QueryProxy, n notify.Notifier, log *slog.Logger) (*sensord, error) {
-	d := &sensord{f: f, log: log, n: n, events: events.New(),
+	d := &sensord{f: f, log: log, n: n, events: events.New(), queries: queries,
 		// The files a poll reads stay open from poll to poll (see fsread.Handles).
 		files:   fsread.NewHandles(fsread.DefaultMax),
 		reloads: &reloadRecorder{dir: reload.RuntimeDir(), log: log}, refused: &refusedReload{}}
@@ -135,7 +138,7 @@ func (d *sensord) ready(v *poller.View, watchdog time.Duration, stop <-chan stru
 		d.log.Info("watchdog enabled", "ping_interval", watchdog)
 		go notify.Watchdog{N: d.n, Interval: watchdog, Log: d.log, Health: d.healthy}.Run(stop)
 	}
-	go statusLoop(d.n, d.poller, stop)
+	go statusLoop(d.n, d.poller, d.queries, stop)
 }
 
 // pageOut gives back the executable's pages only start-up touched.

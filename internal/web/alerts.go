@@ -185,3 +185,46 @@ func truncate(s string, n int) string {
 	}
 	return s[:cut] + "…"
 }
+
+// AlertCount is how many alerts Prometheus holds active, for the daemon's
+// status line.
+type AlertCount struct{ Firing, Critical, Pending int }
+
+func (c AlertCount) String() string {
+	s := fmt.Sprintf("%d alerts firing", c.Firing)
+	if c.Firing == 1 {
+		s = "1 alert firing"
+	}
+	if c.Critical > 0 {
+		s += fmt.Sprintf(" (%d critical)", c.Critical)
+	}
+	if c.Pending > 0 {
+		s += fmt.Sprintf(", %d pending", c.Pending)
+	}
+	return s
+}
+
+// CountAlerts asks Prometheus for its alerts, within the dashboard's query
+// timeout. It must only be called when Enabled.
+func (p *QueryProxy) CountAlerts(ctx context.Context) (AlertCount, error) {
+	ctx, cancel := context.WithTimeout(ctx, p.limits.Timeout)
+	defer cancel()
+	var c AlertCount
+	a, e := p.fetchAlerts(ctx)
+	if e != nil {
+		return c, e
+	}
+	for _, pa := range a.Data.Alerts {
+		switch {
+		case pa.State == "pending":
+			c.Pending++
+		case pa.State != "firing":
+		case pa.Labels["severity"] == "critical":
+			c.Critical++
+			fallthrough
+		default:
+			c.Firing++
+		}
+	}
+	return c, nil
+}

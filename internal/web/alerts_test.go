@@ -210,3 +210,33 @@ func TestTruncate(t *testing.T) {
 		}
 	}
 }
+
+func TestCountAlerts(t *testing.T) {
+	up := newUpstream(t)
+	up.answer = func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, promAlertsBody(
+			alertOf("EdgeSensorStale", "pending", "warning", "2026-01-01T10:00:00Z"),
+			alertOf("EdgeClockNotSynchronised", "firing", "warning", "2026-01-01T09:00:00Z"),
+			alertOf("EdgeTargetDown", "firing", "critical", "2026-01-01T11:00:00Z"),
+			alertOf("EdgeOld", "inactive", "critical", "2026-01-01T08:00:00Z"),
+		))
+	}
+	q, err := NewQueryProxy(up.URL, DefaultQueryLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := q.CountAlerts(t.Context())
+	if err != nil || c != (AlertCount{Firing: 2, Critical: 1, Pending: 1}) || c.String() != "2 alerts firing (1 critical), 1 pending" {
+		t.Fatalf("%+v %q %v", c, c, err)
+	}
+	for c, want := range map[AlertCount]string{{}: "0 alerts firing", {Firing: 1}: "1 alert firing", {Pending: 3}: "0 alerts firing, 3 pending"} {
+		if c.String() != want {
+			t.Errorf("%+v: %q, want %q", c, c, want)
+		}
+	}
+	up.Close()
+	if _, err := q.CountAlerts(t.Context()); err == nil || !strings.Contains(err.Error(), "is not answering") {
+		t.Fatalf("Prometheus gone: %v", err)
+	}
+}

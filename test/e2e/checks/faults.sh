@@ -216,6 +216,9 @@ check_memcg_warnings() {
 	grep -q 'memory budget NOT enforced' <<<"$out" || missing+=("edgectl status does not say 'memory budget NOT enforced'")
 	grep -q '^problem: memory budget NOT enforced: ' "$WORK/logs/install.log" || missing+=("the install printed no 'memory budget NOT enforced' warning")
 	status_mentions 'memory budget NOT enforced' || missing+=("status line: '$(prop edge-sensord.service StatusText)'")
+	# The status line asks Prometheus for its alerts every 15 s.
+	poll 30 status_mentions '; [1-9][0-9]* alerts\? firing' ||
+		missing+=("status line counts no firing alert: '$(prop edge-sensord.service StatusText)'")
 	[ ${#missing[@]} -eq 0 ] || fail "$(printf '%s; ' "${missing[@]}")"
 	detail "metric=0 alert=$name(firing) edgectl_exit=1 install_warning=yes status=\"$(prop edge-sensord.service StatusText)\""
 }

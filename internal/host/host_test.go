@@ -106,19 +106,27 @@ func TestCollectorNamesDifferFromSources(t *testing.T) {
 func TestFixtureValuesInBaseUnits(t *testing.T) {
 	got := samples(t, newFixtureHost(t, "sys", nil))
 	for series, want := range map[string]float64{
-		`node_cpu_seconds_total{cpu="0",mode="user"}`:                                                    3309.82, // 330982 USER_HZ ticks
-		`node_cpu_seconds_total{cpu="3",mode="softirq"}`:                                                 10.29,
-		`node_memory_MemTotal_bytes`:                                                                     3881836 * 1024,
-		`node_memory_SwapFree_bytes`:                                                                     197884 * 1024,
-		`node_pressure_io_stalled_seconds_total`:                                                         198.765432,
-		`node_disk_written_bytes_total{device="mmcblk0"}`:                                                41207664 * 512,
-		`node_disk_io_time_seconds_total{device="mmcblk0p2"}`:                                            2031.789,
-		`node_disk_flush_requests_total{device="mmcblk0"}`:                                               91234,
-		`node_network_receive_drop_total{device="wlan0"}`:                                                118,
-		`node_network_up{device="eth0"}`:                                                                 1,
-		`node_network_up{device="lo"}`:                                                                   0, // operstate "unknown"
-		`node_boot_time_seconds`:                                                                         1764320400,
-		`node_cpu_scaling_frequency_hertz{cpu="2"}`:                                                      1.5e9,
+		`node_cpu_seconds_total{cpu="0",mode="user"}`:         3309.82, // 330982 USER_HZ ticks
+		`node_cpu_seconds_total{cpu="3",mode="softirq"}`:      10.29,
+		`node_memory_MemTotal_bytes`:                          3881836 * 1024,
+		`node_memory_SwapFree_bytes`:                          197884 * 1024,
+		`node_pressure_io_stalled_seconds_total`:              198.765432,
+		`node_disk_written_bytes_total{device="mmcblk0"}`:     41207664 * 512,
+		`node_disk_io_time_seconds_total{device="mmcblk0p2"}`: 2031.789,
+		`node_disk_flush_requests_total{device="mmcblk0"}`:    91234,
+		`node_network_receive_drop_total{device="wlan0"}`:     118,
+		`node_network_up{device="eth0"}`:                      1,
+		`node_network_up{device="lo"}`:                        0, // operstate "unknown"
+		`node_network_info{address="dc:a6:32:01:02:03",broadcast="ff:ff:ff:ff:ff:ff",device="eth0",duplex="full",ifalias="",operstate="up"}`: 1,
+		`node_network_info{address="dc:a6:32:01:02:04",broadcast="ff:ff:ff:ff:ff:ff",device="wlan0",duplex="",ifalias="",operstate="down"}`:  1,
+		`node_network_route_info{dest="default",device="eth0",gw="192.168.1.1",priority="100",proto="",src="",weight=""}`:                    1,
+		`node_network_route_info{dest="192.168.1.0/24",device="eth0",gw="",priority="100",proto="",src="",weight=""}`:                        1,
+		`node_network_route_info{dest="default",device="eth0",gw="fe80::1",priority="1024",proto="",src="",weight=""}`:                       1,
+		`node_network_route_info{dest="fe80::/64",device="eth0",gw="",priority="256",proto="",src="",weight=""}`:                             1,
+		// Unreachable, local and multicast routes left out.
+		`node_network_routes{device="eth0"}`:        4,
+		`node_boot_time_seconds`:                    1764320400,
+		`node_cpu_scaling_frequency_hertz{cpu="2"}`: 1.5e9,
 		`node_filesystem_readonly{device="/dev/sda1",fstype="ext4",mountpoint="/srv/backup"}`:            1, // superblock ro
 		`node_filesystem_readonly{device="/dev/mmcblk0p2",fstype="ext4",mountpoint="/srv/www-readonly"}`: 1, // read-only bind
 		`node_filesystem_readonly{device="/dev/mmcblk0p2",fstype="ext4",mountpoint="/"}`:                 0,
@@ -175,7 +183,7 @@ func TestNewNamesTheBadPath(t *testing.T) {
 func TestMissingSubsystemIsNoData(t *testing.T) {
 	proc, sys := t.TempDir(), t.TempDir()
 	testtree.Write(t, proc, map[string]string{"loadavg": "0.1 0.2 0.3 1/2 3"})
-	h, err := New(Options{Procfs: proc, Sysfs: sys, Enabled: only("pressure", "cpufreq", "netclass", "rpi", "mmc")})
+	h, err := New(Options{Procfs: proc, Sysfs: sys, Enabled: only("pressure", "cpufreq", "netclass", "network_route", "rpi", "mmc")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,11 +205,12 @@ func TestFailureNamesTheFile(t *testing.T) {
 		"stat":         "cpu  1 2 3\nbtime x",
 		"loadavg":      "0.1 0.2",
 		"net/dev":      "h1\nh2\n  eth0: 1 2 3",
+		"net/route":    "Iface\tDestination\nwlan0\t0000ZZ0A\t00000000\t0001\t0\t0\t0\t00FFFFFF",
 		"pressure/cpu": "some avg10=zz",
 		"diskstats":    " 179 0 mmcblk0 x 2 3",
 		"1/mountinfo":  "22 1 179:2 / / rw",
 	})
-	h, err := New(Options{Procfs: proc, Sysfs: t.TempDir(), Enabled: only("meminfo", "stat", "loadavg", "netdev", "pressure", "diskstats", "filesystem")})
+	h, err := New(Options{Procfs: proc, Sysfs: t.TempDir(), Enabled: only("meminfo", "stat", "loadavg", "netdev", "network_route", "pressure", "diskstats", "filesystem")})
 	if err != nil {
 		t.Fatal(err)
 	}

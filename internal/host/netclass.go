@@ -9,12 +9,20 @@ import (
 	"github.com/prometheus/procfs/sysfs"
 )
 
-var netUpDesc = desc("node_network_up", "1 when the interface's operstate is \"up\", 0 otherwise (/sys/class/net/<device>/operstate).", "device")
+var (
+	netUpDesc   = desc("node_network_up", "1 when the interface's operstate is \"up\", 0 otherwise (/sys/class/net/<device>/operstate).", "device")
+	netInfoDesc = desc("node_network_info", "Non-numeric data from /sys/class/net/<device>, value is always 1.",
+		"address", "broadcast", "device", "duplex", "ifalias", "operstate")
+)
 
-// netclassCollector exports node_network_up, the family of node_exporter's
-// netclass collector that tells whether a link is down. It reads only the
-// operstate attribute of each interface, kept open from poll to poll,
-// where node_exporter reads twenty-odd afresh.
+// netInfoAttrs are the attributes node_network_info carries, in its label order.
+var netInfoAttrs = [...]string{"address", "broadcast", "duplex", "ifalias", "operstate"}
+
+// netclassCollector exports node_network_up and node_network_info, the
+// families of node_exporter's netclass collector that tell whether a link
+// is down, or reports no state at all as PPP links and many modems do. It
+// reads those five attributes of each interface, kept open from poll to
+// poll, where node_exporter reads twenty-odd afresh.
 type netclassCollector struct {
 	sys  sysfs.FS
 	dir  string
@@ -34,13 +42,16 @@ func (c *netclassCollector) update(p *poll) error {
 		return err
 	}
 	for _, dev := range devs {
-		// An interface gone since the listing, or without operstate, is
-		// not up, as in node_exporter.
-		state, err := c.read(filepath.Join(c.dir, dev, "operstate"))
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return err
+		var v [len(netInfoAttrs)]string
+		for i, a := range netInfoAttrs {
+			// Absent, or refused by the driver (duplex of a link without
+			// one is EINVAL): empty, as in node_exporter. An interface
+			// gone since the listing is not up.
+			s, _ := c.read(filepath.Join(c.dir, dev, a))
+			v[i] = strings.TrimSpace(s)
 		}
-		p.gauge(netUpDesc, boolFloat(strings.TrimSpace(state) == "up"), dev)
+		p.gauge(netUpDesc, boolFloat(v[4] == "up"), dev)
+		p.gauge(netInfoDesc, 1, v[0], v[1], dev, v[2], v[3], v[4])
 	}
 	return nil
 }

@@ -5,8 +5,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 )
 
-// maxLabels is the most labels a host family has (node_uname_info's six).
-const maxLabels = 6
+// maxLabels is the most labels a host family has (node_network_route_info's seven).
+const maxLabels = 7
 
 // sample is one sample of a poll. Its label pairs belong to its series and
 // are shared by every poll that has the series, as a const metric shares

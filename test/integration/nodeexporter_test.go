@@ -4,6 +4,7 @@ package integration
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"net/http"
 	"os"
@@ -37,11 +38,13 @@ type hostTree struct {
 }
 
 // sharedCollectors are the host collectors node_exporter has too, under the
-// same names; rpi and mmc are edge-sensord's own.
+// same names and reading the same trees; rpi and mmc are edge-sensord's
+// own, and network_route asks netlink in node_exporter (see
+// TestNetworkRouteMatchesNodeExporter).
 func sharedCollectors() []string {
 	var out []string
 	for _, c := range host.CollectorNames() {
-		if c != "rpi" && c != "mmc" {
+		if c != "rpi" && c != "mmc" && c != "network_route" {
 			out = append(out, c)
 		}
 	}
@@ -85,6 +88,37 @@ func TestNodeExporterConformance(t *testing.T) {
 	}
 }
 
+// TestNetworkRouteMatchesNodeExporter compares this machine's routes as
+// edge-sensord reads them from /proc/net/route with node_exporter's
+// network_route collector, which asks netlink: the same devices,
+// destinations, gateways and metrics (the labels the file holds).
+func TestNetworkRouteMatchesNodeExporter(t *testing.T) {
+	paths := []string{"--path.procfs=/proc", "--path.sysfs=/sys", "--path.rootfs=/", "--collector.network_route"}
+	edge := startDaemon(t, append(paths, "--poll.interval=200ms", "--collector.disable-defaults")...)
+	ne := startNodeExporter(t, hostTree{name: "this-machine", netlink: true}, paths)
+	ours, theirs, _ := bracketedScrapes(t, edge, ne)
+	routes := func(mfs map[string]*dto.MetricFamily) []string {
+		var out []string
+		for _, m := range mfs["node_network_route_info"].GetMetric() {
+			l := map[string]string{}
+			for _, p := range m.GetLabel() {
+				l[p.GetName()] = p.GetValue()
+			}
+			out = append(out, fmt.Sprintf("%s dev %s via %q metric %s", l["dest"], l["device"], l["gw"], l["priority"]))
+		}
+		sort.Strings(out)
+		return out
+	}
+	got, want := routes(ours), routes(theirs)
+	if len(want) == 0 || !slices.Equal(got, want) {
+		t.Fatalf("routes:\n%s\nnode_exporter's:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if a, b := series(ours["node_network_routes"]), series(theirs["node_network_routes"]); !maps.Equal(a, b) {
+		t.Errorf("node_network_routes %v, node_exporter's %v", a, b)
+	}
+	t.Logf("%d routes: %s", len(got), strings.Join(got, "; "))
+}
+
 // fixtureFamilies are the node_* families edge-sensord exports on the
 // Raspberry Pi fixture: all of them, so that the comparison covers each.
 var fixtureFamilies = []string{
@@ -100,7 +134,7 @@ var fixtureFamilies = []string{
 	"node_load1", "node_load15", "node_load5",
 	"node_memory_Buffers_bytes", "node_memory_Cached_bytes", "node_memory_MemAvailable_bytes", "node_memory_MemFree_bytes",
 	"node_memory_MemTotal_bytes", "node_memory_SReclaimable_bytes", "node_memory_SwapFree_bytes", "node_memory_SwapTotal_bytes",
-	"node_network_receive_bytes_total", "node_network_receive_drop_total", "node_network_receive_errs_total",
+	"node_network_info", "node_network_receive_bytes_total", "node_network_receive_drop_total", "node_network_receive_errs_total",
 	"node_network_receive_packets_total", "node_network_transmit_bytes_total", "node_network_transmit_drop_total",
 	"node_network_transmit_errs_total", "node_network_transmit_packets_total", "node_network_up",
 	"node_pressure_cpu_waiting_seconds_total", "node_pressure_io_stalled_seconds_total", "node_pressure_io_waiting_seconds_total",

@@ -61,8 +61,11 @@ func grafanaPanel(p Panel, id uint32) cog.Builder[grafana.Panel] {
 		Height(8).Span(8).Targets(targets).
 		Legend(common.NewVizLegendOptionsBuilder().DisplayMode(common.LegendDisplayModeList).Placement(common.LegendPlacementBottom).ShowLegend(true)).
 		Tooltip(common.NewVizTooltipOptionsBuilder().Mode(common.TooltipDisplayModeMulti).Sort(common.SortOrderNone))
-	if p.Unit == "percentunit" {
+	switch p.Unit {
+	case "percentunit":
 		b.Min(0).Max(1)
+	case "bool_yes_no": // states: a step from one to the other
+		b.Min(0).Max(1).LineInterpolation(common.LineInterpolationStepAfter)
 	}
 	if p.Description != "" {
 		b.Description(p.Description)

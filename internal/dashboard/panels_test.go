@@ -8,7 +8,7 @@ import (
 
 // units the panels may use: Grafana unit ids the page knows how to format.
 var units = map[string]bool{"celsius": true, "volt": true, "amp": true, "watt": true, "rpm": true, "percentunit": true,
-	"pressurepa": true, "lux": true, "bytes": true, "s": true, "short": true, "ops": true}
+	"pressurepa": true, "lux": true, "bytes": true, "s": true, "short": true, "ops": true, "hertz": true, "Bps": true, "bool_yes_no": true}
 
 // legendTemplate is Grafana's legend syntax: text and {{label}} references only.
 var legendTemplate = regexp.MustCompile(`^([^{}]|\{\{\s*[a-zA-Z_][a-zA-Z0-9_]*\s*\}\})*$`)
@@ -44,7 +44,7 @@ func TestPanelsAreWellFormed(t *testing.T) {
 			}
 		}
 	}
-	if want := []string{SectionSensors, SectionFailures, SectionScrapes, SectionResources}; strings.Join(sections, ",") != strings.Join(want, ",") {
+	if want := []string{SectionDevice, SectionSensors, SectionFailures, SectionScrapes, SectionResources}; strings.Join(sections, ",") != strings.Join(want, ",") {
 		t.Errorf("sections %v, want %v", sections, want)
 	}
 }

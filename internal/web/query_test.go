@@ -187,7 +187,7 @@ func TestPanelRefusesBadInput(t *testing.T) {
 		msg    string
 	}{
 		{"/api/panels/nope/0", nil, 404, "not_found", `unknown panel "nope"`},
-		{"/api/panels/temperature/1?" + rangeOf, nil, 404, "not_found", `panel "temperature" has no query "1" (it has 1, from 0)`},
+		{"/api/panels/temperature/2?" + rangeOf, nil, 404, "not_found", `panel "temperature" has no query "2" (it has 2, from 0)`},
 		{"/api/panels/temperature/-1?" + rangeOf, nil, 404, "not_found", `no query "-1"`},
 		{"/api/panels/temperature/00?" + rangeOf, nil, 404, "not_found", `no query "00"`},
 		{"/api/panels/temperature/x?" + rangeOf, nil, 404, "not_found", `no query "x"`},

@@ -50,7 +50,7 @@ scrape_configs:
 	data := t.TempDir()
 	end := time.Now().Add(-time.Minute).Truncate(15 * time.Second)
 	start := end.Add(-12 * time.Hour)
-	backfill(t, "http://"+startDaemon(t, "--prometheus.url="), daemonAddr, data, start, end)
+	backfill(t, "http://"+startDaemon(t, "--path.sysfs="+repoPath(t, "test/fixtures/host/sys"), "--prometheus.url="), daemonAddr, data, start, end)
 	prom, _, stopProm := startPrometheusData(t, cfg, data)
 	ruleBlocks := t.TempDir()
 	promtool(t, "tsdb", "create-blocks-from", "rules", "--url="+prom, "--output-dir="+ruleBlocks,
@@ -61,7 +61,7 @@ scrape_configs:
 	promPID := pidOf(t, "--web.listen-address="+strings.TrimPrefix(prom, "http://"))
 
 	// As shipped: 5 s polls, the query proxy on that Prometheus.
-	base := "http://" + startDaemon(t, "--web.listen-address="+daemonAddr, "--poll.interval=5s", "--prometheus.url="+prom)
+	base := "http://" + startDaemon(t, "--path.sysfs="+repoPath(t, "test/fixtures/host/sys"), "--web.listen-address="+daemonAddr, "--poll.interval=5s", "--prometheus.url="+prom)
 	daemonPID := pidOf(t, "--web.listen-address="+daemonAddr)
 	doc := dashboardDoc(t, base)
 

@@ -114,6 +114,7 @@ var notExportedHere = map[string]string{
 	"edge_rpi_throttle":                          "Raspberry Pi firmware",
 	"edge_mmc_pre_eol":                           "eMMC",
 	"edge_mmc_life_time_used_ratio":              "eMMC",
+	"node_cpu_scaling_frequency_hertz":           "cpufreq, which many virtual machines lack",
 }
 
 // noDataWhenHealthy are rules whose value part is empty on a healthy machine by design.

@@ -78,6 +78,8 @@
       case 's': return duration(v);
       case 'ms': return duration(v / 1000);
       case 'ops': case 'reqps': return num(v) + ' /s';
+      case 'Bps': return scaled(v, 1024, ['B/s', 'KiB/s', 'MiB/s', 'GiB/s']);
+      case 'bool_yes_no': return v >= 0.5 ? 'yes' : 'no';
       case 'short': case 'none': case '': case undefined:
         return Math.abs(v) >= 1e4 ? scaled(v, 1000, ['', 'k', 'M', 'G', 'T']).trim() : num(v);
       default: return num(v) + ' ' + unit;
@@ -256,6 +258,17 @@
     var s = tpl.replace(/\{\{\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\}\}/g, function (_, k) { return metric[k] || ''; });
     return s.replace(/\s+/g, ' ').trim() || tpl;
   }
+  // distinct tells apart series whose legends came out the same (two
+  // sensors of one chip without labels) by the sensor's name.
+  function distinct(labels, metrics) {
+    var seen = {};
+    labels.forEach(function (l) { seen[l] = (seen[l] || 0) + 1; });
+    return labels.map(function (l, i) {
+      if (seen[l] < 2) return l;
+      var m = metrics[i];
+      return l + ' (' + (m.sensor || m.device || m.instance || i + 1) + ')';
+    });
+  }
   function value(v) {
     if (v === '+Inf' || v === '-Inf' || v === 'NaN') return null;
     var f = parseFloat(v);
@@ -335,7 +348,7 @@
       var n = Math.round((w.end - w.start) / w.step) + 1;
       var xs = new Array(n);
       for (var i = 0; i < n; i++) xs[i] = w.start + i * w.step;
-      var labels = [], cols = [];
+      var labels = [], metrics = [], cols = [];
       results.forEach(function (r, qi) {
         (r.data.result || []).forEach(function (s) {
           var col = new Array(n).fill(null);
@@ -344,10 +357,11 @@
             if (idx >= 0 && idx < n) col[idx] = value(pt[1]);
           });
           labels.push(legend(p.queries[qi].legend, s.metric));
+          metrics.push(s.metric);
           cols.push(col);
         });
       });
-      drawChart(st, labels, [xs].concat(cols));
+      drawChart(st, distinct(labels, metrics), [xs].concat(cols));
       setMessage(st, cols.length ? '' : 'No data in this range.', false);
       st.window = at;
     });
@@ -405,6 +419,14 @@
     return Math.ceil(size);
   }
 
+  // yScale draws ratios on 0–100 % (more when a value is above) and states
+  // on no/yes.
+  function yScale(unit) {
+    if (unit === 'percentunit') return { range: function (u, min, max) { return [Math.min(0, min), Math.max(1, max)]; } };
+    if (unit === 'bool_yes_no') return { range: function () { return [-0.05, 1.05]; } };
+    return {};
+  }
+
   function chartOpts(st, labels) {
     var unit = st.panel.unit;
     var fg = cssVar('--muted'), grid = cssVar('--grid');
@@ -416,9 +438,10 @@
       height: window.innerWidth < 600 ? 170 : 200,
       legend: { live: true },
       cursor: { drag: { x: false, y: false } },
-      hooks: { ready: [legendKeys], setSize: [legendKeys] },
-      scales: { x: { time: true } },
-      axes: [axis, y],
+      // A legend's values change its height: whether it scrolls is asked again.
+      hooks: { ready: [legendKeys], setSize: [legendKeys], setLegend: [legendKeys] },
+      scales: { x: { time: true }, y: yScale(unit) },
+      axes: [axis, unit === 'bool_yes_no' ? Object.assign(y, { splits: function () { return [0, 1]; } }) : y],
       // Off the chart, the legend shows each series' latest value.
       series: [{
         label: 'Time',
@@ -426,6 +449,8 @@
       }].concat(labels.map(function (l, i) {
         return {
           label: l, stroke: PALETTE[i % PALETTE.length], width: 1.5, spanGaps: false, points: { show: false },
+          dash: / limit$/.test(l) ? [6, 4] : undefined,
+          paths: unit === 'bool_yes_no' ? uPlot.paths.stepped({ align: 1 }) : undefined,
           value: function (u, v, si, idx) { return fmt(unit, idx == null ? latest(u.data[si]) : v); }
         };
       }))

@@ -50,24 +50,26 @@ func backfillWith(t *testing.T, base, instance, dir string, start, end time.Time
 	type series struct {
 		labels string
 		value  float64
-		kind   byte // c counter, w wandering, t timestamp, k constant
+		kind   byte // c counter, b counter since boot, w wandering, t timestamp, k constant
 	}
 	extra := `job="edge-sensord",instance="` + instance + `"`
 	all := []series{{`up{` + extra + `}`, 1, 'k'}, {`scrape_duration_seconds{` + extra + `}`, 0.004, 'w'}}
-	wanders := regexp.MustCompile(`^edge_(sensor_(temperature|voltage|current|power|fan|humidity|pressure|illuminance|host_cpu)|unit_memory_bytes)`)
+	wanders := regexp.MustCompile(`^(edge_(sensor_(temperature|voltage|current|power|fan|humidity|pressure|illuminance|host_cpu)|unit_memory_bytes)|node_(load|memory_MemAvailable))`)
 	for name, mf := range families {
-		if !strings.HasPrefix(name, "edge_") && !strings.HasPrefix(name, "sensor_") {
+		if !strings.HasPrefix(name, "edge_") && !strings.HasPrefix(name, "sensor_") && !strings.HasPrefix(name, "node_") {
 			continue
 		}
 		for _, m := range mf.Metric {
 			var v float64
 			var kind byte
 			switch {
+			case mf.GetType() == dto.MetricType_COUNTER && strings.HasPrefix(name, "node_"):
+				v, kind = m.GetCounter().GetValue(), 'b'
 			case mf.GetType() == dto.MetricType_COUNTER:
 				v, kind = m.GetCounter().GetValue(), 'c'
 			case mf.GetType() != dto.MetricType_GAUGE:
 				continue
-			case strings.HasSuffix(name, "_timestamp_seconds"):
+			case strings.HasSuffix(name, "_timestamp_seconds"), name == "node_time_seconds":
 				kind = 't'
 			case wanders.MatchString(name):
 				v, kind = m.GetGauge().GetValue(), 'w'
@@ -89,6 +91,12 @@ func backfillWith(t *testing.T, base, instance, dir string, start, end time.Time
 	}
 	w := bufio.NewWriterSize(f, 1<<20)
 	span := end.Sub(start).Seconds()
+	// The host's counters grow at their average rate since boot and are 0
+	// before it: CPU modes add up to one second a second.
+	uptime := span
+	if now, boot := families["node_time_seconds"].GetMetric(), families["node_boot_time_seconds"].GetMetric(); len(now) > 0 && len(boot) > 0 {
+		uptime = now[0].GetGauge().GetValue() - boot[0].GetGauge().GetValue()
+	}
 	for i, s := range all {
 		phase := float64(i)
 		for ts := start; !ts.After(end); ts = ts.Add(15 * time.Second) {
@@ -97,6 +105,8 @@ func backfillWith(t *testing.T, base, instance, dir string, start, end time.Time
 			switch s.kind {
 			case 'c':
 				v = s.value * elapsed / span
+			case 'b':
+				v = max(0, s.value*(1-(span-elapsed)/uptime))
 			case 'w':
 				v = s.value * (1 + 0.05*math.Sin(2*math.Pi*elapsed/3600+phase))
 			case 't':

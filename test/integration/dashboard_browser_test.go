@@ -358,18 +358,25 @@ func checkClockBanner(t *testing.T, b *browser, timex string) {
 }
 
 // checkClockAlertListed: Prometheus, evaluating the shipped rules, has
-// EdgeClockNotSynchronised pending (it fires after 10 minutes), and the page
-// lists it at the top with its severity, summary and state, from /api/alerts.
+// EdgeClockNotSynchronised pending (it fires after 10 minutes), and the
+// page's health summary lists it at the top in words, with its severity,
+// state and what to do, from /api/alerts; the summary says "OK" exactly
+// when no alert fires.
 func checkClockAlertListed(t *testing.T, b *browser) {
 	t.Helper()
 	got := poll[string](b, `(() => { const a = (edgeDashboard.alerts || []).find(a => a.name === 'EdgeClockNotSynchronised');
 		const li = [...document.querySelectorAll('#alert-list li')].find(e => e.textContent.includes('EdgeClockNotSynchronised'));
-		return a && li && !document.getElementById('alerts').hidden ?
-			[a.state, a.severity, li.textContent, document.getElementById('alerts-summary').textContent].join('|') : null })()`)
+		const fix = li && li.querySelector('details p');
+		return a && li && fix && !document.getElementById('alerts').hidden ?
+			[a.state, a.severity, li.querySelector('strong').textContent, li.textContent, fix.textContent,
+				document.getElementById('alerts-summary').textContent, edgeDashboard.alerts.some(a => a.state === 'firing')].join('|') : null })()`)
 	f := strings.Split(got, "|")
-	if len(f) != 4 || f[0] != "pending" || f[1] != "warning" || !strings.Contains(f[2], "clock of") ||
-		!strings.Contains(f[2], "pending since") || !strings.Contains(f[3], "pending") {
-		t.Errorf("EdgeClockNotSynchronised on the page: state, severity, item, summary = %q", f)
+	if len(f) != 7 || f[0] != "pending" || f[1] != "warning" || !strings.HasPrefix(f[2], "The system clock of ") ||
+		!strings.Contains(f[3], "pending since") || !strings.Contains(f[4], "timedatectl") || !strings.Contains(f[5], "pending") {
+		t.Errorf("EdgeClockNotSynchronised on the page: state, severity, words, item, what to do, summary, any firing = %q", f)
+	}
+	if len(f) == 7 && strings.HasPrefix(f[5], "OK") != (f[6] == "false") {
+		t.Errorf("health summary %q with an alert firing: %s", f[5], f[6])
 	}
 	b.checkAccessibility("alerts listed")
 }

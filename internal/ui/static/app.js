@@ -148,29 +148,38 @@
     });
   }
 
-  // ---- alerts ----
-  // Prometheus's pending and firing alerts (GET api/alerts, firing first),
-  // above everything else; hidden when the daemon has no Prometheus.
+  // ---- health ----
+  // Is the device OK? Prometheus's pending and firing alerts (GET
+  // api/alerts, firing first), in words, each with what to do, above
+  // everything else; "OK" when none fires. Hidden when the daemon has no
+  // Prometheus.
   function renderAlerts(doc, err) {
     var box = $('alerts'), list = $('alert-list');
     box.hidden = false;
     list.replaceChildren();
     exposed.alerts = null;
+    box.className = '';
     if (err) { $('alerts-summary').textContent = 'unknown: ' + err.message; return; }
     var alerts = (doc.data && doc.data.alerts) || [];
     var firing = alerts.filter(function (a) { return a.state === 'firing'; }).length;
-    var summary = firing ? firing + ' firing' : 'none firing';
+    var summary = firing ? firing + (firing === 1 ? ' problem' : ' problems') : 'OK: no alert firing';
     if (alerts.length > firing) summary += ', ' + (alerts.length - firing) + ' pending';
     if (doc.data && doc.data.omitted) summary += ', ' + doc.data.omitted + ' more not shown';
     $('alerts-summary').textContent = summary;
+    box.className = firing ? 'problems' : 'ok';
     exposed.alerts = alerts.map(function (a) { return { name: a.name, state: a.state, severity: a.severity || '' }; });
     alerts.forEach(function (a) {
       var li = el('li', 'card ' + a.state);
       li.appendChild(el('span', 'sev', a.severity || 'alert'));
-      li.appendChild(el('strong', null, a.name));
-      li.appendChild(document.createTextNode(a.summary ? ': ' + a.summary : ''));
+      li.appendChild(el('strong', null, a.summary || a.name));
       var since = a.activeAt ? new Date(a.activeAt).toLocaleString() : '';
-      li.appendChild(el('span', 'since', (a.state === 'firing' ? 'firing' : 'pending') + (since ? ' since ' + since : '')));
+      li.appendChild(el('span', 'since', a.name + ', ' + (a.state === 'firing' ? 'firing' : 'pending') + (since ? ' since ' + since : '')));
+      if (a.description) {
+        var d = el('details');
+        d.appendChild(el('summary', null, 'What to do'));
+        d.appendChild(el('p', null, a.description));
+        li.appendChild(d);
+      }
       list.appendChild(li);
     });
   }

@@ -118,7 +118,7 @@ bench_configs() {
 	# The configuration as shipped (15 s scrapes), rendered by prometheus-exec.
 	gcat /run/edge-observability/prometheus.yml >"$WORK/shipped.yml"
 	# The tuning: Prometheus's self-scrape without its histogram buckets (most of its series).
-	drop_self_buckets <"$WORK/shipped.yml" >"$WORK/tuned.yml"
+	keep_all <"$WORK/shipped.yml" | drop_self_buckets >"$WORK/tuned.yml"
 	# The size-retention instance scrapes as often as the stack's in compressed time.
 	scrape_every 1s <"$WORK/shipped.yml" >"$WORK/size.yml"
 	local f

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Bytes written to storage by the daemon and by Prometheus at the shipped
 # settings (query log in RAM, as prometheus-exec sets it up), next to
-# Prometheus with its query log on disk, with Debian's defaults, with the
-# self-scrape's histogram buckets dropped and without WAL compression, all
+# Prometheus with its query log on disk, with Debian's defaults, storing all
+# of its own series (the shipped keep list off) and without WAL compression, all
 # at once on this host for SDW_DURATION seconds (no
 # container: the processes and the filesystem are the same as on a device;
 # journald is measured in the container by life.sh).
@@ -36,21 +36,21 @@ BG_PIDS+=($!)
 declare -A PID
 PID[sensord]=$!
 
-# config NAME PORT [tuned]: the shipped prometheus.yml and rules, pointed at this host's ports.
+# config NAME PORT [unfiltered]: the shipped prometheus.yml and rules, pointed at this host's ports.
 config() {
 	mkdir -p "$TMP/$1/data"
 	cp etc/prometheus/rules/edge-observability.yml "$TMP/$1/rules.yml"
 	sed -e "s|/etc/edge-observability/rules/\*.yml|$TMP/$1/rules.yml|" -e "s|127.0.0.1:8000|127.0.0.1:$sp|" \
 		-e "s|127.0.0.1:9090|127.0.0.1:$2|" etc/prometheus/prometheus.yml >"$TMP/$1/prometheus.yml"
-	if [ "${3:-}" = tuned ]; then
-		drop_self_buckets <"$TMP/$1/prometheus.yml" >"$TMP/$1/p.yml" && mv "$TMP/$1/p.yml" "$TMP/$1/prometheus.yml"
+	if [ "${3:-}" = unfiltered ]; then
+		keep_all <"$TMP/$1/prometheus.yml" >"$TMP/$1/p.yml" && mv "$TMP/$1/p.yml" "$TMP/$1/prometheus.yml"
 	fi
 }
 prom() { # NAME ENV FLAGS...
 	local name=$1 env=$2 port
 	shift 2
 	port=$(free_port)
-	config "$name" "$port" "$([ "$name" = tuned ] && echo tuned)"
+	config "$name" "$port" "$([ "$name" = unfiltered ] && echo unfiltered)"
 	env $env /usr/bin/prometheus --config.file="$TMP/$name/prometheus.yml" --storage.tsdb.path="$TMP/$name/data" \
 		--web.listen-address=127.0.0.1:"$port" "$@" >"$OUT/$name.log" 2>&1 &
 	BG_PIDS+=($!)
@@ -64,7 +64,7 @@ ln -s "$RAM/queries.active" "$TMP/shipped/data/queries.active"
 prom shipped "GOMEMLIMIT=56MiB GOGC=50" "${SHIPPED[@]}"
 prom disklog "GOMEMLIMIT=56MiB GOGC=50" "${SHIPPED[@]}"
 prom default "X=1"
-prom tuned "GOMEMLIMIT=56MiB GOGC=50" "${SHIPPED[@]}"
+prom unfiltered "GOMEMLIMIT=56MiB GOGC=50" "${SHIPPED[@]}"
 prom nowalcompr "GOMEMLIMIT=56MiB GOGC=50" "${SHIPPED[@]}" --no-storage.tsdb.wal-compression
 {
 	echo "date: $(date -u '+%F %T') UTC; duration ${DURATION}s; load $(load)"
@@ -82,7 +82,7 @@ while [ $(($(date +%s) - t0)) -le "$DURATION" ]; do
 	sleep "$SAMPLE"
 done
 wait "${BG_PIDS[-1]}"
-for n in shipped disklog default tuned nowalcompr; do
+for n in shipped disklog default unfiltered nowalcompr; do
 	port=$(awk -v n="$n" '$1 == n { print $2 }' "$OUT/env.txt")
 	echo "$n: $(curl -s "http://$port/metrics" | grep -E '^(prometheus_tsdb_head_samples_appended_total|prometheus_tsdb_head_series|prometheus_tsdb_wal_page_flushes_total|prometheus_tsdb_wal_completed_pages_total|prometheus_tsdb_compactions_total) ' | tr '\n' ' ')"
 	echo "$n flags: $(curl -s "http://$port/api/v1/status/flags" | jq -c '.data | with_entries(select(.key | test("wal-compression|retention|block")))')"

@@ -21,6 +21,7 @@
 #        E2E_SCRAPE_INTERVAL=1s     scrape interval (= timeout) of job edge-sensord set for it
 #                                   (whole seconds or NNNms below 1s; 2s in the VMs)
 #        E2E_CACHE_DIR=...          rootfs / VM image cache (default /var/cache/edge-observability-e2e)
+#        E2E_CHECKS=check_a,...     run only those checks of the guest's plan (with those they require)
 #        KEEP=1                     leave the guest running and the work dir in place
 set -Eeuo pipefail
 
@@ -181,6 +182,7 @@ nspawn)
 vm)
 	plan_check check_guest_v2 "Debian 13 guest: systemd 257, cgroup v2 only"
 	plan_stack_checks
+	plan_check check_device_faults "a full filesystem, a chip over its limit and under-voltage fire their alerts and show on the page"
 	plan_check check_oom_alert "the OOM kill is counted and EdgeUnitOOMKilled fires"
 	plan_check check_memhigh "a unit past its MemoryHigh= is throttled, not killed"
 	plan_check check_alerts "alerts enable: Alertmanager in the slice on loopback; a fault reaches a webhook and a mailbox, and its end"

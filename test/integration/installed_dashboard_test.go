@@ -3,6 +3,7 @@
 package integration
 
 import (
+	"encoding/json"
 	"os"
 	"strings"
 	"testing"
@@ -52,8 +53,35 @@ func TestBrowserInstalledDashboard(t *testing.T) {
 			t.Errorf("panel %s holds no points from the installed Prometheus", id)
 		}
 	}
+	if firing := os.Getenv("EDGE_EXPECT_FIRING"); firing != "" {
+		checkHealthLists(t, b, strings.Split(firing, ","))
+	}
 	b.assertClean(false)
 	t.Logf("panels=%d with_data=%d", len(doc.Panels), withData)
+}
+
+// checkHealthLists: the page's health summary says there are problems and
+// lists each alert of names firing, in words (its summary, not its name),
+// with what to do. check_device_faults in test/e2e sets EDGE_EXPECT_FIRING.
+func checkHealthLists(t *testing.T, b *browser, names []string) {
+	t.Helper()
+	want, _ := json.Marshal(names)
+	got := poll[map[string]string](b, `(() => { const out = {}, head = document.getElementById('alerts-summary').textContent;
+		if (edgeDashboard.busy || /^OK/.test(head)) return null;
+		for (const n of `+string(want)+`) {
+			const li = [...document.querySelectorAll('#alert-list li.firing')].find(e => e.querySelector('.since').textContent.startsWith(n + ','));
+			if (!li) return null;
+			out[n] = li.querySelector('strong').textContent + ' | ' + (li.querySelector('details p') || {}).textContent;
+		}
+		return out })()`)
+	for _, n := range names {
+		words, fix, _ := strings.Cut(got[n], " | ")
+		if words == "" || strings.Contains(words, n) || len(fix) < 40 {
+			t.Errorf("health summary for %s: %q, what to do %q; want its summary in words and its description", n, words, fix)
+		}
+	}
+	t.Logf("health: %q", got)
+	b.checkAccessibility("health summary with problems")
 }
 
 // checkNoData: a chart the page drew with no series says "No data", and none

@@ -309,6 +309,14 @@ scrape_every() {
 		END { if (!done) exit 1 }'
 }
 
+# keep_all <prometheus.yml: the config without its metric_relabel_configs blocks: the shipped
+# keep list of Prometheus's self-scrape off, all of its series stored.
+keep_all() {
+	awk '/^ *metric_relabel_configs:/ { match($0, /^ */); pad = RLENGTH; skip = 1; next }
+		skip { match($0, /^ */); if (RLENGTH > pad || $0 ~ /^ *$/) next; skip = 0 }
+		{ print }'
+}
+
 # drop_self_buckets <prometheus.yml: the config with Prometheus's self-scrape
 # (job prometheus) dropping its histogram buckets, most of its series.
 drop_self_buckets() {
@@ -380,7 +388,9 @@ CHECKS_FAILED=0
 SUMMARY_DONE=0
 declare -A RESULT=()
 
-plan_check() { CHECK_PLAN+=("$1|$2"); }
+# E2E_CHECKS=check_a,check_b keeps only those of the plan (a quicker run while working on a check;
+# name the checks it requires too).
+plan_check() { [[ -z ${E2E_CHECKS:-} || ,$E2E_CHECKS, == *",$1,"* ]] && CHECK_PLAN+=("$1|$2") || true; }
 detail() { printf '%s ' "$*" >>"$WORK/detail"; } # key=value words for the PASS line
 note() { log "  $*"; }
 requires() { # FUNCTION...: checks that must have passed

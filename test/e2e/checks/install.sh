@@ -15,9 +15,9 @@ check_install() {
 		publish_repo "$WORK/dist-v1"
 		pkg=edge-observability
 	fi
-	# --no-install-recommends: Debian's prometheus recommends node-exporter and
-	# its collectors (nvme-cli, smartmontools, ...), which are not part of
-	# this stack and triple the install time. man-db: to read the package's manual pages.
+	# As the README says: --no-install-recommends, as Debian's prometheus recommends
+	# node-exporter and its collectors (nvme-cli, smartmontools, ...), which are not part
+	# of this stack (README, "Install on a device"). man-db: to read the manual pages.
 	GEXEC_TIMEOUT=1200 gexec apt-get install -y --no-install-recommends "$pkg" man-db >"$WORK/logs/install.log" 2>&1 || {
 		tail -n 40 "$WORK/logs/install.log" >&2
 		fail "apt-get install of $pkg failed (log above)"

@@ -8,8 +8,6 @@ import (
 
 	"github.com/edgeobs/edge-observability-stack/internal/alerts"
 	"github.com/edgeobs/edge-observability-stack/internal/amconfig"
-	"github.com/edgeobs/edge-observability-stack/internal/atomicfile"
-	"github.com/edgeobs/edge-observability-stack/internal/exitcode"
 	"github.com/edgeobs/edge-observability-stack/internal/settings"
 )
 
@@ -67,13 +65,5 @@ func runAlertmanagerConfig(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintln(stderr, "amtool check-config: the rendered configuration is valid")
 	}
-	if *out == "-" {
-		_, err = stdout.Write(data)
-	} else {
-		err = atomicfile.Write(*out, data, 0o600)
-	}
-	if err != nil {
-		return c.fail(err)
-	}
-	return exitcode.OK
+	return c.writeOut(*out, data, 0o600)
 }

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/edgeobs/edge-observability-stack/internal/atomicfile"
 	"github.com/edgeobs/edge-observability-stack/internal/cmddoc"
 	"github.com/edgeobs/edge-observability-stack/internal/exitcode"
 	"github.com/edgeobs/edge-observability-stack/internal/version"
@@ -189,6 +190,21 @@ func (c *cmdLine) usageError(format string, a ...any) int {
 func (c *cmdLine) fail(err error) int {
 	fmt.Fprintf(c.stderr, "%s: %v\n", c.name, err)
 	return exitcode.Failure
+}
+
+// writeOut writes a rendered file to path, or to stdout when path is "-"
+// (the default of the *-config commands' --config.out).
+func (c *cmdLine) writeOut(path string, data []byte, perm os.FileMode) int {
+	var err error
+	if path == "-" {
+		_, err = c.stdout.Write(data)
+	} else {
+		err = atomicfile.Write(path, data, perm)
+	}
+	if err != nil {
+		return c.fail(err)
+	}
+	return exitcode.OK
 }
 
 // subcommand splits the arguments of a command that takes a subcommand first

@@ -4,8 +4,6 @@ import (
 	"io"
 
 	"github.com/edgeobs/edge-observability-stack/internal/apply"
-	"github.com/edgeobs/edge-observability-stack/internal/atomicfile"
-	"github.com/edgeobs/edge-observability-stack/internal/exitcode"
 	"github.com/edgeobs/edge-observability-stack/internal/promconfig"
 	"github.com/edgeobs/edge-observability-stack/internal/settings"
 )
@@ -56,13 +54,5 @@ func runPrometheusConfig(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return c.fail(err)
 	}
-	if *out == "-" {
-		_, err = stdout.Write(data)
-	} else {
-		err = atomicfile.Write(*out, data, 0o640)
-	}
-	if err != nil {
-		return c.fail(err)
-	}
-	return exitcode.OK
+	return c.writeOut(*out, data, 0o640)
 }

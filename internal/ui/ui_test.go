@@ -5,22 +5,12 @@ import (
 	"compress/gzip"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
-)
 
-func get(t *testing.T, h http.Handler, method, target string, header ...string) *httptest.ResponseRecorder {
-	t.Helper()
-	r := httptest.NewRequest(method, target, nil)
-	for i := 0; i+1 < len(header); i += 2 {
-		r.Header.Set(header[i], header[i+1])
-	}
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, r)
-	return w
-}
+	"github.com/edgeobs/edge-observability-stack/internal/testhttp"
+)
 
 var assetRef = regexp.MustCompile(`"(static/[^"?]+)\?v=([0-9a-f]{12})"`)
 
@@ -28,7 +18,7 @@ var assetRef = regexp.MustCompile(`"(static/[^"?]+)\?v=([0-9a-f]{12})"`)
 // served with a long cache life; the same path without the hash is not.
 func TestPageAssetsAreHashedAndCached(t *testing.T) {
 	h := Handler()
-	page := get(t, h, http.MethodGet, "/")
+	page := testhttp.Serve(h, http.MethodGet, "/")
 	if page.Code != 200 || !strings.HasPrefix(page.Header().Get("Content-Type"), "text/html") {
 		t.Fatalf("GET / = %d %q", page.Code, page.Header().Get("Content-Type"))
 	}
@@ -41,23 +31,23 @@ func TestPageAssetsAreHashedAndCached(t *testing.T) {
 	}
 	for _, m := range refs {
 		path, hash := "/"+m[1], m[2]
-		w := get(t, h, http.MethodGet, path+"?v="+hash)
+		w := testhttp.Serve(h, http.MethodGet, path+"?v="+hash)
 		if w.Code != 200 || w.Body.Len() == 0 {
 			t.Fatalf("GET %s = %d, %d bytes", path, w.Code, w.Body.Len())
 		}
 		if cc := w.Header().Get("Cache-Control"); !strings.Contains(cc, "immutable") {
 			t.Errorf("%s with its hash: Cache-Control %q", path, cc)
 		}
-		if cc := get(t, h, http.MethodGet, path).Header().Get("Cache-Control"); cc != "no-cache" {
+		if cc := testhttp.Serve(h, http.MethodGet, path).Header().Get("Cache-Control"); cc != "no-cache" {
 			t.Errorf("%s without its hash: Cache-Control %q", path, cc)
 		}
 		if et := w.Header().Get("ETag"); et != `"`+hash+`"` {
 			t.Errorf("%s: ETag %q, want the hash %q", path, et, hash)
 		}
-		if nm := get(t, h, http.MethodGet, path, "If-None-Match", `W/"x", "`+hash+`"`); nm.Code != http.StatusNotModified || nm.Body.Len() != 0 {
+		if nm := testhttp.Serve(h, http.MethodGet, path, "If-None-Match", `W/"x", "`+hash+`"`); nm.Code != http.StatusNotModified || nm.Body.Len() != 0 {
 			t.Errorf("%s If-None-Match: %d with %d bytes", path, nm.Code, nm.Body.Len())
 		}
-		if other := get(t, h, http.MethodGet, path, "If-None-Match", `"0000"`); other.Code != 200 {
+		if other := testhttp.Serve(h, http.MethodGet, path, "If-None-Match", `"0000"`); other.Code != 200 {
 			t.Errorf("%s with another ETag: %d", path, other.Code)
 		}
 	}
@@ -66,9 +56,9 @@ func TestPageAssetsAreHashedAndCached(t *testing.T) {
 func TestGzipOnlyWhenAccepted(t *testing.T) {
 	h := Handler()
 	const path = "/static/vendor/uplot/uPlot.iife.min.js"
-	plain := get(t, h, http.MethodGet, path)
-	gz := get(t, h, http.MethodGet, path, "Accept-Encoding", "br, gzip")
-	refused := get(t, h, http.MethodGet, path, "Accept-Encoding", "gzip;q=0")
+	plain := testhttp.Serve(h, http.MethodGet, path)
+	gz := testhttp.Serve(h, http.MethodGet, path, "Accept-Encoding", "br, gzip")
+	refused := testhttp.Serve(h, http.MethodGet, path, "Accept-Encoding", "gzip;q=0")
 	if plain.Header().Get("Content-Encoding") != "" || refused.Header().Get("Content-Encoding") != "" {
 		t.Fatal("gzip without being accepted")
 	}
@@ -90,16 +80,16 @@ func TestGzipOnlyWhenAccepted(t *testing.T) {
 
 func TestMethodsAndUnknownPaths(t *testing.T) {
 	h := Handler()
-	if w := get(t, h, http.MethodHead, "/static/app.js"); w.Code != 200 || w.Body.Len() != 0 || w.Header().Get("Content-Length") == "" {
+	if w := testhttp.Serve(h, http.MethodHead, "/static/app.js"); w.Code != 200 || w.Body.Len() != 0 || w.Header().Get("Content-Length") == "" {
 		t.Errorf("HEAD = %d, %d bytes, Content-Length %q", w.Code, w.Body.Len(), w.Header().Get("Content-Length"))
 	}
 	for _, m := range []string{http.MethodPost, http.MethodPut, http.MethodDelete} {
-		if w := get(t, h, m, "/"); w.Code != http.StatusMethodNotAllowed || w.Header().Get("Allow") != "GET, HEAD" {
+		if w := testhttp.Serve(h, m, "/"); w.Code != http.StatusMethodNotAllowed || w.Header().Get("Allow") != "GET, HEAD" {
 			t.Errorf("%s / = %d, Allow %q", m, w.Code, w.Header().Get("Allow"))
 		}
 	}
 	for _, p := range []string{"/static/", "/static/nope.js", "/static/../ui.go", "/index.html", "/static/vendor/uplot/uPlot.iife.js"} {
-		if w := get(t, h, http.MethodGet, p); w.Code != http.StatusNotFound {
+		if w := testhttp.Serve(h, http.MethodGet, p); w.Code != http.StatusNotFound {
 			t.Errorf("GET %s = %d, want 404", p, w.Code)
 		}
 	}
@@ -108,7 +98,7 @@ func TestMethodsAndUnknownPaths(t *testing.T) {
 // Nothing the page loads may come from elsewhere: every src and href is
 // relative to the daemon's own origin.
 func TestPageLoadsNothingFromElsewhere(t *testing.T) {
-	body := get(t, Handler(), http.MethodGet, "/").Body.String()
+	body := testhttp.Serve(Handler(), http.MethodGet, "/").Body.String()
 	for _, m := range regexp.MustCompile(`(?:src|href)="([^"]*)"`).FindAllStringSubmatch(body, -1) {
 		u := m[1]
 		if strings.Contains(u, "//") || strings.HasPrefix(u, "/") {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/edgeobs/edge-observability-stack/internal/dashboard"
+	"github.com/edgeobs/edge-observability-stack/internal/testhttp"
 )
 
 func TestDashboardDocument(t *testing.T) {
@@ -16,7 +17,7 @@ func TestDashboardDocument(t *testing.T) {
 	}
 	h, _ := setupWith(t, true, Options{Version: "1.2.3", Queries: q,
 		Warnings: func() []string { return []string{"memory controller disabled: budget not enforced"} }})
-	w := do(h, "GET", "/api/dashboard")
+	w := testhttp.Serve(h, "GET", "/api/dashboard")
 	if w.Code != 200 || w.Header().Get("Content-Type") != "application/json" || w.Header().Get("Cache-Control") != "no-store" {
 		t.Fatalf("%d %v", w.Code, w.Header())
 	}
@@ -67,7 +68,7 @@ func TestDashboardWithoutHistory(t *testing.T) {
 		t.Fatal(err)
 	}
 	h, _ := setupWith(t, true, Options{Queries: q})
-	w := do(h, "GET", "/api/dashboard")
+	w := testhttp.Serve(h, "GET", "/api/dashboard")
 	var doc map[string]any
 	if err := json.Unmarshal(w.Body.Bytes(), &doc); err != nil || w.Code != 200 {
 		t.Fatalf("%d %s", w.Code, w.Body)
@@ -77,7 +78,7 @@ func TestDashboardWithoutHistory(t *testing.T) {
 		!reflect.DeepEqual(doc["ranges"], []any{"15m", "1h"}) || doc["max_points"] != 300.0 {
 		t.Fatalf("%s", w.Body)
 	}
-	if w := do(h, "POST", "/api/dashboard"); w.Code != 405 {
+	if w := testhttp.Serve(h, "POST", "/api/dashboard"); w.Code != 405 {
 		t.Fatalf("POST: %d", w.Code)
 	}
 }

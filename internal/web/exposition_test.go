@@ -15,6 +15,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
+
+	"github.com/edgeobs/edge-observability-stack/internal/testhttp"
 )
 
 // countingGatherer counts Gather calls and returns a gauge whose value the
@@ -83,14 +85,14 @@ func TestExpositionGathersOncePerGeneration(t *testing.T) {
 	g, gen, h := cached()
 	g.value.Store(1)
 
-	first := do(h, "GET", "/metrics").Body.String()
+	first := testhttp.Serve(h, "GET", "/metrics").Body.String()
 	for range 5 {
-		if b := do(h, "GET", "/metrics").Body.String(); b != first {
+		if b := testhttp.Serve(h, "GET", "/metrics").Body.String(); b != first {
 			t.Fatalf("same generation, different body:\n%s\nvs\n%s", b, first)
 		}
 	}
-	do(h, "GET", "/metrics", "Accept-Encoding", "gzip")
-	do(h, "GET", "/metrics", "Accept", "application/openmetrics-text;version=1.0.0")
+	testhttp.Serve(h, "GET", "/metrics", "Accept-Encoding", "gzip")
+	testhttp.Serve(h, "GET", "/metrics", "Accept", "application/openmetrics-text;version=1.0.0")
 	wantGathers(t, g, 1)
 	if !strings.Contains(first, "a_value 1\n") {
 		t.Fatalf("body:\n%s", first)
@@ -99,15 +101,15 @@ func TestExpositionGathersOncePerGeneration(t *testing.T) {
 	// New data without a new generation is not served (that is the
 	// contract: the generation moves whenever the data does) ...
 	g.value.Store(7)
-	if b := do(h, "GET", "/metrics").Body.String(); !strings.Contains(b, "a_value 1\n") {
+	if b := testhttp.Serve(h, "GET", "/metrics").Body.String(); !strings.Contains(b, "a_value 1\n") {
 		t.Fatalf("body changed within a generation:\n%s", b)
 	}
 	// ... and is served, in every encoding, as soon as it moves.
 	gen.Add(1)
-	if b := do(h, "GET", "/metrics").Body.String(); !strings.Contains(b, "a_value 7\n") {
+	if b := testhttp.Serve(h, "GET", "/metrics").Body.String(); !strings.Contains(b, "a_value 7\n") {
 		t.Fatalf("new generation not gathered:\n%s", b)
 	}
-	if b := gunzip(t, do(h, "GET", "/metrics", "Accept-Encoding", "gzip").Body.Bytes()); !strings.Contains(b, "a_value 7\n") {
+	if b := gunzip(t, testhttp.Serve(h, "GET", "/metrics", "Accept-Encoding", "gzip").Body.Bytes()); !strings.Contains(b, "a_value 7\n") {
 		t.Fatalf("gzip body of the new generation:\n%s", b)
 	}
 	wantGathers(t, g, 2)
@@ -116,9 +118,9 @@ func TestExpositionGathersOncePerGeneration(t *testing.T) {
 func TestExpositionWithoutGenerationGathersEveryRequest(t *testing.T) {
 	g := &countingGatherer{}
 	h := newTestExposition(g, nil)
-	do(h, "GET", "/metrics")
+	testhttp.Serve(h, "GET", "/metrics")
 	g.value.Store(3)
-	if b := do(h, "GET", "/metrics").Body.String(); !strings.Contains(b, "a_value 3\n") {
+	if b := testhttp.Serve(h, "GET", "/metrics").Body.String(); !strings.Contains(b, "a_value 3\n") {
 		t.Fatalf("body:\n%s", b)
 	}
 	wantGathers(t, g, 2)
@@ -126,7 +128,7 @@ func TestExpositionWithoutGenerationGathersEveryRequest(t *testing.T) {
 
 func TestExpositionEncodings(t *testing.T) {
 	_, _, h := cached()
-	plain := do(h, "GET", "/metrics")
+	plain := testhttp.Serve(h, "GET", "/metrics")
 	if plain.Header().Get("Content-Encoding") != "" {
 		t.Fatalf("no Accept-Encoding, got Content-Encoding %q", plain.Header().Get("Content-Encoding"))
 	}
@@ -153,7 +155,7 @@ func TestExpositionEncodings(t *testing.T) {
 		{"gzip;q=bogus", false},
 		{"x-gzip", true},
 	} {
-		w := do(h, "GET", "/metrics", "Accept-Encoding", c.header)
+		w := testhttp.Serve(h, "GET", "/metrics", "Accept-Encoding", c.header)
 		got := w.Header().Get("Content-Encoding") == "gzip"
 		if got != c.gzip {
 			t.Errorf("Accept-Encoding %q: gzip=%v, want %v", c.header, got, c.gzip)
@@ -182,7 +184,7 @@ func TestExpositionFormats(t *testing.T) {
 		{"text/html", "text/plain; version=0.0.4", "b_value 2\n"},
 	} {
 		for _, gz := range []string{"", "gzip"} {
-			w := do(h, "GET", "/metrics", "Accept", c.accept, "Accept-Encoding", gz)
+			w := testhttp.Serve(h, "GET", "/metrics", "Accept", c.accept, "Accept-Encoding", gz)
 			ct := w.Header().Get("Content-Type")
 			if w.Code != 200 || !strings.HasPrefix(ct, c.ctPrefix) {
 				t.Errorf("Accept %q: %d %q, want %q", c.accept, w.Code, ct, c.ctPrefix)
@@ -218,13 +220,13 @@ func TestExpositionFormats(t *testing.T) {
 
 func TestExpositionNameFilter(t *testing.T) {
 	_, _, h := cached()
-	w := do(h, "GET", "/metrics?name[]=b_value", "Accept-Encoding", "gzip")
+	w := testhttp.Serve(h, "GET", "/metrics?name[]=b_value", "Accept-Encoding", "gzip")
 	b := gunzip(t, w.Body.Bytes())
 	if strings.Contains(b, "a_value") || !strings.Contains(b, "b_value 2") {
 		t.Fatalf("filtered body:\n%s", b)
 	}
 	// The filtered body must not be served to an unfiltered scrape.
-	b = gunzip(t, do(h, "GET", "/metrics", "Accept-Encoding", "gzip").Body.Bytes())
+	b = gunzip(t, testhttp.Serve(h, "GET", "/metrics", "Accept-Encoding", "gzip").Body.Bytes())
 	if !strings.Contains(b, "a_value") || !strings.Contains(b, "b_value") {
 		t.Fatalf("unfiltered body after a filtered one:\n%s", b)
 	}
@@ -234,13 +236,13 @@ func TestExpositionGatherErrors(t *testing.T) {
 	var gen atomic.Uint64
 	// Nothing gathered: 500 with the reason.
 	h := newTestExposition(&countingGatherer{empty: true, err: errors.New("collector broke")}, &gen)
-	w := do(h, "GET", "/metrics")
+	w := testhttp.Serve(h, "GET", "/metrics")
 	if w.Code != http.StatusInternalServerError || !strings.Contains(w.Body.String(), "collector broke") {
 		t.Fatalf("%d %q", w.Code, w.Body)
 	}
 	// Something gathered: served, like promhttp's ContinueOnError.
 	h = newTestExposition(&countingGatherer{err: errors.New("one collector broke")}, &gen)
-	w = do(h, "GET", "/metrics")
+	w = testhttp.Serve(h, "GET", "/metrics")
 	if w.Code != 200 || !strings.Contains(w.Body.String(), "a_value") {
 		t.Fatalf("%d %q", w.Code, w.Body)
 	}
@@ -260,7 +262,7 @@ func TestExpositionConcurrent(t *testing.T) {
 					g.value.Add(1)
 					gen.Add(1)
 				}
-				w := do(h, "GET", "/metrics", "Accept-Encoding", "gzip")
+				w := testhttp.Serve(h, "GET", "/metrics", "Accept-Encoding", "gzip")
 				if b := gunzip(t, w.Body.Bytes()); !strings.HasSuffix(b, "b_value 2\n") {
 					t.Errorf("truncated body:\n%s", b)
 					return

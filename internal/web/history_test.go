@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/edgeobs/edge-observability-stack/internal/testhttp"
 )
 
 // The page starts on the smallest range that holds the history Prometheus
@@ -25,7 +27,7 @@ func TestDashboardDefaultRangeFollowsStoredHistory(t *testing.T) {
 		var doc struct {
 			DefaultRange *string `json:"default_range"`
 		}
-		if err := json.Unmarshal(do(h, "GET", "/api/dashboard").Body.Bytes(), &doc); err != nil || doc.DefaultRange == nil {
+		if err := json.Unmarshal(testhttp.Serve(h, "GET", "/api/dashboard").Body.Bytes(), &doc); err != nil || doc.DefaultRange == nil {
 			t.Fatalf("/api/dashboard without default_range: %v", err)
 		}
 		return *doc.DefaultRange

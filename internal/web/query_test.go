@@ -16,6 +16,7 @@ import (
 
 	"github.com/edgeobs/edge-observability-stack/internal/dashboard"
 	"github.com/edgeobs/edge-observability-stack/internal/promargs"
+	"github.com/edgeobs/edge-observability-stack/internal/testhttp"
 )
 
 // upstream is a fake Prometheus that records what reaches it.
@@ -67,23 +68,10 @@ func proxyHandler(t *testing.T, target string, l QueryLimits) http.Handler {
 // send serves one request from the client at 192.0.2.1 (httptest's
 // default); hdr are header name/value pairs.
 func send(h http.Handler, method, target string, hdr ...string) *httptest.ResponseRecorder {
-	return sendFrom(h, "", method, target, hdr...)
+	return testhttp.ServeFrom(h, "", method, target, hdr...)
 }
 
 // sendFrom is send from the client at remote ("" for httptest's default).
-func sendFrom(h http.Handler, remote, method, target string, hdr ...string) *httptest.ResponseRecorder {
-	r := httptest.NewRequest(method, target, nil)
-	if remote != "" {
-		r.RemoteAddr = remote
-	}
-	for i := 0; i+1 < len(hdr); i += 2 {
-		r.Header.Set(hdr[i], hdr[i+1])
-	}
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, r)
-	return w
-}
-
 // promError decodes a Prometheus-style error answer, failing the test when
 // the body is not one.
 func promError(t *testing.T, w *httptest.ResponseRecorder) (errorType, msg string) {
@@ -320,7 +308,7 @@ func TestQueryConcurrencyLimits(t *testing.T) {
 	const a, b, c = "192.0.2.1:1000", "198.51.100.7:1000", "[2001:db8::1]:1000"
 	done := make(chan int, 3)
 	hold := func(remote string) {
-		go func() { done <- sendFrom(h, remote, "GET", "/api/panels/temperature/0?"+rangeOf).Code }()
+		go func() { done <- testhttp.ServeFrom(h, remote, "GET", "/api/panels/temperature/0?"+rangeOf).Code }()
 		<-entered
 	}
 	hold(a)
@@ -330,14 +318,14 @@ func TestQueryConcurrencyLimits(t *testing.T) {
 		{"192.0.2.1:2000", "/api/panels/stale/0", "too many queries in flight from 192.0.2.1 (limit 2 per client)"},
 		{"192.0.2.1:2000", "/api/alerts", "too many queries in flight from 192.0.2.1"},
 	} {
-		w := sendFrom(h, c.remote, "GET", c.target)
+		w := testhttp.ServeFrom(h, c.remote, "GET", c.target)
 		if typ, msg := promError(t, w); w.Code != 503 || w.Header().Get("Retry-After") != "1" || typ != "unavailable" || msg != c.msg && !strings.HasPrefix(msg, c.msg) {
 			t.Fatalf("%s from %s: %d %v %s %q", c.target, c.remote, w.Code, w.Header(), typ, msg)
 		}
 	}
 	hold(b)
 	// Every slot taken: a fourth client is refused, though it has none.
-	w := sendFrom(h, c, "GET", "/api/panels/stale/0")
+	w := testhttp.ServeFrom(h, c, "GET", "/api/panels/stale/0")
 	if typ, msg := promError(t, w); w.Code != 503 || w.Header().Get("Retry-After") != "1" || typ != "unavailable" || !strings.Contains(msg, "(limit 3)") {
 		t.Fatalf("over the total: %d %s %q", w.Code, typ, msg)
 	}
@@ -355,7 +343,7 @@ func TestQueryConcurrencyLimits(t *testing.T) {
 		}
 	}
 	for _, remote := range []string{a, c} {
-		if w := sendFrom(h, remote, "GET", "/api/panels/stale/0"); w.Code != 200 {
+		if w := testhttp.ServeFrom(h, remote, "GET", "/api/panels/stale/0"); w.Code != 200 {
 			t.Fatalf("slot of %s not released: %d", remote, w.Code)
 		}
 	}

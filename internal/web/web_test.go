@@ -18,6 +18,7 @@ import (
 	"github.com/edgeobs/edge-observability-stack/internal/events"
 	"github.com/edgeobs/edge-observability-stack/internal/poller"
 	"github.com/edgeobs/edge-observability-stack/internal/sensors"
+	"github.com/edgeobs/edge-observability-stack/internal/testhttp"
 )
 
 type src struct{}
@@ -51,26 +52,16 @@ func setupWith(t *testing.T, poll bool, o Options) (http.Handler, *events.Counte
 	return NewHandler(o), ev
 }
 
-func do(h http.Handler, method, path string, hdr ...string) *httptest.ResponseRecorder {
-	r := httptest.NewRequest(method, path, nil)
-	for i := 0; i+1 < len(hdr); i += 2 {
-		r.Header.Set(hdr[i], hdr[i+1])
-	}
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, r)
-	return w
-}
-
 func TestMetricsContentNegotiation(t *testing.T) {
 	h, _ := setup(t, true)
-	w := do(h, "GET", "/metrics")
+	w := testhttp.Serve(h, "GET", "/metrics")
 	if w.Code != 200 || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/plain; version=0.0.4") {
 		t.Fatalf("default: %d %q", w.Code, w.Header().Get("Content-Type"))
 	}
 	if !strings.Contains(w.Body.String(), `edge_sensor_temperature_celsius{chip="c0",label="",sensor="cpu_temp",source="fake"} 51.25`) {
 		t.Fatalf("body:\n%s", w.Body)
 	}
-	w = do(h, "GET", "/metrics", "Accept", "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5")
+	w = testhttp.Serve(h, "GET", "/metrics", "Accept", "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5")
 	if ct := w.Header().Get("Content-Type"); !strings.HasPrefix(ct, "application/openmetrics-text; version=1.0.0") {
 		t.Fatalf("openmetrics: %q", ct)
 	}
@@ -78,7 +69,7 @@ func TestMetricsContentNegotiation(t *testing.T) {
 		t.Fatal("OpenMetrics body must end with # EOF")
 	}
 	// What Prometheus 2.x sends.
-	w = do(h, "GET", "/metrics", "Accept", "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1")
+	w = testhttp.Serve(h, "GET", "/metrics", "Accept", "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1")
 	if ct := w.Header().Get("Content-Type"); !strings.HasPrefix(ct, "application/openmetrics-text") {
 		t.Fatalf("prometheus accept header: %q", ct)
 	}
@@ -86,7 +77,7 @@ func TestMetricsContentNegotiation(t *testing.T) {
 
 func TestSensorJSON(t *testing.T) {
 	h, _ := setup(t, true)
-	w := do(h, "GET", "/sensor")
+	w := testhttp.Serve(h, "GET", "/sensor")
 	if w.Code != 200 || w.Header().Get("Content-Type") != "application/json" {
 		t.Fatalf("%d %q", w.Code, w.Header().Get("Content-Type"))
 	}
@@ -98,12 +89,12 @@ func TestSensorJSON(t *testing.T) {
 		all[0].Kind != "temperature" || all[0].Status != "ok" || all[0].Source != "fake" || time.Since(all[0].Time) > time.Minute {
 		t.Fatalf("%+v", all)
 	}
-	w = do(h, "GET", "/sensor/vin")
+	w = testhttp.Serve(h, "GET", "/sensor/vin")
 	var one poller.Sensor
 	if err := json.Unmarshal(w.Body.Bytes(), &one); err != nil || w.Code != 200 || one.Unit != "volts" || *one.Value != 12.1 {
 		t.Fatalf("%d %s", w.Code, w.Body)
 	}
-	if w = do(h, "GET", "/sensor/nope"); w.Code != 404 || !strings.Contains(w.Body.String(), "unknown sensor") {
+	if w = testhttp.Serve(h, "GET", "/sensor/nope"); w.Code != 404 || !strings.Contains(w.Body.String(), "unknown sensor") {
 		t.Fatalf("%d %s", w.Code, w.Body)
 	}
 }
@@ -121,7 +112,7 @@ func TestBadRequestsGet4xx(t *testing.T) {
 		{"PUT", "/healthz", 405},
 		{"GET", "/metrics/", 404},
 	} {
-		if w := do(h, c.method, c.path); w.Code != c.want {
+		if w := testhttp.Serve(h, c.method, c.path); w.Code != c.want {
 			t.Errorf("%s %s: %d, want %d", c.method, c.path, w.Code, c.want)
 		}
 	}
@@ -129,11 +120,11 @@ func TestBadRequestsGet4xx(t *testing.T) {
 
 func TestHealthz(t *testing.T) {
 	h, _ := setup(t, false)
-	if w := do(h, "GET", "/healthz"); w.Code != 503 || !strings.Contains(w.Body.String(), "no poll completed") {
+	if w := testhttp.Serve(h, "GET", "/healthz"); w.Code != 503 || !strings.Contains(w.Body.String(), "no poll completed") {
 		t.Fatalf("before first poll: %d %s", w.Code, w.Body)
 	}
 	h, _ = setup(t, true)
-	if w := do(h, "GET", "/healthz"); w.Code != 200 || !strings.Contains(w.Body.String(), "2 sensors") {
+	if w := testhttp.Serve(h, "GET", "/healthz"); w.Code != 200 || !strings.Contains(w.Body.String(), "2 sensors") {
 		t.Fatalf("%d %s", w.Code, w.Body)
 	}
 }
@@ -180,12 +171,12 @@ func TestHealthzBypassesRequestLimit(t *testing.T) {
 	p.PollOnce(context.Background())
 	g := blockingGatherer{make(chan struct{}), make(chan struct{})}
 	h := NewHandler(Options{Poller: p, Events: ev, Gatherer: g, Log: quiet(), MaxRequests: 1})
-	go do(h, "GET", "/metrics")
+	go testhttp.Serve(h, "GET", "/metrics")
 	<-g.entered // the one slot is taken
-	if w := do(h, "GET", "/sensor"); w.Code != 503 {
+	if w := testhttp.Serve(h, "GET", "/sensor"); w.Code != 503 {
 		t.Fatalf("/sensor over the limit: %d", w.Code)
 	}
-	if w := do(h, "GET", "/healthz"); w.Code != 200 {
+	if w := testhttp.Serve(h, "GET", "/healthz"); w.Code != 200 {
 		t.Fatalf("/healthz over the limit: %d", w.Code)
 	}
 	close(g.release)
@@ -256,18 +247,18 @@ func FuzzHandler(f *testing.F) {
 // The dashboard page and its assets are served at / and /static/, read-only.
 func TestDashboardPageRoutes(t *testing.T) {
 	h, _ := setup(t, true)
-	page := do(h, "GET", "/")
+	page := testhttp.Serve(h, "GET", "/")
 	if page.Code != 200 || !strings.Contains(page.Body.String(), `src="static/app.js?v=`) {
 		t.Fatalf("GET / = %d:\n%s", page.Code, page.Body)
 	}
-	if w := do(h, "GET", "/static/app.js"); w.Code != 200 || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/javascript") {
+	if w := testhttp.Serve(h, "GET", "/static/app.js"); w.Code != 200 || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/javascript") {
 		t.Errorf("GET /static/app.js = %d %q", w.Code, w.Header().Get("Content-Type"))
 	}
 	for _, c := range []struct {
 		method, path string
 		want         int
 	}{{"POST", "/", 405}, {"PUT", "/static/app.js", 405}, {"GET", "/static/none.js", 404}, {"GET", "/index.html", 404}} {
-		if w := do(h, c.method, c.path); w.Code != c.want {
+		if w := testhttp.Serve(h, c.method, c.path); w.Code != c.want {
 			t.Errorf("%s %s = %d, want %d", c.method, c.path, w.Code, c.want)
 		}
 	}

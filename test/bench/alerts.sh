@@ -19,8 +19,8 @@ set -Eeuo pipefail
 . "$(dirname "$0")/../lib/harness.sh"
 STACK_GUEST=${ALERTS_GUEST:-vm}
 GUEST_FETCH="prometheus-alertmanager python3-aiosmtpd iproute2" # nspawn: fetched before boot
-# shellcheck source=test/lib/stack.sh
-. "$REPO/test/lib/stack.sh"
+# shellcheck source=test/lib/guest-stack.sh
+. "$REPO/test/lib/guest-stack.sh"
 
 IDLE=${ALERTS_IDLE:-600}
 SOAK=${ALERTS_SOAK:-1200}

@@ -41,7 +41,6 @@ INTERVAL=${STACK_INTERVAL:-1s}
 DISK=${STACK_DISK:-64M}
 RETENTION_DISK=${STACK_RETENTION_DISK:-32M}
 PARTS=${STACK_PARTS:-soak daemon-kill stress tuning prometheus-kill disk-full disk-retention}
-SLICE=edge-observability.slice
 UNITS=("$SLICE" edge-sensord.service prometheus.service)
 POLL_STEP=0.1 # recovery times are read off the polls
 

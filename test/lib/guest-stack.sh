@@ -26,6 +26,7 @@ CACHE_DIR=${E2E_CACHE_DIR:-/var/cache/edge-observability-e2e}
 EXTRA_PKGS="prometheus man-db"
 # shellcheck disable=SC2034 # for the benches
 DATA=/var/lib/prometheus/metrics2 # Prometheus's data dir in the container
+SLICE=edge-observability.slice
 
 # stack_up NAME [DEB]: a fresh OUT=$RESULTS/NAME (log.txt: the notes), a work dir edge-NAME,
 # and the guest booted with DEB (default: the newest dist/*_amd64.deb) installed and

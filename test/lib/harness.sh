@@ -366,7 +366,7 @@ alerts_enable() {
 
 # hook_count NAME STATUS: webhook notifications with alert NAME in STATUS ("" any).
 hook_count() {
-	gexec sh -c "cat $HOOKS/[0-9]*.json 2>/dev/null" |
+	gexec sh -c "cat $HOOKS/[0-9]*.json 2>/dev/null || true" |
 		jq -s --arg n "$1" --arg s "$2" '[.[] | select(any(.alerts[]; .labels.alertname == $n and ($s == "" or .status == $s)))] | length'
 }
 hook_has() { [ "$(hook_count "$1" "$2")" -ge 1 ]; }

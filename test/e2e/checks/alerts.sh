@@ -42,6 +42,9 @@ check_alerts() {
 	alerts_enable --group-wait 5s --group-interval 15s >"$WORK/logs/alerts-enable.log" 2>&1 ||
 		fail "edgectl alerts enable failed: $(cat "$WORK/logs/alerts-enable.log")"
 	wait_for 60 "$AM_UNIT active" is_active $AM_UNIT
+	# Active is not listening: the unit is Type=simple, and Alertmanager binds its port after
+	# loading its config and state (seconds in the TCG guest under load).
+	wait_for 60 "Alertmanager ready on 127.0.0.1:9093" gnet curl -sf --max-time 2 http://127.0.0.1:9093/-/ready
 	check_alertmanager_unit
 	listeners_as_documented
 	info+="listeners=\"$listeners\" "

@@ -65,7 +65,7 @@ wait_for 90 "prometheus ready" prom_ready
 soak idle "$IDLE"
 
 # One alert per sensor value, all firing for a minute and resolved for the next.
-gexec sh -c 'cat >/etc/edge-observability/rules/bench-flapping.yml' <<'EOF'
+gexec_in sh -c 'cat >/etc/edge-observability/rules/bench-flapping.yml' <<'EOF'
 groups:
   - name: bench.flapping
     rules:
@@ -77,6 +77,8 @@ groups:
           summary: 'Bench alert for sensor {{ $labels.sensor }}'
 EOF
 gexec systemctl reload prometheus.service
+rule_loaded() { gnet curl -sf "$PROM/api/v1/rules" | grep -q BenchFlapping; }
+wait_for 60 "rule BenchFlapping loaded" rule_loaded
 hooks0=$(hook_count BenchFlapping "")
 mails0=$(mail_count BenchFlapping)
 soak flapping "$SOAK"
@@ -86,6 +88,8 @@ soak flapping "$SOAK"
 	echo "webhook_notifications $(($(hook_count BenchFlapping "") - hooks0))"
 	echo "mails $(($(mail_count BenchFlapping) - mails0))"
 } >"$OUT/counts.kv"
+# A soak that delivered nothing measured nothing of delivery.
+grep -q '^webhook_notifications [1-9]' "$OUT/counts.kv" || die "no webhook notification during the soak: $(tr '\n' ' ' <"$OUT/counts.kv")"
 gexec rm /etc/edge-observability/rules/bench-flapping.yml
 gexec edgectl alerts status >"$OUT/alerts-status.txt" 2>&1 || true
 gexec edgectl status >"$OUT/edgectl-status.txt" 2>&1 || true

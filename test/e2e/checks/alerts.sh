@@ -15,7 +15,8 @@ listeners_as_documented() {
 	local addr proc bad=""
 	while read -r addr proc; do
 		case "$addr $proc" in
-		*":8000 "*edge-sensord* | "127.0.0.1:9090 "*prometheus* | "127.0.0.1:9093 "*prometheus-alert*) ;;
+		# ss names a process by its comm, cut at 15 characters: prometheus-aler.
+		*":8000 "*edge-sensord* | "127.0.0.1:9090 "*prometheus* | "127.0.0.1:9093 "*prometheus-aler*) ;;
 		*":22 "*sshd* | "127.0.0.1:9099 "* | "127.0.0.1:2525 "*) ;;
 		*) bad+="$addr($proc) " ;;
 		esac
@@ -74,7 +75,7 @@ check_alertmanager_unit() {
 	for want in GOMAXPROCS=1 GOGC=50 GOMEMLIMIT=16MiB GODEBUG=disablethp=1; do
 		grep -qw -- "$want" <<<"$env" || fail "$AM_UNIT lacks $want: $env"
 	done
-	gexec sh -c 'ss -Hltnp | grep prometheus-alert' | awk '{print $4}' | grep -qx 127.0.0.1:9093 ||
+	gexec ss -Hltnp | grep "pid=$(main_pid $AM_UNIT)," | awk '{print $4}' | grep -qx 127.0.0.1:9093 ||
 		fail "Alertmanager does not listen on 127.0.0.1:9093 only: $(gexec ss -Hltnp)"
 	! gexec sh -c 'ss -Hlnp | grep -q ":9094 "' || fail "cluster gossip on 9094 is not off"
 	rendered=/run/edge-observability-alertmanager

@@ -357,7 +357,7 @@
       var n = Math.round((w.end - w.start) / w.step) + 1;
       var xs = new Array(n);
       for (var i = 0; i < n; i++) xs[i] = w.start + i * w.step;
-      var labels = [], metrics = [], cols = [];
+      var labels = [], metrics = [], limits = [], cols = [];
       results.forEach(function (r, qi) {
         (r.data.result || []).forEach(function (s) {
           var col = new Array(n).fill(null);
@@ -367,9 +367,13 @@
           });
           labels.push(legend(p.queries[qi].legend, s.metric));
           metrics.push(s.metric);
+          // A limit is known by its query's legend (dashboard.LimitSuffix), not by
+          // the legend drawn, which distinct() may extend.
+          limits.push(/ limit$/.test(p.queries[qi].legend));
           cols.push(col);
         });
       });
+      st.limits = limits;
       drawChart(st, distinct(labels, metrics), [xs].concat(cols));
       setMessage(st, cols.length ? '' : 'No data in this range.', false);
       st.window = at;
@@ -458,7 +462,7 @@
       }].concat(labels.map(function (l, i) {
         return {
           label: l, stroke: PALETTE[i % PALETTE.length], width: 1.5, spanGaps: false, points: { show: false },
-          dash: / limit$/.test(l) ? [6, 4] : undefined,
+          dash: st.limits && st.limits[i] ? [6, 4] : undefined,
           paths: unit === 'bool_yes_no' ? uPlot.paths.stepped({ align: 1 }) : undefined,
           value: function (u, v, si, idx) { return fmt(unit, idx == null ? latest(u.data[si]) : v); }
         };

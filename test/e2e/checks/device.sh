@@ -31,8 +31,8 @@ check_device_faults() {
 	for a in ${DEVICE_ALERTS//,/ }; do
 		wait_for 480 "$a firing" prom_query_is "count(ALERTS{alertname=\"$a\",alertstate=\"firing\"})" 1
 	done
-	s=$(gnet curl -sf "$PROM/api/v1/alerts" | jq -r --arg m "$DEVICE_DIR/full" \
-		'.data.alerts[] | select(.state == "firing" and (.labels.alertname | test("EdgeFilesystemAlmostFull|EdgeSensorCriticalHigh|EdgeUndervoltageSinceBoot"))) | .annotations.summary')
+	s=$(gnet curl -sf "$PROM/api/v1/alerts" | jq -r --arg names "^(${DEVICE_ALERTS//,/|})$" \
+		'.data.alerts[] | select(.state == "firing" and (.labels.alertname | test($names))) | .annotations.summary')
 	grep -q "^$DEVICE_DIR/full on .* is 100% full$" <<<"$s" && grep -q '^hwmon_e2e_hot_temp1 (SoC) on .* reads 95 °C, at or above its critical limit$' <<<"$s" &&
 		grep -q '^Under-voltage has occurred on .* since it booted$' <<<"$s" || fail "the alerts' summaries: $(tr '\n' '|' <<<"$s")"
 	detail "fired_within=$((SECONDS - t0))s"

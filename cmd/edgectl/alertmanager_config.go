@@ -1,8 +1,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -20,6 +22,9 @@ const (
 // amRender are the inputs of the rendered Alertmanager configuration.
 type amRender struct {
 	configIn, settings string
+	// secretsDir, when set, holds the secrets by name instead of
+	// $CREDENTIALS_DIRECTORY (see runAlertmanagerConfig).
+	secretsDir string
 }
 
 func (r *amRender) register(c *cmdLine) {
@@ -36,8 +41,14 @@ func (r *amRender) render(copyDir string) ([]byte, *settings.Settings, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	data, err := amconfig.RenderFile(r.configIn, s.Alerting, amconfig.SecretFiles{
-		CredentialsDir: os.Getenv("CREDENTIALS_DIRECTORY"), CopyDir: copyDir})
+	dir := r.secretsDir
+	if dir == "" {
+		dir = os.Getenv("CREDENTIALS_DIRECTORY")
+	}
+	data, err := amconfig.RenderFile(r.configIn, s.Alerting, amconfig.SecretFiles{CredentialsDir: dir, CopyDir: copyDir})
+	if err != nil && r.secretsDir != "" && errors.Is(err, fs.ErrNotExist) {
+		err = fmt.Errorf("%w (a secret the unit did not have at its start needs a restart, not a reload)", err)
+	}
 	return data, s, err
 }
 
@@ -48,6 +59,11 @@ func runAlertmanagerConfig(args []string, stdout, stderr io.Writer) int {
 	out := c.String("config.out", "-", `write the rendered config here ("-" = stdout)`)
 	check := c.Bool("check", false, "check the rendered config with amtool check-config (exit 1 when refused)")
 	amtool := c.String("amtool", defaultAmtool, "amtool binary for --check")
+	// ExecReload= gets neither the unit's credentials nor $CREDENTIALS_DIRECTORY
+	// when the unit has its own mount namespace (systemd 257): the reload
+	// reads the copies the start made in the runtime directory. Credentials
+	// change only at a restart anyway.
+	c.StringVar(&in.secretsDir, "secrets.dir", "", "read the secrets here by name (default $CREDENTIALS_DIRECTORY, else the settings' paths)")
 	if code, ok := c.parseNoArgs(args); !ok {
 		return code
 	}

@@ -67,6 +67,25 @@ func TestAlertmanagerExec(t *testing.T) {
 		t.Fatalf("password handed to Alertmanager: %q %v, want it without its newline", pw, err)
 	}
 
+	// A reload gets no credentials (systemd 257 with a mount namespace): it
+	// renders again from the copies the start made, and names what it lacks.
+	t.Setenv("CREDENTIALS_DIRECTORY", "")
+	reload := []string{"--config.in", e.amCfg, "--defaults", e.defaults, "--config.out", out, "--secrets.dir", filepath.Dir(out)}
+	os.Remove(out)
+	if code := runAlertmanagerConfig(reload, io.Discard, &errb); code != 0 {
+		t.Fatalf("reload from the copies: %d %s", code, errb.String())
+	}
+	if again, _ := os.ReadFile(out); !bytes.Equal(again, rendered) {
+		t.Fatalf("reload rendered\n%s\nwant\n%s", again, rendered)
+	}
+	os.Remove(copied)
+	errb.Reset()
+	if code := runAlertmanagerConfig(reload, io.Discard, &errb); code != 1 || !strings.Contains(errb.String(), "secret smtp-auth-password") ||
+		!strings.Contains(errb.String(), "needs a restart") {
+		t.Fatalf("reload without the copy: %d %s", code, errb.String())
+	}
+	t.Setenv("CREDENTIALS_DIRECTORY", creds)
+
 	// Alertmanager's listen address and config file are the settings'.
 	errb.Reset()
 	if code := runAlertmanagerExec(append(base, "--", "--web.listen-address=:9093"), io.Discard, &errb); code != 2 || !strings.Contains(errb.String(), "EDGE_ALERTS_LISTEN") {

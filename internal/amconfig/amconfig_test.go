@@ -2,7 +2,6 @@ package amconfig
 
 import (
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -11,11 +10,9 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/edgeobs/edge-observability-stack/internal/golden"
 	"github.com/edgeobs/edge-observability-stack/internal/settings"
-	"github.com/edgeobs/edge-observability-stack/internal/testtree"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // input renders with secrets in a credentials directory /run/creds and the
 // Telegram token "123:tok".
@@ -49,7 +46,7 @@ func TestRenderGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			testtree.Golden(t, filepath.Join("testdata", c.golden+".golden.yml"), got, *update)
+			golden.Check(t, c.golden+".golden.yml", string(got))
 		})
 	}
 }

@@ -7,10 +7,7 @@ package dashboard
 // without -update the test fails when the committed file differs.
 
 import (
-	"bytes"
 	"encoding/json"
-	"flag"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -24,9 +21,9 @@ import (
 	"github.com/grafana/grafana-foundation-sdk/go/prometheus"
 	"github.com/grafana/grafana-foundation-sdk/go/stat"
 	"github.com/grafana/grafana-foundation-sdk/go/timeseries"
-)
 
-var update = flag.Bool("update", false, "rewrite etc/grafana/dashboards/edge-device.json from Panels()")
+	"github.com/edgeobs/edge-observability-stack/internal/golden"
+)
 
 const (
 	grafanaFile = "../../etc/grafana/dashboards/edge-device.json"
@@ -103,18 +100,7 @@ func grafanaDashboard(t *testing.T) []byte {
 
 func TestGrafanaDashboard(t *testing.T) {
 	got := grafanaDashboard(t)
-	if *update {
-		if err := os.WriteFile(grafanaFile, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(grafanaFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Fatalf("%s differs from Panels(); run `go generate ./internal/dashboard` and commit it", grafanaFile)
-	}
+	golden.File(t, grafanaFile, string(got))
 	// What provisioning relies on: the uid and title, and every query on the
 	// provisioned datasource.
 	var d struct {
@@ -128,7 +114,7 @@ func TestGrafanaDashboard(t *testing.T) {
 			}
 		}
 	}
-	if err := json.Unmarshal(want, &d); err != nil {
+	if err := json.Unmarshal(got, &d); err != nil {
 		t.Fatal(err)
 	}
 	exprs := 0

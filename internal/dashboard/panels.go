@@ -3,7 +3,7 @@
 // dashboard, which is generated from this list (see grafana_test.go).
 package dashboard
 
-//go:generate go test -run TestGrafanaDashboard -update .
+//go:generate go test . -run TestGrafanaDashboard -update
 
 // Panel is one graph or figure. The built-in page renders it from this
 // definition alone.

@@ -18,14 +18,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/ f
 func Path(t testing.TB, name, got string) string {
 	t.Helper()
 	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write(t, path, got)
 	return path
 }
 
@@ -33,7 +26,14 @@ func Path(t testing.TB, name, got string) string {
 // that differ.
 func Check(t testing.TB, name, got string) {
 	t.Helper()
-	path := Path(t, name, got)
+	File(t, filepath.Join("testdata", name), got)
+}
+
+// File is Check for a file anywhere in the tree, such as a shipped file that
+// is generated from code.
+func File(t testing.TB, path, got string) {
+	t.Helper()
+	write(t, path, got)
 	want, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatalf("%v (go test -run '%s' -update writes it)", err, t.Name())
@@ -41,6 +41,19 @@ func Check(t testing.TB, name, got string) {
 	}
 	if got != string(want) {
 		t.Fatalf("output differs from %s (go test -run '%s' -update rewrites it if the change is meant):\n%s", path, t.Name(), Diff(string(want), got))
+	}
+}
+
+func write(t testing.TB, path, got string) {
+	t.Helper()
+	if !*update {
+		return
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
 

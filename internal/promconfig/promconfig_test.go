@@ -1,7 +1,6 @@
 package promconfig
 
 import (
-	"flag"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -9,11 +8,9 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/edgeobs/edge-observability-stack/internal/golden"
 	"github.com/edgeobs/edge-observability-stack/internal/settings"
-	"github.com/edgeobs/edge-observability-stack/internal/testtree"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 func TestRenderGolden(t *testing.T) {
 	for _, c := range []struct{ golden, config, env string }{
@@ -33,7 +30,7 @@ func TestRenderGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			testtree.Golden(t, filepath.Join("testdata", c.golden+".golden.yml"), got, *update)
+			golden.Check(t, c.golden+".golden.yml", string(got))
 		})
 	}
 }

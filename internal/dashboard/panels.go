@@ -50,6 +50,14 @@ const Slice = "edge-observability.slice"
 // Rates use a 5m window (1m for CPU, as its recording rule does): with 15s
 // scrapes that is enough samples at the page's coarsest step.
 func Panels() []Panel {
+	var p []Panel
+	for _, section := range [][]Panel{devicePanels(), sensorPanels(), failurePanels(), scrapePanels(), resourcePanels()} {
+		p = append(p, section...)
+	}
+	return p
+}
+
+func sensorPanels() []Panel {
 	byKind := func(id, title, metric, unit string) Panel {
 		return Panel{ID: id, Title: title, Section: SectionSensors, Unit: unit, Kind: KindTimeseries,
 			Queries: []Query{{metric, "{{chip}} {{label}}"}}}
@@ -58,8 +66,7 @@ func Panels() []Panel {
 	temperature.Queries = append(temperature.Queries,
 		Query{`edge_sensor_temperature_limit_celsius{type=~"crit|critical"}`, "{{chip}} {{label}} " + LimitSuffix})
 	temperature.Description = "Each sensor's reading, and the critical limit its chip or thermal zone gives (dashed)."
-	sliceSel := `{unit="` + Slice + `"}`
-	return append(devicePanels(), []Panel{
+	return []Panel{
 		temperature,
 		byKind("voltage", "Voltage", "edge_sensor_voltage_volts", "volt"),
 		byKind("current", "Current", "edge_sensor_current_amperes", "amp"),
@@ -73,7 +80,11 @@ func Panels() []Panel {
 			Description: "Sensors whose last successful read is older than stale_after poll intervals."},
 		{ID: "sources", Title: "Sensors per source", Section: SectionSensors, Unit: "short", Kind: KindStat,
 			Queries: []Query{{"edge_sensor_sensors", "{{source}}"}}},
+	}
+}
 
+func failurePanels() []Panel {
+	return []Panel{
 		{ID: "failure-events", Title: "Sensor failure events", Section: SectionFailures, Unit: "ops", Kind: KindTimeseries,
 			Queries:     []Query{{"sum by (reason) (rate(sensor_failed_events_total[5m]))", "{{reason}}"}},
 			Description: "read_error, stale, route_error and cpu_spike events per second (5m average)."},
@@ -84,7 +95,11 @@ func Panels() []Panel {
 		{ID: "host-cpu", Title: "Host CPU usage", Section: SectionFailures, Unit: "percentunit", Kind: KindTimeseries,
 			Queries:     []Query{{"edge_sensor_host_cpu_usage_ratio", "host CPU"}, {"sensor_cpu_spike", "spike (0/1)"}},
 			Description: "Share of all CPUs in use; the spike gauge is 1 while use is over --cpu.spike-threshold."},
+	}
+}
 
+func scrapePanels() []Panel {
+	return []Panel{
 		{ID: "targets-up", Title: "Targets up", Section: SectionScrapes, Unit: "short", Kind: KindTimeseries,
 			Queries: []Query{{"up", "{{job}} {{instance}}"}}},
 		{ID: "scrape-success", Title: "Scrape success ratio (5m)", Section: SectionScrapes, Unit: "percentunit", Kind: KindTimeseries,
@@ -102,7 +117,12 @@ func Panels() []Panel {
 			Description: "1 when the kernel's clock is synchronised by NTP; 0 means sample times, and so these charts, may be wrong (a device without a real-time clock boots with a wrong time)."},
 		{ID: "collector-success", Title: "Collector success", Section: SectionScrapes, Unit: "short", Kind: KindTimeseries,
 			Queries: []Query{{"edge_sensor_scrape_collector_success", "{{collector}}"}}},
+	}
+}
 
+func resourcePanels() []Panel {
+	sliceSel := `{unit="` + Slice + `"}`
+	return []Panel{
 		{ID: "budget", Title: "Stack memory vs 150 MB budget", Section: SectionResources, Unit: "bytes", Kind: KindTimeseries,
 			Queries: []Query{{"edge_unit_memory_bytes" + sliceSel, "used"},
 				{"edge_unit_memory_max_bytes" + sliceSel, "MemoryMax"}},
@@ -120,7 +140,7 @@ func Panels() []Panel {
 		{ID: "oom-kills", Title: "OOM kills (12h)", Section: SectionResources, Unit: "short", Kind: KindStat,
 			Queries:     []Query{{"increase(edge_unit_oom_kills_total[12h])", "{{unit}}"}},
 			Description: "Processes the kernel killed for want of memory over Prometheus's 12h retention; only where the kernel reports OOM kills per cgroup (cgroup v2)."},
-	}...)
+	}
 }
 
 // LimitSuffix ends the legend of a series that is a limit, which the page

@@ -3,10 +3,15 @@
 # booted container (real systemd as PID 1 in systemd-nspawn), one after the
 # other in the same run, measured the same way:
 #   1. the amd64 .deb as shipped (edge-sensord with --sensors.simulate, Prometheus,
-#      in edge-observability.slice) for PEERS_SOAK seconds, the built-in dashboard
-#      open in headless Chromium; then the stack is stopped;
-#   2. Debian's netdata (--no-install-recommends, its default config, not enabled
+#      in edge-observability.slice, local alerting off) for PEERS_SOAK seconds, the
+#      built-in dashboard open in headless Chromium;
+#   2. the same with local alerting on (`edgectl alerts enable` to a webhook and an
+#      SMTP server in the container): Debian's prometheus-alertmanager joins the slice;
+#   3. Debian's netdata (--no-install-recommends, its default config, not enabled
 #      at boot, its own unit started by hand) for as long, its dashboard open.
+# Each side starts with a cold page cache (its units stopped, the host's caches
+# dropped, its units started), as after a device's boot: each unit is then
+# charged for the pages of its executable that it reads, not the installer.
 # benchtool cgsoak samples each unit's cgroup and every process in it from
 # inside the container; benchtool browse runs Chromium on the host in the
 # container's network namespace, so neither is in a measured cgroup.
@@ -28,7 +33,7 @@ SAMPLE=${PEERS_SAMPLE:-30}
 DASHBOARD=http://127.0.0.1:8000/
 NETDATA=http://127.0.0.1:19999/
 export GEXEC_TIMEOUT=$((SOAK + 300))
-GUEST_FETCH=netdata # downloaded with the package's dependencies, installed below
+GUEST_FETCH="netdata prometheus-alertmanager python3-aiosmtpd" # fetched before boot, installed below
 STACK_JOURNAL=""    # the whole journal
 
 need_tools curl:curl jq:jq chromium:chromium
@@ -40,8 +45,9 @@ def=$ROOT/etc/default/edge-sensord
 # Netdata is installed but not started: invoke-rc.d asks policy-rc.d, and
 # the unit is disabled so that only the start below runs it.
 gexec sh -c 'printf "#!/bin/sh\nexit 101\n" >/usr/sbin/policy-rc.d && chmod 0755 /usr/sbin/policy-rc.d &&
-	apt-get install -y -q --no-install-recommends netdata && systemctl disable netdata.service && rm /usr/sbin/policy-rc.d' \
-	>>"$OUT/install.log" 2>&1 || { tail -n 30 "$OUT/install.log" >&2; die "installing netdata failed"; }
+	apt-get install -y -q --no-install-recommends netdata prometheus-alertmanager python3-aiosmtpd &&
+	systemctl disable netdata.service && rm /usr/sbin/policy-rc.d' \
+	>>"$OUT/install.log" 2>&1 || { tail -n 30 "$OUT/install.log" >&2; die "installing netdata and prometheus-alertmanager failed"; }
 is_active netdata.service && die "netdata started at install"
 wait_for 90 "prometheus ready" prom_ready
 {
@@ -49,8 +55,8 @@ wait_for 90 "prometheus ready" prom_ready
 	echo "uptime: $(uptime)"
 	echo "package: $(basename "$DEB")"
 	echo "commit: $(git -C "$REPO" rev-parse --short HEAD)"
-	echo "knobs: PEERS_SOAK=$SOAK PEERS_SAMPLE=$SAMPLE"
-	echo "versions: $(gexec dpkg-query -W -f='${Package} ${Version}, ' prometheus netdata netdata-core netdata-web netdata-plugins-bash)"
+	echo "knobs: PEERS_SOAK=$SOAK PEERS_SAMPLE=$SAMPLE; each side from a cold page cache"
+	echo "versions: $(gexec dpkg-query -W -f='${Package} ${Version}, ' prometheus prometheus-alertmanager netdata netdata-core netdata-web netdata-plugins-bash)"
 	echo "chromium: $(chromium --version 2>/dev/null | head -n1)"
 	echo "edge-sensord ARGS: $(grep '^ARGS=' "$def")"
 	echo "netdata.conf: $(grep -v '^\s*#' "$ROOT/etc/netdata/netdata.conf" | grep . | tr -s '\t\n' '  ')"
@@ -70,12 +76,34 @@ side() {
 	note "$name done, load $(load)"
 }
 
-side stack "$DASHBOARD" edge-observability.slice edge-sensord.service prometheus.service
+# cold_start UNIT...: the units started with nothing of theirs in the page cache.
+cold_start() {
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	gexec systemctl start "$@"
+}
+
+STACK_UNITS=(edge-sensord.service prometheus.service)
+gexec systemctl stop "${STACK_UNITS[@]}"
+cold_start "${STACK_UNITS[@]}"
+wait_for 90 "prometheus ready" prom_ready
+side stack "$DASHBOARD" edge-observability.slice "${STACK_UNITS[@]}"
 gexec edgectl status >"$OUT/edgectl-status.txt" 2>&1 || true
-gexec systemctl stop edge-sensord.service prometheus.service
+
+receivers_up
+# shellcheck disable=SC2119 # the shipped timing: no flags
+alerts_enable >"$OUT/alerts-enable.log" 2>&1 || die "edgectl alerts enable: $(cat "$OUT/alerts-enable.log")"
+STACK_UNITS+=(prometheus-alertmanager.service)
+gexec systemctl stop "${STACK_UNITS[@]}"
+cold_start "${STACK_UNITS[@]}"
+wait_for 90 "prometheus ready" prom_ready
+wait_for 60 "alertmanager ready" gnet curl -sf --max-time 2 -o /dev/null http://127.0.0.1:9093/-/ready
+side stack-alerts "$DASHBOARD" edge-observability.slice "${STACK_UNITS[@]}"
+gexec edgectl status >"$OUT/edgectl-status-alerts.txt" 2>&1 || true
+gexec systemctl stop "${STACK_UNITS[@]}"
 
 gexec systemctl set-property --runtime netdata.service MemoryAccounting=yes CPUAccounting=yes
-gexec systemctl start netdata.service
+cold_start netdata.service
 # Its page stalls on charts that do not exist yet (404) when opened in its first second.
 wait_for 60 "netdata serving its charts" gnet curl -sf --max-time 2 -o /dev/null "${NETDATA}api/v1/data?chart=system.cpu&points=1"
 side netdata "$NETDATA" netdata.service

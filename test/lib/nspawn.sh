@@ -52,7 +52,7 @@ nspawn_lock() {
 
 # guest_prepare DEB: the rootfs, with DEB's dependencies (and the packages in
 # GUEST_FETCH) in its apt cache (host network, before boot; a no-op when the
-# cache is complete).
+# cache is complete). GUEST_FETCH_RECOMMENDS=1 fetches their Recommends too.
 guest_prepare() {
 	need_tools systemd-nspawn:systemd-container debootstrap:debootstrap
 	nspawn_lock
@@ -60,7 +60,9 @@ guest_prepare() {
 	mkdir -p "$WORK/debs"
 	cp "$1" "$WORK/debs/"
 	NSPAWN_ARGS=(--bind-ro="$WORK/debs:/debs")
-	rootfs_run sh -c "apt-get install -y -q --no-install-recommends --download-only /debs/${1##*/} ${GUEST_FETCH:-}" >"$WORK/logs/download.log" 2>&1 || {
+	local rec=--no-install-recommends
+	[ -z "${GUEST_FETCH_RECOMMENDS:-}" ] || rec=--install-recommends
+	rootfs_run sh -c "apt-get install -y -q $rec --download-only /debs/${1##*/} ${GUEST_FETCH:-}" >"$WORK/logs/download.log" 2>&1 || {
 		tail -n 30 "$WORK/logs/download.log" >&2
 		die "could not download the package's dependencies into the rootfs"
 	}

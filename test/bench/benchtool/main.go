@@ -22,6 +22,7 @@
 //	benchtool cgsoak -duration DUR -interval DUR -out DIR NAME=CGROUP...
 //	benchtool peers-report DIR
 //	benchtool alerts-report DIR
+//	benchtool installpaths-report DIR
 //	benchtool samples [-sum] [-series] NAME-REGEXP... < exposition
 //	benchtool faults -url URL -pid PID -sysfs DIR -chip DIR -sensor PREFIX -out DIR
 //	benchtool footprint-report|shipped-report|faults-report [-machine LINE] -load-before L -load-after L ... DIR
@@ -44,33 +45,34 @@ import (
 
 // commands are the subcommands; each prints "key value" lines.
 var commands = map[string]func(args []string) error{
-	"gen-hwmon":        genHwmon,
-	"gen-fill":         genFill,
-	"ready":            ready,
-	"footprint":        footprint,
-	"procstat":         procstat,
-	"hold":             hold,
-	"burst":            burst,
-	"abuse":            abuse,
-	"dashboard":        dashboard,
-	"iosample":         ioSample,
-	"stats":            stats,
-	"life-report":      lifeReport,
-	"cuts-report":      cutsReport,
-	"browse":           browse,
-	"cgsoak":           cgsoak,
-	"peers-report":     peersReport,
-	"faults":           faults,
-	"samples":          samplesCmd,
-	"footprint-report": footprintReport,
-	"shipped-report":   shippedReport,
-	"faults-report":    faultsReport,
-	"wrk":              wrkLine,
-	"gobench":          gobenchTable,
-	"fuzz-table":       fuzzTable,
-	"sdwrites-report":  sdwritesReport,
-	"timex-sync":       timexSync,
-	"alerts-report":    alertsReport,
+	"gen-hwmon":           genHwmon,
+	"gen-fill":            genFill,
+	"ready":               ready,
+	"footprint":           footprint,
+	"procstat":            procstat,
+	"hold":                hold,
+	"burst":               burst,
+	"abuse":               abuse,
+	"dashboard":           dashboard,
+	"iosample":            ioSample,
+	"stats":               stats,
+	"life-report":         lifeReport,
+	"cuts-report":         cutsReport,
+	"browse":              browse,
+	"cgsoak":              cgsoak,
+	"peers-report":        peersReport,
+	"faults":              faults,
+	"samples":             samplesCmd,
+	"footprint-report":    footprintReport,
+	"shipped-report":      shippedReport,
+	"faults-report":       faultsReport,
+	"wrk":                 wrkLine,
+	"gobench":             gobenchTable,
+	"fuzz-table":          fuzzTable,
+	"sdwrites-report":     sdwritesReport,
+	"timex-sync":          timexSync,
+	"alerts-report":       alertsReport,
+	"installpaths-report": installPathsReport,
 }
 
 func main() {

@@ -113,6 +113,7 @@ func (s *soak) print(i int, mins float64) {
 	out(g.name+".peak_bytes", end.peak)
 	out(g.name+".anon_bytes", end.anon)
 	out(g.name+".file_bytes", end.file)
+	out(g.name+".file_mapped_bytes", end.mapped)
 	out(g.name+".pss_kib", end.pssKiB)
 	out(g.name+".processes", len(end.procs))
 	byComm, ticks := s.byComm(g.name, end)
@@ -236,8 +237,11 @@ func (g cgroup) resetPeak() {
 
 type groupSample struct {
 	usage, peak, anon, file, pssKiB int64
-	cpuUsec                         int64
-	procs                           []procCPU
+	// mapped is the part of file that processes map (executables and
+	// libraries, mmap()ed files); the rest was read or written.
+	mapped  int64
+	cpuUsec int64
+	procs   []procCPU
 }
 
 type procCPU struct {
@@ -248,14 +252,14 @@ type procCPU struct {
 
 func (g cgroup) sample() groupSample {
 	var s groupSample
-	usage, peak, anonKey, fileKey := "memory.current", "memory.peak", "anon", "file"
+	usage, peak, anonKey, fileKey, mappedKey := "memory.current", "memory.peak", "anon", "file", "file_mapped"
 	if g.v1 {
-		usage, peak, anonKey, fileKey = "memory.usage_in_bytes", "memory.max_usage_in_bytes", "total_rss", "total_cache"
+		usage, peak, anonKey, fileKey, mappedKey = "memory.usage_in_bytes", "memory.max_usage_in_bytes", "total_rss", "total_cache", "total_mapped_file"
 	}
 	s.usage = readInt(filepath.Join(g.dir, usage))
 	s.peak = readInt(filepath.Join(g.dir, peak))
 	stat := readKV(filepath.Join(g.dir, "memory.stat"))
-	s.anon, s.file = stat[anonKey], stat[fileKey]
+	s.anon, s.file, s.mapped = stat[anonKey], stat[fileKey], stat[mappedKey]
 	s.cpuUsec = g.cpuUsec()
 	for _, pid := range g.pids() {
 		p, err := sampleCPU(pid)

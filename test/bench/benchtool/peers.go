@@ -87,6 +87,7 @@ func printPeerTotals(sides []peerSide) {
 	row("cgroup peak during the soak (MiB)", soak("peak_bytes"), mibOf)
 	row("of which anonymous at the end (MiB)", soak("anon_bytes"), mibOf)
 	row("of which page cache at the end (MiB)", soak("file_bytes"), mibOf)
+	row("of the page cache, mapped by its processes (MiB)", soak("file_mapped_bytes"), mibOf)
 	row("PSS of its processes at the end (MiB)", soak("pss_kib"), kibToMiB)
 	row("processes", soak("processes"), same)
 	row("CPU seconds per minute (cgroup)", soak("cgroup_cpu_s_per_min"), twoDec)
@@ -100,15 +101,15 @@ func printPeerTotals(sides []peerSide) {
 
 // printPeerUnits: each unit of each side, and Netdata's processes.
 func printPeerUnits(sides []peerSide) {
-	fmt.Println("| side: unit or process | cgroup memory at the end (MiB) | cgroup peak (MiB) | of which page cache (MiB) | PSS at the end (MiB) | CPU s per minute (processes) |")
-	fmt.Println("|---|---|---|---|---|---|")
+	fmt.Println("| side: unit or process | cgroup memory at the end (MiB) | cgroup peak (MiB) | of which page cache (MiB) | of that, mapped (MiB) | PSS at the end (MiB) | CPU s per minute (processes) |")
+	fmt.Println("|---|---|---|---|---|---|---|")
 	for _, s := range sides {
 		for _, u := range []string{"edge-sensord", "prometheus", "prometheus-alertmanager", "netdata"} {
 			if _, ok := s.soak[u+".usage_bytes"]; !ok {
 				continue
 			}
-			fmt.Printf("| %s: %s.service | %s | %s | %s | %s | %s |\n", s.title, u, mibOf(s.soak[u+".usage_bytes"]), mibOf(s.soak[u+".peak_bytes"]),
-				mibOf(s.soak[u+".file_bytes"]), kibToMiB(s.soak[u+".pss_kib"]), twoDec(s.soak[u+".cpu_s_per_min"]))
+			fmt.Printf("| %s: %s.service | %s | %s | %s | %s | %s | %s |\n", s.title, u, mibOf(s.soak[u+".usage_bytes"]), mibOf(s.soak[u+".peak_bytes"]),
+				mibOf(s.soak[u+".file_bytes"]), mibOf(s.soak[u+".file_mapped_bytes"]), kibToMiB(s.soak[u+".pss_kib"]), twoDec(s.soak[u+".cpu_s_per_min"]))
 		}
 	}
 	nd := sides[len(sides)-1].soak
@@ -121,6 +122,6 @@ func printPeerUnits(sides []peerSide) {
 	slices.Sort(comms)
 	for _, c := range comms {
 		p := "netdata.proc." + c + "."
-		fmt.Printf("| Netdata: `%s` × %s | | | | %s | %s |\n", c, nd[p+"count"], kibToMiB(nd[p+"pss_kib"]), twoDec(nd[p+"cpu_s_per_min"]))
+		fmt.Printf("| Netdata: `%s` × %s | | | | | %s | %s |\n", c, nd[p+"count"], kibToMiB(nd[p+"pss_kib"]), twoDec(nd[p+"cpu_s_per_min"]))
 	}
 }

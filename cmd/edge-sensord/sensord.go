@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -144,8 +143,6 @@ func (d *sensord) ready(v *poller.View, watchdog time.Duration, stop <-chan stru
 // pageOut gives back the executable's pages only start-up touched.
 func (d *sensord) pageOut() {
 	switch size, err := pageout.Executable(); {
-	case errors.Is(err, pageout.ErrUnsupported):
-		d.log.Debug("start-up pages kept", "err", err)
 	case err != nil:
 		d.log.Warn("cannot page out start-up pages", "err", err)
 	default:
